@@ -1,0 +1,1 @@
+"""The HTTP API: Litestar app, routes, error mapping, idempotency."""
