@@ -1,0 +1,618 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.agreements import (
+    Agreement,
+    AgreementDecision,
+    AgreementStatus,
+    CheckIn,
+    CheckInStatus,
+)
+from domain.cards import CardStatus, DanceCard
+from domain.dialogues import ClosingPlenary, Dialogue, WrapUp
+from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.instrument import InstrumentVersion
+from domain.phases import Phase, require_phase
+from domain.proposals import Proposal, ProposalDecision, ProposalStatus
+from domain.provenance import Cause, Provenance
+from domain.ratings import Rating, RatingMode, RelationView, relation_view
+from domain.scheduling import DialogueRequest, propose_schedule
+
+MAX_ROUNDS = 10
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What the preparatory meeting (forberedende møde) settled."""
+
+    title: str
+    focus: str
+    target_group: str
+    work_process: str
+    planning_group: tuple[str, ...]
+    theme_day: date
+    follow_up_meeting: date | None
+
+
+@dataclass(frozen=True)
+class AgreementDraft:
+    agreement_id: UUID
+    text: str
+    needs_acceptance: bool
+
+
+@dataclass(frozen=True)
+class ProposalDraft:
+    proposal_id: UUID
+    text: str
+
+
+def _text(value: str, what: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise InvariantViolated(f"{what} must not be empty")
+    return cleaned
+
+
+class Engagement(Aggregate):
+    """An engagement (forløb): one run of the method for a set of units, from the preparatory
+    meeting through the theme day and the follow-up meeting to years of check-ins."""
+
+    preparation: Preparation
+    unit_ids: tuple[UUID, ...]
+    instrument: InstrumentVersion
+    rating_mode: RatingMode
+    min_group_size: int
+    rounds: int
+    phase: Phase
+    relations: dict[UUID, tuple[UUID, ...]]
+    ratings: dict[str, Rating]
+    cards: dict[UUID, DanceCard]
+    dialogues: dict[UUID, Dialogue]
+    agreements: dict[UUID, Agreement]
+    proposals: dict[UUID, Proposal]
+    wrap_ups: dict[UUID, WrapUp]
+    plenary: ClosingPlenary | None
+
+    @event("Prepared")
+    def __init__(
+        self,
+        preparation: Preparation,
+        unit_ids: tuple[UUID, ...],
+        instrument: InstrumentVersion,
+        rating_mode: RatingMode,
+        min_group_size: int,
+        rounds: int,
+        provenance: Provenance,
+    ) -> None:
+        self.preparation = preparation
+        self.unit_ids = unit_ids
+        self.instrument = instrument
+        self.rating_mode = rating_mode
+        self.min_group_size = min_group_size
+        self.rounds = rounds
+        self.phase = Phase.PREPARED
+        self.relations = {}
+        self.ratings = {}
+        self.cards = {}
+        self.dialogues = {}
+        self.agreements = {}
+        self.proposals = {}
+        self.wrap_ups = {}
+        self.plenary = None
+
+    @classmethod
+    def prepare(
+        cls,
+        preparation: Preparation,
+        unit_ids: tuple[UUID, ...],
+        instrument: InstrumentVersion,
+        rating_mode: RatingMode,
+        min_group_size: int,
+        rounds: int,
+        provenance: Provenance,
+    ) -> Engagement:
+        cls.check_setup(preparation, unit_ids, min_group_size, rounds)
+        return cls(preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance)
+
+    @staticmethod
+    def check_setup(
+        preparation: Preparation, unit_ids: tuple[UUID, ...], min_group_size: int, rounds: int
+    ) -> None:
+        _text(preparation.title, "the engagement's title")
+        if len(unit_ids) < 2 or len(set(unit_ids)) != len(unit_ids):
+            raise InvariantViolated("an engagement needs at least two distinct participating units")
+        if not 1 <= rounds <= MAX_ROUNDS:
+            raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
+        if min_group_size < 1:
+            raise InvariantViolated("the minimum group size for showing ratings is at least 1")
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def revise_preparation(self, preparation: Preparation, provenance: Provenance) -> None:
+        require_phase(self.phase, "revising the preparation", Phase.PREPARED, Phase.THEME_DAY_OPEN)
+        _text(preparation.title, "the engagement's title")
+        self._preparation_revised(preparation, provenance)
+
+    @event("PreparationRevised")
+    def _preparation_revised(self, preparation: Preparation, provenance: Provenance) -> None:
+        self.preparation = preparation
+
+    def advance(self, expected_phase: Phase, provenance: Provenance) -> Phase:
+        """Move to the next phase. `expected_phase` guards against two facilitators clicking at once."""
+        self._check_expected(expected_phase)
+        following = self.phase.following
+        if following is None:
+            raise InvariantViolated("the engagement is closed", state=self.phase.value)
+        if self.phase is Phase.CLOSING_PLENARY and self.plenary is None:
+            raise InvariantViolated("hold the closing plenary before the follow-up meeting")
+        self._phase_advanced(self.phase, following, provenance)
+        return following
+
+    @event("PhaseAdvanced")
+    def _phase_advanced(self, from_phase: Phase, to_phase: Phase, provenance: Provenance) -> None:
+        self.phase = to_phase
+
+    def move_back(self, expected_phase: Phase, reason: str, provenance: Provenance) -> Phase:
+        """Step back one phase (mistakes happen on the day); recorded, never an edit."""
+        self._check_expected(expected_phase)
+        preceding = self.phase.preceding
+        if preceding is None:
+            raise InvariantViolated("the engagement is in its first phase", state=self.phase.value)
+        self._phase_moved_back(self.phase, preceding, _text(reason, "the reason for stepping back"), provenance)
+        return preceding
+
+    @event("PhaseMovedBack")
+    def _phase_moved_back(
+        self, from_phase: Phase, to_phase: Phase, reason: str, provenance: Provenance
+    ) -> None:
+        self.phase = to_phase
+
+    def _check_expected(self, expected_phase: Phase) -> None:
+        if expected_phase is not self.phase:
+            raise InvariantViolated(
+                f"the engagement is in phase {self.phase.value}, not {expected_phase.value}",
+                state=self.phase.value,
+            )
+
+    # -- mapping and rating ----------------------------------------------------------------
+
+    def _check_unit(self, unit_id: UUID) -> None:
+        if unit_id not in self.unit_ids:
+            raise NotFound(f"unit {unit_id} does not take part in this engagement")
+
+    def map_relations(
+        self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
+    ) -> None:
+        require_phase(self.phase, "mapping relations", Phase.MAPPING)
+        self._check_unit(unit_id)
+        for counterpart_id in counterpart_ids:
+            self._check_unit(counterpart_id)
+        if unit_id in counterpart_ids:
+            raise InvariantViolated("a unit does not map a relation to itself")
+        if len(set(counterpart_ids)) != len(counterpart_ids):
+            raise InvariantViolated("each relation is mapped once")
+        self._relations_mapped(unit_id, counterpart_ids, provenance)
+
+    @event("RelationsMapped")
+    def _relations_mapped(
+        self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
+    ) -> None:
+        self.relations[unit_id] = counterpart_ids
+
+    def submit_rating(
+        self,
+        rating_id: UUID,
+        unit_id: UUID,
+        counterpart_id: UUID,
+        scores: Mapping[str, int],
+        rater: UUID | None,
+        provenance: Provenance,
+    ) -> None:
+        """Rate a mapped relation. A new rating from the same rater (or unit) replaces the old one."""
+        require_phase(self.phase, "rating relations", Phase.MAPPING)
+        self._check_unit(unit_id)
+        if counterpart_id not in self.relations.get(unit_id, ()):
+            raise InvariantViolated("a unit rates the relations it has mapped; map this relation first")
+        if (rater is None) != (self.rating_mode is RatingMode.UNIT):
+            raise InvariantViolated(
+                f"this engagement collects {self.rating_mode.value} ratings", state=self.rating_mode.value
+            )
+        self.instrument.check_scores(scores)
+        self._rating_submitted(
+            Rating(rating_id, unit_id, counterpart_id, dict(scores), rater), provenance
+        )
+
+    @event("RatingSubmitted")
+    def _rating_submitted(self, rating: Rating, provenance: Provenance) -> None:
+        self.ratings[rating.slot] = rating
+
+    def rating(self, rating_id: UUID) -> Rating:
+        for rating in self.ratings.values():
+            if rating.rating_id == rating_id:
+                return rating
+        raise NotFound(f"no current rating {rating_id} in this engagement")
+
+    def relation(self, unit_id: UUID, counterpart_id: UUID) -> RelationView:
+        found = [
+            r for r in self.ratings.values() if r.unit_id == unit_id and r.counterpart_id == counterpart_id
+        ]
+        return relation_view(
+            unit_id, counterpart_id, found, self.instrument.dimension_keys, self.min_group_size
+        )
+
+    # -- dance cards -------------------------------------------------------------------------
+
+    def card(self, card_id: UUID) -> DanceCard:
+        try:
+            return self.cards[card_id]
+        except KeyError:
+            raise NotFound(f"no dance card {card_id} in this engagement") from None
+
+    def send_card(
+        self,
+        card_id: UUID,
+        from_unit: UUID,
+        to_unit: UUID,
+        topic: str,
+        reason: str,
+        hoped_outcome: str,
+        motivating_rating_id: UUID | None,
+        provenance: Provenance,
+    ) -> None:
+        require_phase(self.phase, "sending dance cards", Phase.DANCE_CARDS)
+        self._check_unit(from_unit)
+        self._check_unit(to_unit)
+        if from_unit == to_unit:
+            raise InvariantViolated("a unit does not send a dance card to itself")
+        if card_id in self.cards:
+            raise AlreadyExists(f"dance card {card_id} has been sent already")
+        if motivating_rating_id is not None:
+            rating = self.rating(motivating_rating_id)
+            if {rating.unit_id, rating.counterpart_id} != {from_unit, to_unit}:
+                raise InvariantViolated("the motivating rating must concern the two units of the card")
+            provenance = provenance.because_of(Cause("rating", motivating_rating_id))
+        card = DanceCard(
+            card_id,
+            from_unit,
+            to_unit,
+            _text(topic, "the dance card's topic"),
+            reason.strip(),
+            hoped_outcome.strip(),
+            motivating_rating_id,
+            CardStatus.SENT,
+            "",
+            None,
+            False,
+        )
+        self._card_sent(card, provenance)
+
+    @event("DanceCardSent")
+    def _card_sent(self, card: DanceCard, provenance: Provenance) -> None:
+        self.cards[card.card_id] = card
+
+    def accept_card(self, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
+        require_phase(self.phase, "answering dance cards", Phase.DANCE_CARDS)
+        self.card(card_id).check_answerable_by(by_unit)
+        self._card_accepted(card_id, provenance.because_of(Cause("dance_card", card_id)))
+
+    @event("DanceCardAccepted")
+    def _card_accepted(self, card_id: UUID, provenance: Provenance) -> None:
+        self.cards[card_id] = replace(self.cards[card_id], status=CardStatus.ACCEPTED)
+
+    def decline_card(self, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance) -> None:
+        require_phase(self.phase, "answering dance cards", Phase.DANCE_CARDS)
+        self.card(card_id).check_answerable_by(by_unit)
+        reason = _text(reason, "the reason for declining")
+        self._card_declined(card_id, reason, provenance.because_of(Cause("dance_card", card_id)))
+
+    @event("DanceCardDeclined")
+    def _card_declined(self, card_id: UUID, reason: str, provenance: Provenance) -> None:
+        self.cards[card_id] = replace(self.cards[card_id], status=CardStatus.DECLINED, response_note=reason)
+
+    def withdraw_card(self, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
+        require_phase(self.phase, "withdrawing dance cards", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        card = self.card(card_id)
+        card.check_withdrawable_by(by_unit)
+        if any(d.card_id == card_id for d in self.dialogues.values()):
+            raise InvariantViolated("the dialogue of this card has been held")
+        self._card_withdrawn(card_id, provenance.because_of(Cause("dance_card", card_id)))
+
+    @event("DanceCardWithdrawn")
+    def _card_withdrawn(self, card_id: UUID, provenance: Provenance) -> None:
+        self.cards[card_id] = replace(
+            self.cards[card_id], status=CardStatus.WITHDRAWN, round=None, pinned=False
+        )
+
+    # -- dialogue rounds -----------------------------------------------------------------------
+
+    def set_rounds(self, rounds: int, provenance: Provenance) -> None:
+        require_phase(
+            self.phase, "setting the number of rounds", Phase.PREPARED, Phase.THEME_DAY_OPEN,
+            Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES,
+        )
+        if not 1 <= rounds <= MAX_ROUNDS:
+            raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
+        held = {d.card_id for d in self.dialogues.values()}
+        beyond = [c for c in self.cards.values() if c.round is not None and c.round > rounds and c.card_id in held]
+        if beyond:
+            raise InvariantViolated("dialogues have been held in rounds beyond the new number of rounds")
+        self._rounds_set(rounds, provenance)
+
+    @event("RoundsSet")
+    def _rounds_set(self, rounds: int, provenance: Provenance) -> None:
+        self.rounds = rounds
+        for card in self.cards.values():
+            if card.round is not None and card.round > rounds:
+                self.cards[card.card_id] = replace(card, round=None, pinned=False)
+
+    def _accepted_cards(self) -> list[DanceCard]:
+        return [c for c in self.cards.values() if c.status is CardStatus.ACCEPTED]
+
+    def schedule_dialogues(self, provenance: Provenance) -> dict[UUID, int]:
+        """Propose a schedule of all accepted cards; pinned dialogues keep their round."""
+        require_phase(self.phase, "scheduling dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        accepted = self._accepted_cards()
+        held = {d.card_id: d.round for d in self.dialogues.values()}
+        pinned = {
+            c.card_id: c.round
+            for c in accepted
+            if c.round is not None and (c.pinned or c.card_id in held)
+        }
+        requests = [DialogueRequest(c.card_id, c.units) for c in accepted]
+        schedule = propose_schedule(requests, self.rounds, pinned)
+        self._dialogues_scheduled(schedule, provenance)
+        return schedule
+
+    @event("DialoguesScheduled")
+    def _dialogues_scheduled(self, schedule: dict[UUID, int], provenance: Provenance) -> None:
+        for card in self._accepted_cards():
+            self.cards[card.card_id] = replace(card, round=schedule.get(card.card_id))
+
+    def move_dialogue(self, card_id: UUID, round: int | None, provenance: Provenance) -> None:
+        """Place one dialogue in a round (and pin it there), or take it off the schedule (None)."""
+        require_phase(self.phase, "moving dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        card = self.card(card_id)
+        if card.status is not CardStatus.ACCEPTED:
+            raise InvariantViolated(f"only accepted dance cards are scheduled; this one is {card.status.value}")
+        if any(d.card_id == card_id for d in self.dialogues.values()):
+            raise InvariantViolated("the dialogue has been held; its round is history")
+        if round is not None:
+            if not 1 <= round <= self.rounds:
+                raise InvariantViolated(f"rounds run from 1 to {self.rounds}")
+            for other in self._accepted_cards():
+                if other.card_id != card_id and other.round == round and set(other.units) & set(card.units):
+                    raise InvariantViolated(
+                        f"a unit of this dialogue is already in a dialogue in round {round}",
+                        state=str(other.card_id),
+                    )
+        self._dialogue_moved(card_id, round, provenance.because_of(Cause("dance_card", card_id)))
+
+    @event("DialogueMoved")
+    def _dialogue_moved(self, card_id: UUID, round: int | None, provenance: Provenance) -> None:
+        self.cards[card_id] = replace(self.cards[card_id], round=round, pinned=round is not None)
+
+    # -- dialogues, agreements, proposals ---------------------------------------------------
+
+    def hold_dialogue(
+        self,
+        dialogue_id: UUID,
+        card_id: UUID,
+        notes: str,
+        participants: tuple[str, ...],
+        agreements: tuple[AgreementDraft, ...],
+        proposals: tuple[ProposalDraft, ...],
+        provenance: Provenance,
+    ) -> None:
+        """Record a dialogue with what it produced: agreements and proposals."""
+        require_phase(self.phase, "recording dialogues", Phase.DIALOGUES, Phase.WRAP_UP)
+        card = self.card(card_id)
+        if card.status is not CardStatus.ACCEPTED:
+            raise InvariantViolated(
+                f"dialogues follow accepted dance cards; this one is {card.status.value}",
+                state=card.status.value,
+            )
+        if dialogue_id in self.dialogues or any(d.card_id == card_id for d in self.dialogues.values()):
+            raise AlreadyExists("the dialogue of this dance card has been recorded already")
+        dialogue = Dialogue(
+            dialogue_id, card_id, card.units, card.round, notes.strip(), tuple(p.strip() for p in participants)
+        )
+        self._check_new_outcomes(agreements, proposals)
+        self._dialogue_held(dialogue, provenance.because_of(Cause("dance_card", card_id)))
+        self._record_outcomes(dialogue, agreements, proposals, provenance)
+
+    def add_outcomes(
+        self,
+        dialogue_id: UUID,
+        agreements: tuple[AgreementDraft, ...],
+        proposals: tuple[ProposalDraft, ...],
+        provenance: Provenance,
+    ) -> None:
+        """Add agreements or proposals to a dialogue already recorded (paper notes typed in later)."""
+        require_phase(self.phase, "adding agreements and proposals", Phase.DIALOGUES, Phase.WRAP_UP)
+        dialogue = self.dialogue(dialogue_id)
+        self._check_new_outcomes(agreements, proposals)
+        self._record_outcomes(dialogue, agreements, proposals, provenance)
+
+    def dialogue(self, dialogue_id: UUID) -> Dialogue:
+        try:
+            return self.dialogues[dialogue_id]
+        except KeyError:
+            raise NotFound(f"no dialogue {dialogue_id} in this engagement") from None
+
+    def _check_new_outcomes(
+        self, agreements: tuple[AgreementDraft, ...], proposals: tuple[ProposalDraft, ...]
+    ) -> None:
+        ids = [a.agreement_id for a in agreements] + [p.proposal_id for p in proposals]
+        if len(set(ids)) != len(ids) or any(i in self.agreements or i in self.proposals for i in ids):
+            raise AlreadyExists("agreement and proposal ids must be new")
+        for draft in agreements:
+            _text(draft.text, "an agreement's text")
+        for proposal in proposals:
+            _text(proposal.text, "a proposal's text")
+
+    def _record_outcomes(
+        self,
+        dialogue: Dialogue,
+        agreements: tuple[AgreementDraft, ...],
+        proposals: tuple[ProposalDraft, ...],
+        provenance: Provenance,
+    ) -> None:
+        cause = provenance.because_of(Cause("dialogue", dialogue.dialogue_id))
+        for draft in agreements:
+            self._agreement_made(
+                draft.agreement_id, dialogue.dialogue_id, draft.text.strip(), draft.needs_acceptance, cause
+            )
+        for proposal in proposals:
+            self._proposal_made(proposal.proposal_id, dialogue.dialogue_id, proposal.text.strip(), cause)
+
+    @event("DialogueHeld")
+    def _dialogue_held(self, dialogue: Dialogue, provenance: Provenance) -> None:
+        self.dialogues[dialogue.dialogue_id] = dialogue
+
+    @event("AgreementMade")
+    def _agreement_made(
+        self, agreement_id: UUID, dialogue_id: UUID, text: str, needs_acceptance: bool, provenance: Provenance
+    ) -> None:
+        status = AgreementStatus.AWAITING_ACCEPTANCE if needs_acceptance else AgreementStatus.IN_FORCE
+        units = self.dialogues[dialogue_id].units
+        self.agreements[agreement_id] = Agreement(
+            agreement_id, dialogue_id, units, text, needs_acceptance, status, None, ()
+        )
+
+    @event("ProposalMade")
+    def _proposal_made(self, proposal_id: UUID, dialogue_id: UUID, text: str, provenance: Provenance) -> None:
+        units = self.dialogues[dialogue_id].units
+        self.proposals[proposal_id] = Proposal(proposal_id, dialogue_id, units, text, ProposalStatus.OPEN, ())
+
+    # -- wrap-up and closing plenary --------------------------------------------------------
+
+    def wrap_up(self, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance) -> None:
+        require_phase(self.phase, "a unit's wrap-up", Phase.WRAP_UP)
+        self._check_unit(unit_id)
+        wrap_up = WrapUp(unit_id, _text(summary, "the wrap-up's summary"), tuple(i.strip() for i in inputs if i.strip()))
+        self._unit_wrapped_up(wrap_up, provenance)
+
+    @event("UnitWrappedUp")
+    def _unit_wrapped_up(self, wrap_up: WrapUp, provenance: Provenance) -> None:
+        self.wrap_ups[wrap_up.unit_id] = wrap_up
+
+    def hold_closing_plenary(self, notes: str, provenance: Provenance) -> ClosingPlenary:
+        require_phase(self.phase, "the closing plenary", Phase.CLOSING_PLENARY)
+        plenary = ClosingPlenary(notes.strip(), tuple(self.agreements), tuple(self.proposals))
+        self._closing_plenary_held(plenary, provenance)
+        return plenary
+
+    @event("ClosingPlenaryHeld")
+    def _closing_plenary_held(self, plenary: ClosingPlenary, provenance: Provenance) -> None:
+        self.plenary = plenary
+
+    # -- follow-up meeting and afterwards ---------------------------------------------------
+
+    def agreement(self, agreement_id: UUID) -> Agreement:
+        try:
+            return self.agreements[agreement_id]
+        except KeyError:
+            raise NotFound(f"no agreement {agreement_id} in this engagement") from None
+
+    def proposal(self, proposal_id: UUID) -> Proposal:
+        try:
+            return self.proposals[proposal_id]
+        except KeyError:
+            raise NotFound(f"no proposal {proposal_id} in this engagement") from None
+
+    def decide_agreement(
+        self, agreement_id: UUID, accepted: bool, rationale: str, decided_by: str, provenance: Provenance
+    ) -> None:
+        require_phase(self.phase, "accepting or rejecting agreements", Phase.FOLLOW_UP_MEETING)
+        self.agreement(agreement_id).check_decidable()
+        decision = AgreementDecision(
+            accepted, rationale.strip(), _text(decided_by, "who decided"), provenance.occurred_at
+        )
+        cause = provenance.because_of(Cause("agreement", agreement_id))
+        if accepted:
+            self._agreement_accepted(agreement_id, decision, cause)
+        else:
+            self._agreement_rejected(agreement_id, decision, cause)
+
+    @event("AgreementAccepted")
+    def _agreement_accepted(
+        self, agreement_id: UUID, decision: AgreementDecision, provenance: Provenance
+    ) -> None:
+        self.agreements[agreement_id] = replace(
+            self.agreements[agreement_id], status=AgreementStatus.ACCEPTED, decision=decision
+        )
+
+    @event("AgreementRejected")
+    def _agreement_rejected(
+        self, agreement_id: UUID, decision: AgreementDecision, provenance: Provenance
+    ) -> None:
+        self.agreements[agreement_id] = replace(
+            self.agreements[agreement_id], status=AgreementStatus.REJECTED, decision=decision
+        )
+
+    def decide_proposal(
+        self,
+        proposal_id: UUID,
+        outcome: ProposalStatus,
+        rationale: str,
+        decided_by: str,
+        provenance: Provenance,
+        *,
+        deferred_until: date | None = None,
+        owner: str | None = None,
+        due: date | None = None,
+    ) -> None:
+        """Approve, reject, defer (to a date, or the next meeting when no date) or send for investigation.
+
+        Deferred and investigated proposals can be decided again at a later meeting.
+        """
+        require_phase(
+            self.phase, "deciding proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH
+        )
+        self.proposal(proposal_id).check_decidable()
+        if outcome is ProposalStatus.OPEN:
+            raise InvariantViolated("a decision approves, rejects, defers or sends for investigation")
+        if outcome is ProposalStatus.UNDER_INVESTIGATION and (not owner or not owner.strip() or due is None):
+            raise InvariantViolated("an investigation needs an owner and a due date")
+        if outcome is not ProposalStatus.UNDER_INVESTIGATION and (owner or due):
+            raise InvariantViolated("only investigations have an owner and a due date")
+        if outcome is not ProposalStatus.DEFERRED and deferred_until is not None:
+            raise InvariantViolated("only a deferral has a date it is deferred to")
+        decision = ProposalDecision(
+            outcome, rationale.strip(), _text(decided_by, "who decided"), deferred_until,
+            owner.strip() if owner else None, due, provenance.occurred_at,
+        )
+        self._proposal_decided(proposal_id, decision, provenance.because_of(Cause("proposal", proposal_id)))
+
+    @event("ProposalDecided")
+    def _proposal_decided(self, proposal_id: UUID, decision: ProposalDecision, provenance: Provenance) -> None:
+        proposal = self.proposals[proposal_id]
+        self.proposals[proposal_id] = replace(
+            proposal, status=decision.outcome, decisions=(*proposal.decisions, decision)
+        )
+
+    def check_in(
+        self, check_in_id: UUID, agreement_id: UUID, status: CheckInStatus, note: str, provenance: Provenance
+    ) -> None:
+        """Record how an agreement is doing, months or years after it was made."""
+        require_phase(self.phase, "checking in on agreements", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
+        agreement = self.agreement(agreement_id)
+        agreement.check_followable()
+        if any(c.check_in_id == check_in_id for c in agreement.check_ins):
+            raise AlreadyExists(f"check-in {check_in_id} has been recorded already")
+        self._checked_in(
+            agreement_id, CheckIn(check_in_id, status, note.strip(), provenance.occurred_at),
+            provenance.because_of(Cause("agreement", agreement_id)),
+        )
+
+    @event("AgreementCheckedIn")
+    def _checked_in(self, agreement_id: UUID, check_in: CheckIn, provenance: Provenance) -> None:
+        agreement = self.agreements[agreement_id]
+        self.agreements[agreement_id] = replace(agreement, check_ins=(*agreement.check_ins, check_in))

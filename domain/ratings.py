@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from uuid import UUID
+
+
+class RatingMode(str, Enum):
+    UNIT = "unit"  # the unit agrees on one rating together (consensus)
+    INDIVIDUAL = "individual"  # each participant rates; shown only aggregated per unit
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A unit's view of its relation to a counterpart, one score per dimension.
+
+    `rater` is a pseudonym local to the engagement for individual ratings (never a user id),
+    None for a unit's consensus rating.
+    """
+
+    rating_id: UUID
+    unit_id: UUID
+    counterpart_id: UUID
+    scores: dict[str, int]
+    rater: UUID | None
+
+    @property
+    def slot(self) -> str:
+        return f"{self.unit_id}/{self.counterpart_id}/{self.rater or 'unit'}"
+
+
+@dataclass(frozen=True)
+class RelationView:
+    """What may be shown of one directed relation: means per dimension when enough raters answered."""
+
+    unit_id: UUID
+    counterpart_id: UUID
+    raters: int
+    suppressed: bool
+    means: dict[str, Decimal]
+    index: Decimal | None
+
+
+TWO_PLACES = Decimal("0.01")
+
+
+def _mean(values: Iterable[int]) -> Decimal:
+    numbers = list(values)
+    return (Decimal(sum(numbers)) / len(numbers)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def relation_view(
+    unit_id: UUID, counterpart_id: UUID, ratings: list[Rating], dimensions: tuple[str, ...], min_group: int
+) -> RelationView:
+    """Aggregate the ratings of one directed relation; individual ratings below the threshold are hidden."""
+    individual = any(r.rater is not None for r in ratings)
+    suppressed = not ratings or (individual and len(ratings) < min_group)
+    if suppressed:
+        return RelationView(unit_id, counterpart_id, len(ratings), True, {}, None)
+    means = {key: _mean(r.scores[key] for r in ratings) for key in dimensions}
+    index = _mean(r.scores[key] for r in ratings for key in dimensions)
+    return RelationView(unit_id, counterpart_id, len(ratings), False, means, index)
