@@ -83,6 +83,7 @@ class Engagement(Aggregate):
     @event("Prepared")
     def __init__(
         self,
+        id: UUID,
         preparation: Preparation,
         unit_ids: tuple[UUID, ...],
         instrument: InstrumentVersion,
@@ -110,6 +111,7 @@ class Engagement(Aggregate):
     @classmethod
     def prepare(
         cls,
+        engagement_id: UUID,
         preparation: Preparation,
         unit_ids: tuple[UUID, ...],
         instrument: InstrumentVersion,
@@ -119,7 +121,7 @@ class Engagement(Aggregate):
         provenance: Provenance,
     ) -> Engagement:
         cls.check_setup(preparation, unit_ids, min_group_size, rounds)
-        return cls(preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance)
+        return cls(engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance)
 
     @staticmethod
     def check_setup(

@@ -66,6 +66,7 @@ class Organisation(Aggregate):
 
     name: str
     units: dict[UUID, Unit]
+    engagements: dict[UUID, str]
 
     @staticmethod
     def id_for(tenant_id: UUID) -> UUID:
@@ -79,6 +80,7 @@ class Organisation(Aggregate):
     def __init__(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
         self.name = name
         self.units = {}
+        self.engagements = {}
 
     def unit(self, unit_id: UUID) -> Unit:
         try:
@@ -186,3 +188,15 @@ class Organisation(Aggregate):
         self.units[unit_id] = replace(
             self.units[unit_id], status=UnitStatus.RETIRED, ended_at=provenance.occurred_at
         )
+
+    def register_engagement(self, engagement_id: UUID, title: str, unit_ids: tuple[UUID, ...], provenance: Provenance) -> None:
+        """An engagement starts for active units of the organisation."""
+        for unit_id in unit_ids:
+            self.active_unit(unit_id)
+        if engagement_id in self.engagements:
+            raise AlreadyExists(f"engagement {engagement_id} exists already")
+        self._engagement_registered(engagement_id, title, provenance)
+
+    @event("EngagementRegistered")
+    def _engagement_registered(self, engagement_id: UUID, title: str, provenance: Provenance) -> None:
+        self.engagements[engagement_id] = title

@@ -1,0 +1,360 @@
+"""The per-tenant application service: load an aggregate, call one method, save.
+
+One instance per tenant (client organisation), each over the tenant's own event store.
+Blocking: call it off the event loop (services.offloop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import ClassVar, TypeVar
+from uuid import UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.agreements import CheckInStatus
+from domain.engagement import AgreementDraft, Engagement, Preparation, ProposalDraft
+from domain.errors import NotFound
+from domain.instrument import InstrumentVersion
+from domain.organisation import Organisation
+from domain.phases import Phase
+from domain.proposals import ProposalStatus
+from domain.provenance import Provenance
+from domain.ratings import RatingMode
+from services.errors import ConcurrentModification
+from services.persistence.base import BalkortApplication
+
+T = TypeVar("T")
+
+# Commands without an expected version are retried on a concurrent write: the aggregate
+# re-checks its invariants against the newer state, so a retry is as safe as the first try.
+RETRIES_ON_CONFLICT = 5
+
+
+def derived_id(provenance: Provenance, label: str) -> UUID:
+    """Ids of things a command creates derive from the command id, so a replayed command
+    (same idempotency key) names the same thing instead of creating a second one."""
+    return uuid5(provenance.command_id, label)
+
+
+class TenantApplication(BalkortApplication):
+    snapshotting_intervals: ClassVar = {Engagement: 100, Organisation: 100}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def organisation(self, tenant_id: UUID) -> Organisation:
+        """The client organisation and its units, as they stand now."""
+        try:
+            found = self.repository.get(Organisation.id_for(tenant_id))
+        except AggregateNotFoundError:
+            raise NotFound("the organisation has not been established yet") from None
+        assert isinstance(found, Organisation)
+        return found
+
+    def engagement(self, engagement_id: UUID, version: int | None = None) -> Engagement:
+        """An engagement as it stands now, or as it stood at a given version."""
+        try:
+            found = self.repository.get(engagement_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no engagement {engagement_id}") from None
+        if not isinstance(found, Engagement):
+            raise NotFound(f"no engagement {engagement_id}")
+        return found
+
+    def _change(
+        self,
+        load: Callable[[], Engagement | Organisation],
+        act: Callable[[T], object],
+        expected_version: int | None,
+    ) -> None:
+        for _ in range(RETRIES_ON_CONFLICT):
+            aggregate = load()
+            if expected_version is not None and aggregate.version != expected_version:
+                raise ConcurrentModification(
+                    f"changed since version {expected_version}; now at version {aggregate.version}",
+                    state=str(aggregate.version),
+                )
+            act(aggregate)  # type: ignore[arg-type]
+            try:
+                self.save(aggregate)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise ConcurrentModification(
+                        f"changed concurrently since version {expected_version}", state=str(expected_version)
+                    ) from None
+                continue
+            return
+        raise ConcurrentModification("too many concurrent changes; try again")
+
+    def _on_engagement(
+        self, engagement_id: UUID, act: Callable[[Engagement], object], expected_version: int | None
+    ) -> None:
+        self._change(lambda: self.engagement(engagement_id), act, expected_version)
+
+    def _on_organisation(self, tenant_id: UUID, act: Callable[[Organisation], object]) -> None:
+        self._change(lambda: self.organisation(tenant_id), act, None)
+
+    # -- the organisation ------------------------------------------------------------------
+
+    def establish_organisation(self, tenant_id: UUID, name: str, provenance: Provenance) -> UUID:
+        """Start the record of a client organisation's units (once per tenant)."""
+        try:
+            self.save(Organisation(tenant_id=tenant_id, name=name, provenance=provenance))
+        except IntegrityError:
+            from domain.errors import AlreadyExists
+
+            raise AlreadyExists("the organisation has been established already") from None
+        return Organisation.id_for(tenant_id)
+
+    def add_unit(self, tenant_id: UUID, name: str, provenance: Provenance) -> UUID:
+        unit_id = derived_id(provenance, "unit")
+        self._on_organisation(tenant_id, lambda org: org.add_unit(unit_id, name, provenance))
+        return unit_id
+
+    def rename_unit(self, tenant_id: UUID, unit_id: UUID, name: str, provenance: Provenance) -> None:
+        self._on_organisation(tenant_id, lambda org: org.rename_unit(unit_id, name, provenance))
+
+    def merge_units(
+        self, tenant_id: UUID, unit_ids: tuple[UUID, ...], name: str, provenance: Provenance
+    ) -> UUID:
+        into = derived_id(provenance, "merged-unit")
+        self._on_organisation(tenant_id, lambda org: org.merge_units(unit_ids, into, name, provenance))
+        return into
+
+    def split_unit(
+        self, tenant_id: UUID, unit_id: UUID, names: tuple[str, ...], provenance: Provenance
+    ) -> tuple[UUID, ...]:
+        into = tuple((derived_id(provenance, f"split-unit-{i}"), n) for i, n in enumerate(names))
+        self._on_organisation(tenant_id, lambda org: org.split_unit(unit_id, into, provenance))
+        return tuple(new_id for new_id, _ in into)
+
+    def retire_unit(self, tenant_id: UUID, unit_id: UUID, provenance: Provenance) -> None:
+        self._on_organisation(tenant_id, lambda org: org.retire_unit(unit_id, provenance))
+
+    # -- preparing and running an engagement -------------------------------------------------
+
+    def prepare_engagement(
+        self,
+        tenant_id: UUID,
+        preparation: Preparation,
+        unit_ids: tuple[UUID, ...],
+        instrument: InstrumentVersion,
+        rating_mode: RatingMode,
+        min_group_size: int,
+        rounds: int,
+        provenance: Provenance,
+    ) -> UUID:
+        """The preparatory meeting: the engagement is recorded together with its place in the
+        organisation's history, in one atomic save."""
+        engagement_id = derived_id(provenance, "engagement")
+        for _ in range(RETRIES_ON_CONFLICT):
+            organisation = self.organisation(tenant_id)
+            if engagement_id in organisation.engagements:
+                return engagement_id
+            engagement = Engagement.prepare(
+                engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance
+            )
+            organisation.register_engagement(engagement_id, preparation.title, unit_ids, provenance)
+            try:
+                self.save(organisation, engagement)
+            except IntegrityError:
+                continue
+            return engagement_id
+        raise ConcurrentModification("too many concurrent changes; try again")
+
+    def revise_preparation(
+        self, engagement_id: UUID, preparation: Preparation, provenance: Provenance, expected_version: int | None
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version)
+
+    def advance_phase(
+        self, engagement_id: UUID, expected_phase: Phase, provenance: Provenance
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.advance(expected_phase, provenance), None)
+
+    def move_phase_back(
+        self, engagement_id: UUID, expected_phase: Phase, reason: str, provenance: Provenance
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None)
+
+    def set_rounds(self, engagement_id: UUID, rounds: int, provenance: Provenance) -> None:
+        self._on_engagement(engagement_id, lambda e: e.set_rounds(rounds, provenance), None)
+
+    def map_relations(
+        self, engagement_id: UUID, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
+    ) -> None:
+        self._on_engagement(
+            engagement_id, lambda e: e.map_relations(unit_id, counterpart_ids, provenance), None
+        )
+
+    def submit_rating(
+        self,
+        engagement_id: UUID,
+        unit_id: UUID,
+        counterpart_id: UUID,
+        scores: Mapping[str, int],
+        rater: UUID | None,
+        provenance: Provenance,
+    ) -> UUID:
+        rating_id = derived_id(provenance, "rating")
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, provenance),
+            None,
+        )
+        return rating_id
+
+    def send_card(
+        self,
+        engagement_id: UUID,
+        from_unit: UUID,
+        to_unit: UUID,
+        topic: str,
+        reason: str,
+        hoped_outcome: str,
+        motivating_rating_id: UUID | None,
+        provenance: Provenance,
+    ) -> UUID:
+        card_id = derived_id(provenance, "dance-card")
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.send_card(
+                card_id, from_unit, to_unit, topic, reason, hoped_outcome, motivating_rating_id, provenance
+            ),
+            None,
+        )
+        return card_id
+
+    def accept_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
+        self._on_engagement(engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), None)
+
+    def decline_card(
+        self, engagement_id: UUID, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None)
+
+    def withdraw_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
+        self._on_engagement(engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None)
+
+    def schedule_dialogues(self, engagement_id: UUID, provenance: Provenance) -> None:
+        self._on_engagement(engagement_id, lambda e: e.schedule_dialogues(provenance), None)
+
+    def move_dialogue(
+        self, engagement_id: UUID, card_id: UUID, round: int | None, provenance: Provenance
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), None)
+
+    def hold_dialogue(
+        self,
+        engagement_id: UUID,
+        card_id: UUID,
+        notes: str,
+        participants: tuple[str, ...],
+        agreements: tuple[tuple[str, bool], ...],
+        proposals: tuple[str, ...],
+        provenance: Provenance,
+    ) -> tuple[UUID, tuple[UUID, ...], tuple[UUID, ...]]:
+        dialogue_id = derived_id(provenance, "dialogue")
+        agreement_drafts = tuple(
+            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
+            for i, (text, needs) in enumerate(agreements)
+        )
+        proposal_drafts = tuple(
+            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
+        )
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.hold_dialogue(
+                dialogue_id, card_id, notes, participants, agreement_drafts, proposal_drafts, provenance
+            ),
+            None,
+        )
+        return (
+            dialogue_id,
+            tuple(a.agreement_id for a in agreement_drafts),
+            tuple(p.proposal_id for p in proposal_drafts),
+        )
+
+    def add_outcomes(
+        self,
+        engagement_id: UUID,
+        dialogue_id: UUID,
+        agreements: tuple[tuple[str, bool], ...],
+        proposals: tuple[str, ...],
+        provenance: Provenance,
+    ) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:
+        agreement_drafts = tuple(
+            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
+            for i, (text, needs) in enumerate(agreements)
+        )
+        proposal_drafts = tuple(
+            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
+        )
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.add_outcomes(dialogue_id, agreement_drafts, proposal_drafts, provenance),
+            None,
+        )
+        return tuple(a.agreement_id for a in agreement_drafts), tuple(p.proposal_id for p in proposal_drafts)
+
+    def wrap_up(
+        self, engagement_id: UUID, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance
+    ) -> None:
+        self._on_engagement(engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None)
+
+    def hold_closing_plenary(self, engagement_id: UUID, notes: str, provenance: Provenance) -> None:
+        self._on_engagement(engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), None)
+
+    # -- follow-up meeting and afterwards --------------------------------------------------
+
+    def decide_agreement(
+        self,
+        engagement_id: UUID,
+        agreement_id: UUID,
+        accepted: bool,
+        rationale: str,
+        decided_by: str,
+        provenance: Provenance,
+    ) -> None:
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.decide_agreement(agreement_id, accepted, rationale, decided_by, provenance),
+            None,
+        )
+
+    def decide_proposal(
+        self,
+        engagement_id: UUID,
+        proposal_id: UUID,
+        outcome: ProposalStatus,
+        rationale: str,
+        decided_by: str,
+        provenance: Provenance,
+        deferred_until: date | None = None,
+        owner: str | None = None,
+        due: date | None = None,
+    ) -> None:
+        self._on_engagement(
+            engagement_id,
+            lambda e: e.decide_proposal(
+                proposal_id, outcome, rationale, decided_by, provenance,
+                deferred_until=deferred_until, owner=owner, due=due,
+            ),
+            None,
+        )
+
+    def check_in(
+        self,
+        engagement_id: UUID,
+        agreement_id: UUID,
+        status: CheckInStatus,
+        note: str,
+        provenance: Provenance,
+    ) -> UUID:
+        check_in_id = derived_id(provenance, "check-in")
+        self._on_engagement(
+            engagement_id, lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance), None
+        )
+        return check_in_id
