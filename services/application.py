@@ -6,7 +6,10 @@ Blocking: call it off the event loop (services.offloop).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import ClassVar, TypeVar
 from uuid import UUID, uuid5
@@ -31,6 +34,7 @@ T = TypeVar("T")
 # Commands without an expected version are retried on a concurrent write: the aggregate
 # re-checks its invariants against the newer state, so a retry is as safe as the first try.
 RETRIES_ON_CONFLICT = 5
+PSEUDONYM_KEY = "BALKORT_PSEUDONYM_KEY"
 
 
 def derived_id(provenance: Provenance, label: str) -> UUID:
@@ -68,7 +72,7 @@ class TenantApplication(BalkortApplication):
         load: Callable[[], Engagement | Organisation],
         act: Callable[[T], object],
         expected_version: int | None,
-    ) -> None:
+    ) -> int:
         for _ in range(RETRIES_ON_CONFLICT):
             aggregate = load()
             if expected_version is not None and aggregate.version != expected_version:
@@ -85,16 +89,16 @@ class TenantApplication(BalkortApplication):
                         f"changed concurrently since version {expected_version}", state=str(expected_version)
                     ) from None
                 continue
-            return
+            return aggregate.version
         raise ConcurrentModification("too many concurrent changes; try again")
 
     def _on_engagement(
         self, engagement_id: UUID, act: Callable[[Engagement], object], expected_version: int | None
-    ) -> None:
-        self._change(lambda: self.engagement(engagement_id), act, expected_version)
+    ) -> int:
+        return self._change(lambda: self.engagement(engagement_id), act, expected_version)
 
-    def _on_organisation(self, tenant_id: UUID, act: Callable[[Organisation], object]) -> None:
-        self._change(lambda: self.organisation(tenant_id), act, None)
+    def _on_organisation(self, tenant_id: UUID, act: Callable[[Organisation], object]) -> int:
+        return self._change(lambda: self.organisation(tenant_id), act, None)
 
     # -- the organisation ------------------------------------------------------------------
 
@@ -113,8 +117,8 @@ class TenantApplication(BalkortApplication):
         self._on_organisation(tenant_id, lambda org: org.add_unit(unit_id, name, provenance))
         return unit_id
 
-    def rename_unit(self, tenant_id: UUID, unit_id: UUID, name: str, provenance: Provenance) -> None:
-        self._on_organisation(tenant_id, lambda org: org.rename_unit(unit_id, name, provenance))
+    def rename_unit(self, tenant_id: UUID, unit_id: UUID, name: str, provenance: Provenance) -> int:
+        return self._on_organisation(tenant_id, lambda org: org.rename_unit(unit_id, name, provenance))
 
     def merge_units(
         self, tenant_id: UUID, unit_ids: tuple[UUID, ...], name: str, provenance: Provenance
@@ -130,8 +134,8 @@ class TenantApplication(BalkortApplication):
         self._on_organisation(tenant_id, lambda org: org.split_unit(unit_id, into, provenance))
         return tuple(new_id for new_id, _ in into)
 
-    def retire_unit(self, tenant_id: UUID, unit_id: UUID, provenance: Provenance) -> None:
-        self._on_organisation(tenant_id, lambda org: org.retire_unit(unit_id, provenance))
+    def retire_unit(self, tenant_id: UUID, unit_id: UUID, provenance: Provenance) -> int:
+        return self._on_organisation(tenant_id, lambda org: org.retire_unit(unit_id, provenance))
 
     # -- preparing and running an engagement -------------------------------------------------
 
@@ -166,26 +170,26 @@ class TenantApplication(BalkortApplication):
 
     def revise_preparation(
         self, engagement_id: UUID, preparation: Preparation, provenance: Provenance, expected_version: int | None
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version)
 
     def advance_phase(
         self, engagement_id: UUID, expected_phase: Phase, provenance: Provenance
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.advance(expected_phase, provenance), None)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.advance(expected_phase, provenance), None)
 
     def move_phase_back(
         self, engagement_id: UUID, expected_phase: Phase, reason: str, provenance: Provenance
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None)
 
-    def set_rounds(self, engagement_id: UUID, rounds: int, provenance: Provenance) -> None:
-        self._on_engagement(engagement_id, lambda e: e.set_rounds(rounds, provenance), None)
+    def set_rounds(self, engagement_id: UUID, rounds: int, provenance: Provenance) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.set_rounds(rounds, provenance), None)
 
     def map_relations(
         self, engagement_id: UUID, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
-    ) -> None:
-        self._on_engagement(
+    ) -> int:
+        return self._on_engagement(
             engagement_id, lambda e: e.map_relations(unit_id, counterpart_ids, provenance), None
         )
 
@@ -195,16 +199,28 @@ class TenantApplication(BalkortApplication):
         unit_id: UUID,
         counterpart_id: UUID,
         scores: Mapping[str, int],
-        rater: UUID | None,
         provenance: Provenance,
     ) -> UUID:
+        """Record a rating. In an engagement with individual ratings the rater is recorded only
+        as a pseudonym local to the engagement, as the actor of the event too."""
         rating_id = derived_id(provenance, "rating")
-        self._on_engagement(
-            engagement_id,
-            lambda e: e.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, provenance),
-            None,
-        )
+
+        def act(engagement: Engagement) -> None:
+            rater, acting = None, provenance
+            if engagement.rating_mode is RatingMode.INDIVIDUAL:
+                rater = self.pseudonym(engagement_id, provenance.actor_id)
+                acting = replace(provenance, actor_id=rater)
+            engagement.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, acting)
+
+        self._on_engagement(engagement_id, act, None)
         return rating_id
+
+    def pseudonym(self, engagement_id: UUID, actor_id: UUID) -> UUID:
+        """Stable per engagement, not linkable across engagements or back to the user
+        without the tenant's pseudonym key."""
+        key = self.env.get(PSEUDONYM_KEY, "").encode() or engagement_id.bytes
+        digest = hmac.new(key, engagement_id.bytes + actor_id.bytes, hashlib.sha256).hexdigest()
+        return uuid5(engagement_id, digest)
 
     def send_card(
         self,
@@ -227,24 +243,24 @@ class TenantApplication(BalkortApplication):
         )
         return card_id
 
-    def accept_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
-        self._on_engagement(engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), None)
+    def accept_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), None)
 
     def decline_card(
         self, engagement_id: UUID, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None)
 
-    def withdraw_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
-        self._on_engagement(engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None)
+    def withdraw_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None)
 
-    def schedule_dialogues(self, engagement_id: UUID, provenance: Provenance) -> None:
-        self._on_engagement(engagement_id, lambda e: e.schedule_dialogues(provenance), None)
+    def schedule_dialogues(self, engagement_id: UUID, provenance: Provenance) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.schedule_dialogues(provenance), None)
 
     def move_dialogue(
         self, engagement_id: UUID, card_id: UUID, round: int | None, provenance: Provenance
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), None)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), None)
 
     def hold_dialogue(
         self,
@@ -301,11 +317,11 @@ class TenantApplication(BalkortApplication):
 
     def wrap_up(
         self, engagement_id: UUID, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance
-    ) -> None:
-        self._on_engagement(engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None)
+    ) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None)
 
-    def hold_closing_plenary(self, engagement_id: UUID, notes: str, provenance: Provenance) -> None:
-        self._on_engagement(engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), None)
+    def hold_closing_plenary(self, engagement_id: UUID, notes: str, provenance: Provenance) -> int:
+        return self._on_engagement(engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), None)
 
     # -- follow-up meeting and afterwards --------------------------------------------------
 
@@ -317,8 +333,8 @@ class TenantApplication(BalkortApplication):
         rationale: str,
         decided_by: str,
         provenance: Provenance,
-    ) -> None:
-        self._on_engagement(
+    ) -> int:
+        return self._on_engagement(
             engagement_id,
             lambda e: e.decide_agreement(agreement_id, accepted, rationale, decided_by, provenance),
             None,
@@ -335,8 +351,8 @@ class TenantApplication(BalkortApplication):
         deferred_until: date | None = None,
         owner: str | None = None,
         due: date | None = None,
-    ) -> None:
-        self._on_engagement(
+    ) -> int:
+        return self._on_engagement(
             engagement_id,
             lambda e: e.decide_proposal(
                 proposal_id, outcome, rationale, decided_by, provenance,

@@ -1,7 +1,126 @@
-"""Routes for organisations, engagements and every step of the method."""
+"""Routes for engagements: the preparatory meeting, phases, and what each phase records."""
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post, put
 from litestar.types import ControllerRouterHandler
 
-ENGAGEMENT_ROUTES: list[ControllerRouterHandler] = []
+from domain.default_instrument import DEFAULT_INSTRUMENT
+from domain.engagement import Preparation
+from services.auth.guards import tenant_guard
+from services.http.access import FACILITATORS, PLANNERS, READERS
+from services.http.commands import execute, query
+from services.http.follow_up_routes import FollowUpController
+from services.http.organisation_routes import OrganisationController
+from services.http.problems import problem_responses
+from services.http.schemas.engagement import (
+    ChangePhase,
+    EngagementCreated,
+    EngagementOut,
+    EngagementSummary,
+    PreparationIn,
+    PrepareEngagement,
+    Recorded,
+    SetRounds,
+    StepBack,
+)
+from services.http.theme_day_routes import ThemeDayController
+from services.http.views import engagement_out
+
+Req = Request[Any, Any, Any]
+WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+
+
+def preparation_of(data: PreparationIn) -> Preparation:
+    return Preparation(
+        title=data.title.strip(),
+        focus=data.focus.strip(),
+        target_group=data.target_group.strip(),
+        work_process=data.work_process.strip(),
+        planning_group=tuple(member.strip() for member in data.planning_group),
+        theme_day=data.theme_day,
+        follow_up_meeting=data.follow_up_meeting,
+    )
+
+
+class EngagementController(Controller):
+    path = "/api/v1/tenants/{tenant_id:uuid}/engagements"
+    tags = ["engagements"]
+    guards = [tenant_guard]
+
+    @post("/", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    async def prepare(self, request: Req, tenant_id: UUID, data: PrepareEngagement) -> EngagementCreated:
+        """The preparatory meeting: focus, target group, work process, participating units,
+        planning group and the theme day's date. Pins the instrument version used."""
+        engagement_id = await execute(
+            request, tenant_id, "PrepareEngagement",
+            lambda app, p: app.prepare_engagement(
+                tenant_id, preparation_of(data), tuple(data.unit_ids), DEFAULT_INSTRUMENT,
+                data.rating_mode, data.min_group_size, data.rounds, p,
+            ),
+        )
+        return EngagementCreated(engagement_id)
+
+    @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    async def list_engagements(self, request: Req, tenant_id: UUID) -> list[EngagementSummary]:
+        """The organisation's engagements, oldest first."""
+        organisation = await query(request, tenant_id, lambda app: app.organisation(tenant_id))
+        return [EngagementSummary(eid, title) for eid, title in organisation.engagements.items()]
+
+    @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    async def show(
+        self, request: Req, tenant_id: UUID, engagement_id: UUID, version: int | None = None
+    ) -> EngagementOut:
+        """The engagement as it stands (or as it stood at `version`): phase, ratings shown only
+        above the anonymity threshold, cards, schedule, dialogues, agreements, proposals."""
+        return await query(
+            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id, version))
+        )
+
+    @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    async def revise_preparation(
+        self, request: Req, tenant_id: UUID, engagement_id: UUID, data: PreparationIn
+    ) -> Recorded:
+        """Revise what the preparatory meeting settled, until the theme day starts mapping."""
+        version = await execute(
+            request, tenant_id, "RevisePreparation",
+            lambda app, p: app.revise_preparation(engagement_id, preparation_of(data), p, None),
+        )
+        return Recorded(version)
+
+    @post("/{engagement_id:uuid}/phase/advance", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
+    async def advance(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: ChangePhase) -> Recorded:
+        """Move the engagement to its next phase. `expected_phase` must name the current one."""
+        version = await execute(
+            request, tenant_id, "AdvancePhase",
+            lambda app, p: app.advance_phase(engagement_id, data.expected_phase, p),
+        )
+        return Recorded(version)
+
+    @post("/{engagement_id:uuid}/phase/back", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
+    async def step_back(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: StepBack) -> Recorded:
+        """Step back one phase, with a reason. Recorded as an event; nothing is edited."""
+        version = await execute(
+            request, tenant_id, "MovePhaseBack",
+            lambda app, p: app.move_phase_back(engagement_id, data.expected_phase, data.reason, p),
+        )
+        return Recorded(version)
+
+    @put("/{engagement_id:uuid}/rounds", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
+    async def set_rounds(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: SetRounds) -> Recorded:
+        """Set the number of dialogue rounds on the theme day."""
+        version = await execute(
+            request, tenant_id, "SetRounds", lambda app, p: app.set_rounds(engagement_id, data.rounds, p)
+        )
+        return Recorded(version)
+
+
+ENGAGEMENT_ROUTES: list[ControllerRouterHandler] = [
+    OrganisationController,
+    EngagementController,
+    ThemeDayController,
+    FollowUpController,
+]

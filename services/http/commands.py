@@ -1,0 +1,63 @@
+"""The two moves every tenant route makes: run a command or a query against the tenant's store,
+off the event loop, with the principal's provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from litestar import Request
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+
+from domain.provenance import Provenance
+from services.application import TenantApplication
+from services.bootstrap import Container
+from services.http.provenance import build_provenance
+
+T = TypeVar("T")
+
+OCCURRED_AT = Parameter(
+    header="X-Occurred-At",
+    required=False,
+    description="When the action really happened, if earlier than now (e.g. paper notes typed in later).",
+)
+
+
+def _occurred_at(request: Request[Any, Any, Any]) -> datetime | None:
+    raw = request.headers.get("x-occurred-at")
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationException(
+            "X-Occurred-At must be an ISO 8601 date-time",
+            extra=[{"key": "X-Occurred-At", "source": "header", "message": "not an ISO 8601 date-time"}],
+        ) from None
+    if moment.tzinfo is None:
+        raise ValidationException(
+            "X-Occurred-At needs a time zone",
+            extra=[{"key": "X-Occurred-At", "source": "header", "message": "add a time zone, e.g. Z"}],
+        )
+    return moment
+
+
+async def execute(
+    request: Request[Any, Any, Any],
+    tenant_id: UUID,
+    command_name: str,
+    action: Callable[[TenantApplication, Provenance], T],
+) -> T:
+    container: Container = request.app.state.container
+    provenance = build_provenance(request, request.user, tenant_id, command_name, _occurred_at(request))
+    return await container.offloop(container.tenants.call, tenant_id, lambda app: action(app, provenance))
+
+
+async def query(
+    request: Request[Any, Any, Any], tenant_id: UUID, read: Callable[[TenantApplication], T]
+) -> T:
+    container: Container = request.app.state.container
+    return await container.offloop(container.tenants.call, tenant_id, read)
