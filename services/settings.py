@@ -55,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     open_tenants: int = 16
     tenant_pool_size: int = 1
     tenant_pool_overflow: int = 1
+    # How long a caller waits for a tenant store slot when every open one is in use.
+    tenant_lease_timeout: float = 30.0
     worker_threads: int = 8
     snapshot_interval: int = 100
     idempotency_ttl_seconds: int = 24 * 3600
