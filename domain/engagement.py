@@ -152,8 +152,10 @@ class Engagement(Aggregate):
         following = self.phase.following
         if following is None:
             raise InvariantViolated("the engagement is closed", state=self.phase.value)
-        if self.phase is Phase.CLOSING_PLENARY and self.plenary is None:
-            raise InvariantViolated("hold the closing plenary before the follow-up meeting")
+        if self.phase is Phase.CLOSING_PLENARY and not self._plenary_is_current():
+            raise InvariantViolated(
+                "hold the closing plenary (again, if agreements or proposals came since) before the follow-up meeting"
+            )
         self._phase_advanced(self.phase, following, provenance)
         return following
 
@@ -175,6 +177,13 @@ class Engagement(Aggregate):
         self, from_phase: Phase, to_phase: Phase, reason: str, provenance: Provenance
     ) -> None:
         self.phase = to_phase
+
+    def _plenary_is_current(self) -> bool:
+        return (
+            self.plenary is not None
+            and set(self.plenary.reported_agreements) == set(self.agreements)
+            and set(self.plenary.listed_proposals) == set(self.proposals)
+        )
 
     def _check_expected(self, expected_phase: Phase) -> None:
         if expected_phase is not self.phase:
@@ -207,6 +216,10 @@ class Engagement(Aggregate):
         self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
     ) -> None:
         self.relations[unit_id] = counterpart_ids
+        # Ratings of a relation no longer mapped no longer count.
+        for slot, rating in list(self.ratings.items()):
+            if rating.unit_id == unit_id and rating.counterpart_id not in counterpart_ids:
+                del self.ratings[slot]
 
     def submit_rating(
         self,
@@ -358,24 +371,25 @@ class Engagement(Aggregate):
         return [c for c in self.cards.values() if c.status is CardStatus.ACCEPTED]
 
     def schedule_dialogues(self, provenance: Provenance) -> dict[UUID, int]:
-        """Propose a schedule of all accepted cards; pinned dialogues keep their round."""
+        """Propose a schedule of the accepted cards not yet held; pinned dialogues keep their
+        round, and held dialogues keep theirs (they are history) while still occupying it."""
         require_phase(self.phase, "scheduling dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
-        accepted = self._accepted_cards()
-        held = {d.card_id: d.round for d in self.dialogues.values()}
+        held = {d.card_id for d in self.dialogues.values()}
+        occupying = [c for c in self._accepted_cards() if c.card_id not in held or c.round is not None]
         pinned = {
-            c.card_id: c.round
-            for c in accepted
-            if c.round is not None and (c.pinned or c.card_id in held)
+            c.card_id: c.round for c in occupying if c.round is not None and (c.pinned or c.card_id in held)
         }
-        requests = [DialogueRequest(c.card_id, c.units) for c in accepted]
+        requests = [DialogueRequest(c.card_id, c.units) for c in occupying]
         schedule = propose_schedule(requests, self.rounds, pinned)
         self._dialogues_scheduled(schedule, provenance)
         return schedule
 
     @event("DialoguesScheduled")
     def _dialogues_scheduled(self, schedule: dict[UUID, int], provenance: Provenance) -> None:
+        held = {d.card_id for d in self.dialogues.values()}
         for card in self._accepted_cards():
-            self.cards[card.card_id] = replace(card, round=schedule.get(card.card_id))
+            if card.card_id not in held:
+                self.cards[card.card_id] = replace(card, round=schedule.get(card.card_id))
 
     def move_dialogue(self, card_id: UUID, round: int | None, provenance: Provenance) -> None:
         """Place one dialogue in a round (and pin it there), or take it off the schedule (None)."""

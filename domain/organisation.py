@@ -131,8 +131,8 @@ class Organisation(Aggregate):
         self, unit_ids: tuple[UUID, ...], into_unit_id: UUID, name: str, provenance: Provenance
     ) -> None:
         name = _clean_name(name)
-        if len(set(unit_ids)) < 2:
-            raise InvariantViolated("a merger needs at least two distinct units")
+        if len(set(unit_ids)) != len(unit_ids) or len(unit_ids) < 2:
+            raise InvariantViolated("a merger needs at least two distinct units, each named once")
         for unit_id in unit_ids:
             self.active_unit(unit_id)
         self._check_id_free(into_unit_id)

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvariantViolated, NotFound
+from domain.provenance import Provenance
+from domain.roles import Role
+
+USER_NAMESPACE = UUID("6f1c5a86-3c1e-5b2f-9a57-2f7d0a6b1c01")
+PLATFORM_ROLES = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
+TENANT_ROLES = frozenset({Role.CONSULTANT, Role.CLIENT_ADMIN, Role.PARTICIPANT, Role.AUDITOR})
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+class User(Aggregate):
+    """A person who signs in: platform role (consultancy staff) and roles in tenants."""
+
+    email: str
+    display_name: str
+    password_hash: str
+    platform_role: Role | None
+    memberships: dict[UUID, Role]
+    active: bool
+
+    @staticmethod
+    def create_id(email: str) -> UUID:
+        return uuid5(USER_NAMESPACE, normalise_email(email))
+
+    @classmethod
+    def register(
+        cls,
+        email: str,
+        display_name: str,
+        password_hash: str,
+        platform_role: Role | None,
+        provenance: Provenance,
+    ) -> User:
+        email = normalise_email(email)
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise InvariantViolated(f"not an email address: {email!r}")
+        if not display_name.strip():
+            raise InvariantViolated("a user needs a display name")
+        if platform_role is not None and platform_role not in PLATFORM_ROLES:
+            raise InvariantViolated(f"{platform_role.value} is not a platform role")
+        return cls(
+            email=email,
+            display_name=display_name.strip(),
+            password_hash=password_hash,
+            platform_role=platform_role,
+            provenance=provenance,
+        )
+
+    @event("Registered")
+    def __init__(
+        self,
+        email: str,
+        display_name: str,
+        password_hash: str,
+        platform_role: Role | None,
+        provenance: Provenance,
+    ) -> None:
+        self.email = email
+        self.display_name = display_name
+        self.password_hash = password_hash
+        self.platform_role = None if platform_role is None else Role(platform_role)
+        self.memberships = {}
+        self.active = True
+
+    def change_password(self, password_hash: str, provenance: Provenance) -> None:
+        self._require_active()
+        self._password_changed(password_hash=password_hash, provenance=provenance)
+
+    @event("PasswordChanged")
+    def _password_changed(self, password_hash: str, provenance: Provenance) -> None:
+        self.password_hash = password_hash
+
+    def grant_membership(self, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
+        self._require_active()
+        if role not in TENANT_ROLES:
+            raise InvariantViolated(f"{role.value} is not a role within a tenant")
+        if self.memberships.get(tenant_id) == role:
+            return
+        self._membership_granted(tenant_id=tenant_id, role=role, provenance=provenance)
+
+    @event("MembershipGranted")
+    def _membership_granted(self, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
+        self.memberships[tenant_id] = Role(role)
+
+    def revoke_membership(self, tenant_id: UUID, provenance: Provenance) -> None:
+        if tenant_id not in self.memberships:
+            raise NotFound(f"{self.email} holds no membership in tenant {tenant_id}")
+        self._membership_revoked(tenant_id=tenant_id, provenance=provenance)
+
+    @event("MembershipRevoked")
+    def _membership_revoked(self, tenant_id: UUID, provenance: Provenance) -> None:
+        del self.memberships[tenant_id]
+
+    def deactivate(self, provenance: Provenance) -> None:
+        if not self.active:
+            return
+        self._deactivated(provenance=provenance)
+
+    @event("Deactivated")
+    def _deactivated(self, provenance: Provenance) -> None:
+        self.active = False
+
+    def _require_active(self) -> None:
+        if not self.active:
+            raise InvariantViolated(f"{self.email} is deactivated", state="deactivated")
