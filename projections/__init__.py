@@ -1,0 +1,1 @@
+"""Read models built from each tenant's events, with tracking positions (exactly once, resumable)."""
