@@ -51,16 +51,17 @@ class TenantApplication(BalkortApplication):
     def organisation(self, tenant_id: UUID) -> Organisation:
         """The client organisation and its units, as they stand now."""
         try:
-            found = self.repository.get(Organisation.id_for(tenant_id))
+            found: object = self.repository.get(Organisation.id_for(tenant_id))
         except AggregateNotFoundError:
             raise NotFound("the organisation has not been established yet") from None
-        assert isinstance(found, Organisation)
+        if not isinstance(found, Organisation):
+            raise NotFound("the organisation has not been established yet")
         return found
 
     def engagement(self, engagement_id: UUID, version: int | None = None) -> Engagement:
         """An engagement as it stands now, or as it stood at a given version."""
         try:
-            found = self.repository.get(engagement_id, version=version)
+            found: object = self.repository.get(engagement_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"no engagement {engagement_id}") from None
         if not isinstance(found, Engagement):
@@ -158,7 +159,14 @@ class TenantApplication(BalkortApplication):
             if engagement_id in organisation.engagements:
                 return engagement_id
             engagement = Engagement.prepare(
-                engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance
+                engagement_id,
+                preparation,
+                unit_ids,
+                instrument,
+                rating_mode,
+                min_group_size,
+                rounds,
+                provenance,
             )
             organisation.register_engagement(engagement_id, preparation.title, unit_ids, provenance)
             try:
@@ -169,19 +177,25 @@ class TenantApplication(BalkortApplication):
         raise ConcurrentModification("too many concurrent changes; try again")
 
     def revise_preparation(
-        self, engagement_id: UUID, preparation: Preparation, provenance: Provenance, expected_version: int | None
+        self,
+        engagement_id: UUID,
+        preparation: Preparation,
+        provenance: Provenance,
+        expected_version: int | None,
     ) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version)
+        return self._on_engagement(
+            engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version
+        )
 
-    def advance_phase(
-        self, engagement_id: UUID, expected_phase: Phase, provenance: Provenance
-    ) -> int:
+    def advance_phase(self, engagement_id: UUID, expected_phase: Phase, provenance: Provenance) -> int:
         return self._on_engagement(engagement_id, lambda e: e.advance(expected_phase, provenance), None)
 
     def move_phase_back(
         self, engagement_id: UUID, expected_phase: Phase, reason: str, provenance: Provenance
     ) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None)
+        return self._on_engagement(
+            engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None
+        )
 
     def set_rounds(self, engagement_id: UUID, rounds: int, provenance: Provenance) -> int:
         return self._on_engagement(engagement_id, lambda e: e.set_rounds(rounds, provenance), None)
@@ -249,10 +263,14 @@ class TenantApplication(BalkortApplication):
     def decline_card(
         self, engagement_id: UUID, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance
     ) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None)
+        return self._on_engagement(
+            engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None
+        )
 
     def withdraw_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None)
+        return self._on_engagement(
+            engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None
+        )
 
     def schedule_dialogues(self, engagement_id: UUID, provenance: Provenance) -> int:
         return self._on_engagement(engagement_id, lambda e: e.schedule_dialogues(provenance), None)
@@ -316,9 +334,16 @@ class TenantApplication(BalkortApplication):
         return tuple(a.agreement_id for a in agreement_drafts), tuple(p.proposal_id for p in proposal_drafts)
 
     def wrap_up(
-        self, engagement_id: UUID, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance
+        self,
+        engagement_id: UUID,
+        unit_id: UUID,
+        summary: str,
+        inputs: tuple[str, ...],
+        provenance: Provenance,
     ) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None)
+        return self._on_engagement(
+            engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None
+        )
 
     def hold_closing_plenary(self, engagement_id: UUID, notes: str, provenance: Provenance) -> int:
         return self._on_engagement(engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), None)
@@ -355,8 +380,14 @@ class TenantApplication(BalkortApplication):
         return self._on_engagement(
             engagement_id,
             lambda e: e.decide_proposal(
-                proposal_id, outcome, rationale, decided_by, provenance,
-                deferred_until=deferred_until, owner=owner, due=due,
+                proposal_id,
+                outcome,
+                rationale,
+                decided_by,
+                provenance,
+                deferred_until=deferred_until,
+                owner=owner,
+                due=due,
             ),
             None,
         )

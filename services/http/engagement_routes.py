@@ -6,11 +6,11 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
 from domain.engagement import Preparation
-from services.auth.guards import tenant_guard
 from services.http.access import FACILITATORS, PLANNERS, READERS
 from services.http.commands import execute, query
 from services.http.follow_up_routes import FollowUpController
@@ -49,30 +49,43 @@ def preparation_of(data: PreparationIn) -> Preparation:
 class EngagementController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements"
     tags = ["engagements"]
-    guards = [tenant_guard]
 
     @post("/", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def prepare(self, request: Req, tenant_id: UUID, data: PrepareEngagement) -> EngagementCreated:
+    async def prepare(
+        self, request: Req, tenant_id: FromPath[UUID], data: PrepareEngagement
+    ) -> EngagementCreated:
         """The preparatory meeting: focus, target group, work process, participating units,
         planning group and the theme day's date. Pins the instrument version used."""
         engagement_id = await execute(
-            request, tenant_id, "PrepareEngagement",
+            request,
+            tenant_id,
+            "PrepareEngagement",
             lambda app, p: app.prepare_engagement(
-                tenant_id, preparation_of(data), tuple(data.unit_ids), DEFAULT_INSTRUMENT,
-                data.rating_mode, data.min_group_size, data.rounds, p,
+                tenant_id,
+                preparation_of(data),
+                tuple(data.unit_ids),
+                DEFAULT_INSTRUMENT,
+                data.rating_mode,
+                data.min_group_size,
+                data.rounds,
+                p,
             ),
         )
         return EngagementCreated(engagement_id)
 
     @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def list_engagements(self, request: Req, tenant_id: UUID) -> list[EngagementSummary]:
+    async def list_engagements(self, request: Req, tenant_id: FromPath[UUID]) -> list[EngagementSummary]:
         """The organisation's engagements, oldest first."""
         organisation = await query(request, tenant_id, lambda app: app.organisation(tenant_id))
         return [EngagementSummary(eid, title) for eid, title in organisation.engagements.items()]
 
     @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
     async def show(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, version: int | None = None
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        version: int | None = None,
     ) -> EngagementOut:
         """The engagement as it stands (or as it stood at `version`): phase, ratings shown only
         above the anonymity threshold, cards, schedule, dialogues, agreements, proposals."""
@@ -82,35 +95,57 @@ class EngagementController(Controller):
 
     @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def revise_preparation(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, data: PreparationIn
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: PreparationIn
     ) -> Recorded:
         """Revise what the preparatory meeting settled, until the theme day starts mapping."""
         version = await execute(
-            request, tenant_id, "RevisePreparation",
+            request,
+            tenant_id,
+            "RevisePreparation",
             lambda app, p: app.revise_preparation(engagement_id, preparation_of(data), p, None),
         )
         return Recorded(version)
 
-    @post("/{engagement_id:uuid}/phase/advance", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
-    async def advance(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: ChangePhase) -> Recorded:
+    @post(
+        "/{engagement_id:uuid}/phase/advance",
+        opt={"roles": FACILITATORS},
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
+    async def advance(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: ChangePhase
+    ) -> Recorded:
         """Move the engagement to its next phase. `expected_phase` must name the current one."""
         version = await execute(
-            request, tenant_id, "AdvancePhase",
+            request,
+            tenant_id,
+            "AdvancePhase",
             lambda app, p: app.advance_phase(engagement_id, data.expected_phase, p),
         )
         return Recorded(version)
 
-    @post("/{engagement_id:uuid}/phase/back", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
-    async def step_back(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: StepBack) -> Recorded:
+    @post(
+        "/{engagement_id:uuid}/phase/back",
+        opt={"roles": FACILITATORS},
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
+    async def step_back(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: StepBack
+    ) -> Recorded:
         """Step back one phase, with a reason. Recorded as an event; nothing is edited."""
         version = await execute(
-            request, tenant_id, "MovePhaseBack",
+            request,
+            tenant_id,
+            "MovePhaseBack",
             lambda app, p: app.move_phase_back(engagement_id, data.expected_phase, data.reason, p),
         )
         return Recorded(version)
 
     @put("/{engagement_id:uuid}/rounds", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
-    async def set_rounds(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: SetRounds) -> Recorded:
+    async def set_rounds(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SetRounds
+    ) -> Recorded:
         """Set the number of dialogue rounds on the theme day."""
         version = await execute(
             request, tenant_id, "SetRounds", lambda app, p: app.set_rounds(engagement_id, data.rounds, p)

@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 
-from services.auth.guards import tenant_guard
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute, query
 from services.http.problems import problem_responses
@@ -29,53 +29,98 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
 class FollowUpController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["follow-up"]
-    guards = [tenant_guard]
 
     @get("/agreements", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def agreements(self, request: Req, tenant_id: UUID, engagement_id: UUID) -> list[AgreementOut]:
+    async def agreements(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> list[AgreementOut]:
         """Agreements with their acceptance decision and every check-in."""
-        return await query(request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).agreements)
+        return await query(
+            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).agreements
+        )
 
     @get("/proposals", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def proposals(self, request: Req, tenant_id: UUID, engagement_id: UUID) -> list[ProposalOut]:
+    async def proposals(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> list[ProposalOut]:
         """Proposals with every decision taken on them, oldest first."""
-        return await query(request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).proposals)
+        return await query(
+            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).proposals
+        )
 
-    @post("/agreements/{agreement_id:uuid}/decision", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    @post(
+        "/agreements/{agreement_id:uuid}/decision",
+        opt={"roles": PLANNERS},
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def decide_agreement(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, agreement_id: UUID, data: DecideAgreement
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        agreement_id: FromPath[UUID],
+        data: DecideAgreement,
     ) -> Recorded:
         """Accept or reject an agreement that needs management acceptance, with a rationale."""
         version = await execute(
-            request, tenant_id, "AcceptAgreement" if data.accepted else "RejectAgreement",
+            request,
+            tenant_id,
+            "AcceptAgreement" if data.accepted else "RejectAgreement",
             lambda app, p: app.decide_agreement(
                 engagement_id, agreement_id, data.accepted, data.rationale, data.decided_by, p
             ),
         )
         return Recorded(version)
 
-    @post("/proposals/{proposal_id:uuid}/decision", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    @post(
+        "/proposals/{proposal_id:uuid}/decision",
+        opt={"roles": PLANNERS},
+        status_code=200,
+        responses=WRITE_ERRORS,
+    )
     async def decide_proposal(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, proposal_id: UUID, data: DecideProposal
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        proposal_id: FromPath[UUID],
+        data: DecideProposal,
     ) -> Recorded:
         """Approve, reject, defer or send a proposal for investigation. A deferred or
         investigated proposal is decided again at a later meeting, as a new decision."""
         version = await execute(
-            request, tenant_id, "DecideProposal",
+            request,
+            tenant_id,
+            "DecideProposal",
             lambda app, p: app.decide_proposal(
-                engagement_id, proposal_id, data.outcome, data.rationale, data.decided_by, p,
-                deferred_until=data.deferred_until, owner=data.owner, due=data.due,
+                engagement_id,
+                proposal_id,
+                data.outcome,
+                data.rationale,
+                data.decided_by,
+                p,
+                deferred_until=data.deferred_until,
+                owner=data.owner,
+                due=data.due,
             ),
         )
         return Recorded(version)
 
     @post("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def check_in(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, agreement_id: UUID, data: CheckInIn
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        agreement_id: FromPath[UUID],
+        data: CheckInIn,
     ) -> CheckInCreated:
         """Record how an agreement is doing: implemented, in progress, lapsed or abandoned."""
         check_in_id = await execute(
-            request, tenant_id, "CheckInOnAgreement",
+            request,
+            tenant_id,
+            "CheckInOnAgreement",
             lambda app, p: app.check_in(engagement_id, agreement_id, data.status, data.note, p),
         )
         return CheckInCreated(check_in_id)

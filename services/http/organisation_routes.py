@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath
 
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute, query
@@ -21,7 +22,6 @@ from services.http.schemas.organisation import (
     UnitsCreated,
 )
 from services.http.views import organisation_out
-from services.auth.guards import tenant_guard
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -30,50 +30,71 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
 class OrganisationController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/organisation"
     tags = ["organisation"]
-    guards = [tenant_guard]
 
     @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 409))
-    async def establish(self, request: Req, tenant_id: UUID, data: EstablishOrganisation) -> OrganisationOut:
+    async def establish(
+        self, request: Req, tenant_id: FromPath[UUID], data: EstablishOrganisation
+    ) -> OrganisationOut:
         """Establish the record of the client organisation (once per tenant)."""
-        await execute(request, tenant_id, "EstablishOrganisation", lambda app, p: app.establish_organisation(tenant_id, data.name, p))
+        await execute(
+            request,
+            tenant_id,
+            "EstablishOrganisation",
+            lambda app, p: app.establish_organisation(tenant_id, data.name, p),
+        )
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
     @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def show(self, request: Req, tenant_id: UUID) -> OrganisationOut:
+    async def show(self, request: Req, tenant_id: FromPath[UUID]) -> OrganisationOut:
         """The organisation's units with their whole history, and its engagements."""
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
     @post("/units", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def add_unit(self, request: Req, tenant_id: UUID, data: AddUnit) -> UnitCreated:
+    async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: AddUnit) -> UnitCreated:
         """Add a unit (enhed) to the organisation."""
-        unit_id = await execute(request, tenant_id, "AddUnit", lambda app, p: app.add_unit(tenant_id, data.name, p))
+        unit_id = await execute(
+            request, tenant_id, "AddUnit", lambda app, p: app.add_unit(tenant_id, data.name, p)
+        )
         return UnitCreated(unit_id)
 
     @post("/units/{unit_id:uuid}/rename", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
-    async def rename_unit(self, request: Req, tenant_id: UUID, unit_id: UUID, data: RenameUnit) -> OrganisationOut:
+    async def rename_unit(
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: RenameUnit
+    ) -> OrganisationOut:
         """Rename a unit. Its earlier names stay in its history."""
-        await execute(request, tenant_id, "RenameUnit", lambda app, p: app.rename_unit(tenant_id, unit_id, data.name, p))
+        await execute(
+            request, tenant_id, "RenameUnit", lambda app, p: app.rename_unit(tenant_id, unit_id, data.name, p)
+        )
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
     @post("/mergers", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def merge_units(self, request: Req, tenant_id: UUID, data: MergeUnits) -> UnitCreated:
+    async def merge_units(self, request: Req, tenant_id: FromPath[UUID], data: MergeUnits) -> UnitCreated:
         """Merge two or more units into a new one; the old units end and point to it."""
         unit_id = await execute(
-            request, tenant_id, "MergeUnits",
+            request,
+            tenant_id,
+            "MergeUnits",
             lambda app, p: app.merge_units(tenant_id, tuple(data.unit_ids), data.name, p),
         )
         return UnitCreated(unit_id)
 
     @post("/units/{unit_id:uuid}/split", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def split_unit(self, request: Req, tenant_id: UUID, unit_id: UUID, data: SplitUnit) -> UnitsCreated:
+    async def split_unit(
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: SplitUnit
+    ) -> UnitsCreated:
         """Split a unit into two or more new units; the old unit ends and points to them."""
         unit_ids = await execute(
-            request, tenant_id, "SplitUnit", lambda app, p: app.split_unit(tenant_id, unit_id, tuple(data.names), p)
+            request,
+            tenant_id,
+            "SplitUnit",
+            lambda app, p: app.split_unit(tenant_id, unit_id, tuple(data.names), p),
         )
         return UnitsCreated(list(unit_ids))
 
     @post("/units/{unit_id:uuid}/retire", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
-    async def retire_unit(self, request: Req, tenant_id: UUID, unit_id: UUID) -> OrganisationOut:
+    async def retire_unit(
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID]
+    ) -> OrganisationOut:
         """Retire a unit that no longer exists. Its history stays readable."""
         await execute(request, tenant_id, "RetireUnit", lambda app, p: app.retire_unit(tenant_id, unit_id, p))
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))

@@ -6,8 +6,8 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
+from litestar.params import FromPath
 
-from services.auth.guards import tenant_guard
 from services.http.access import FACILITATORS, PARTICIPANTS, READERS
 from services.http.commands import execute, query
 from services.http.problems import problem_responses
@@ -39,156 +39,246 @@ WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
 class ThemeDayController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["theme day"]
-    guards = [tenant_guard]
 
     @put("/units/{unit_id:uuid}/relations", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def map_relations(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, data: MapRelations
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        data: MapRelations,
     ) -> Recorded:
         """Mapping (kortlægning): the units this unit's work depends on."""
         version = await execute(
-            request, tenant_id, "MapRelations",
+            request,
+            tenant_id,
+            "MapRelations",
             lambda app, p: app.map_relations(engagement_id, unit_id, tuple(data.counterpart_ids), p),
         )
         return Recorded(version)
 
     @post("/ratings", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def submit_rating(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, data: SubmitRating
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SubmitRating
     ) -> RatingCreated:
         """Assessment (vurdering): rate a mapped relation on every dimension of the pinned
         instrument. A new rating by the same rater (or unit) replaces the earlier one."""
         rating_id = await execute(
-            request, tenant_id, "SubmitRating",
-            lambda app, p: app.submit_rating(engagement_id, data.unit_id, data.counterpart_id, data.scores, p),
+            request,
+            tenant_id,
+            "SubmitRating",
+            lambda app, p: app.submit_rating(
+                engagement_id, data.unit_id, data.counterpart_id, data.scores, p
+            ),
         )
         return RatingCreated(rating_id)
 
     @get("/relations", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def relations(self, request: Req, tenant_id: UUID, engagement_id: UUID) -> list[RelationOut]:
+    async def relations(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> list[RelationOut]:
         """Every mapped relation with its means per dimension and index; relations rated
         individually by fewer than the minimum group size are suppressed."""
         return await query(request, tenant_id, lambda app: relation_views(app.engagement(engagement_id)))
 
     @post("/cards", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
-    async def send_card(self, request: Req, tenant_id: UUID, engagement_id: UUID, data: SendCard) -> CardCreated:
+    async def send_card(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SendCard
+    ) -> CardCreated:
         """Send a dance card (balkort): invite another unit to a dialogue on a topic, ideally
         pointing at the rating that motivated it."""
         card_id = await execute(
-            request, tenant_id, "SendDanceCard",
+            request,
+            tenant_id,
+            "SendDanceCard",
             lambda app, p: app.send_card(
-                engagement_id, data.from_unit, data.to_unit, data.topic, data.reason,
-                data.hoped_outcome, data.motivating_rating_id, p,
+                engagement_id,
+                data.from_unit,
+                data.to_unit,
+                data.topic,
+                data.reason,
+                data.hoped_outcome,
+                data.motivating_rating_id,
+                p,
             ),
         )
         return CardCreated(card_id)
 
     @get("/cards", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def cards(self, request: Req, tenant_id: UUID, engagement_id: UUID) -> list[CardOut]:
+    async def cards(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> list[CardOut]:
         """Every dance card with its answer and, once scheduled, its round."""
-        return await query(request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards)
+        return await query(
+            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards
+        )
 
-    @post("/cards/{card_id:uuid}/accept", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS)
+    @post(
+        "/cards/{card_id:uuid}/accept", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+    )
     async def accept_card(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, card_id: UUID, data: AnswerCard
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        card_id: FromPath[UUID],
+        data: AnswerCard,
     ) -> Recorded:
         """The invited unit accepts the dance card."""
         version = await execute(
-            request, tenant_id, "AcceptDanceCard",
+            request,
+            tenant_id,
+            "AcceptDanceCard",
             lambda app, p: app.accept_card(engagement_id, card_id, data.unit_id, p),
         )
         return Recorded(version)
 
-    @post("/cards/{card_id:uuid}/decline", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS)
+    @post(
+        "/cards/{card_id:uuid}/decline", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+    )
     async def decline_card(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, card_id: UUID, data: DeclineCard
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        card_id: FromPath[UUID],
+        data: DeclineCard,
     ) -> Recorded:
         """The invited unit declines the dance card, saying why."""
         version = await execute(
-            request, tenant_id, "DeclineDanceCard",
+            request,
+            tenant_id,
+            "DeclineDanceCard",
             lambda app, p: app.decline_card(engagement_id, card_id, data.unit_id, data.reason, p),
         )
         return Recorded(version)
 
-    @post("/cards/{card_id:uuid}/withdraw", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS)
+    @post(
+        "/cards/{card_id:uuid}/withdraw", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+    )
     async def withdraw_card(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, card_id: UUID, data: AnswerCard
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        card_id: FromPath[UUID],
+        data: AnswerCard,
     ) -> Recorded:
         """The inviting unit withdraws its dance card."""
         version = await execute(
-            request, tenant_id, "WithdrawDanceCard",
+            request,
+            tenant_id,
+            "WithdrawDanceCard",
             lambda app, p: app.withdraw_card(engagement_id, card_id, data.unit_id, p),
         )
         return Recorded(version)
 
     @post("/schedule", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
-    async def schedule(self, request: Req, tenant_id: UUID, engagement_id: UUID) -> list[CardOut]:
+    async def schedule(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> list[CardOut]:
         """Schedule the accepted dance cards into dialogue rounds so that no unit is in two
         dialogues in one round, scheduling as many as possible. Pinned dialogues stay put."""
-        await execute(request, tenant_id, "ScheduleDialogues", lambda app, p: app.schedule_dialogues(engagement_id, p))
-        return await query(request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards)
+        await execute(
+            request, tenant_id, "ScheduleDialogues", lambda app, p: app.schedule_dialogues(engagement_id, p)
+        )
+        return await query(
+            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards
+        )
 
     @put("/cards/{card_id:uuid}/round", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
     async def move_dialogue(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, card_id: UUID, data: MoveDialogue
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        card_id: FromPath[UUID],
+        data: MoveDialogue,
     ) -> Recorded:
         """Move a dialogue to a round and pin it there (or `null` to take it off the schedule)."""
         version = await execute(
-            request, tenant_id, "MoveDialogue",
+            request,
+            tenant_id,
+            "MoveDialogue",
             lambda app, p: app.move_dialogue(engagement_id, card_id, data.round, p),
         )
         return Recorded(version)
 
     @post("/dialogues", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def hold_dialogue(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, data: HoldDialogue
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: HoldDialogue
     ) -> DialogueCreated:
         """Record a dialogue held on an accepted dance card: notes, participants, the agreements
         the two units made and the proposals that need a decision."""
         dialogue_id, agreement_ids, proposal_ids = await execute(
-            request, tenant_id, "HoldDialogue",
+            request,
+            tenant_id,
+            "HoldDialogue",
             lambda app, p: app.hold_dialogue(
-                engagement_id, data.card_id, data.notes, tuple(data.participants),
+                engagement_id,
+                data.card_id,
+                data.notes,
+                tuple(data.participants),
                 tuple((a.text, a.needs_acceptance) for a in data.agreements),
-                tuple(x.text for x in data.proposals), p,
+                tuple(x.text for x in data.proposals),
+                p,
             ),
         )
         return DialogueCreated(dialogue_id, list(agreement_ids), list(proposal_ids))
 
     @post("/dialogues/{dialogue_id:uuid}/outcomes", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def add_outcomes(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, dialogue_id: UUID, data: AddOutcomes
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        dialogue_id: FromPath[UUID],
+        data: AddOutcomes,
     ) -> OutcomesCreated:
         """Add agreements or proposals to a dialogue already recorded."""
         agreement_ids, proposal_ids = await execute(
-            request, tenant_id, "AddDialogueOutcomes",
+            request,
+            tenant_id,
+            "AddDialogueOutcomes",
             lambda app, p: app.add_outcomes(
-                engagement_id, dialogue_id,
+                engagement_id,
+                dialogue_id,
                 tuple((a.text, a.needs_acceptance) for a in data.agreements),
-                tuple(x.text for x in data.proposals), p,
+                tuple(x.text for x in data.proposals),
+                p,
             ),
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
 
     @put("/wrap-ups/{unit_id:uuid}", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def wrap_up(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, data: WrapUpIn
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        data: WrapUpIn,
     ) -> Recorded:
         """A unit's wrap-up (opsamling) of what it takes home from its dialogues."""
         version = await execute(
-            request, tenant_id, "WrapUpUnit",
+            request,
+            tenant_id,
+            "WrapUpUnit",
             lambda app, p: app.wrap_up(engagement_id, unit_id, data.summary, tuple(data.inputs), p),
         )
         return Recorded(version)
 
     @post("/closing-plenary", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
     async def closing_plenary(
-        self, request: Req, tenant_id: UUID, engagement_id: UUID, data: ClosingPlenaryIn
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: ClosingPlenaryIn
     ) -> Recorded:
         """The closing plenary (afsluttende orientering): reports the agreements made and lists
         the proposals that need investigation or a decision."""
         version = await execute(
-            request, tenant_id, "HoldClosingPlenary",
+            request,
+            tenant_id,
+            "HoldClosingPlenary",
             lambda app, p: app.hold_closing_plenary(engagement_id, data.notes, p),
         )
         return Recorded(version)

@@ -92,7 +92,9 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
         relations={str(unit): list(counterparts) for unit, counterparts in engagement.relations.items()},
         relation_views=relation_views(engagement),
         cards=[msgspec.convert(c, CardOut, from_attributes=True) for c in engagement.cards.values()],
-        dialogues=[msgspec.convert(d, DialogueOut, from_attributes=True) for d in engagement.dialogues.values()],
+        dialogues=[
+            msgspec.convert(d, DialogueOut, from_attributes=True) for d in engagement.dialogues.values()
+        ],
         agreements=[
             AgreementOut(
                 agreement_id=a.agreement_id,
@@ -115,7 +117,9 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
                 units=list(p.units),
                 text=p.text,
                 status=p.status.value,
-                decisions=[msgspec.convert(d, ProposalDecisionOut, from_attributes=True) for d in p.decisions],
+                decisions=[
+                    msgspec.convert(d, ProposalDecisionOut, from_attributes=True) for d in p.decisions
+                ],
             )
             for p in engagement.proposals.values()
         ],

@@ -1,0 +1,79 @@
+"""The composition root: builds everything a Balkort process uses from one Settings object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+import redis.asyncio as aioredis
+from psycopg import sql
+
+from services.application import TenantApplication
+from services.controlplane import ControlPlane
+from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
+from services.offloop import OffLoop
+from services.persistence.env import CONTROL_STORE, application_env
+from services.settings import Settings
+from services.tenancy import TenantStores
+
+# Short, so that a Redis outage turns into a quick 503 instead of a hung request.
+REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
+REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
+
+
+@dataclass
+class Container:
+    """Everything long-lived a process holds; closed once, at shutdown."""
+
+    settings: Settings
+    offloop: OffLoop
+    control: ControlPlane
+    tenants: TenantStores[TenantApplication]
+    idempotency: IdempotencyKeys
+    redis: aioredis.Redis | None
+    closed: bool = False
+
+    async def close(self) -> None:
+        """Closes stores and connections; waits for tenant leases in flight to end. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        await self.idempotency.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.offloop(self.tenants.close)
+        await self.offloop(self.control.close)
+
+
+def redis_client(settings: Settings) -> aioredis.Redis | None:
+    """The asyncio Redis client for `settings.redis_url` (created unconnected), or None."""
+    if not settings.redis_url:
+        return None
+    return aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+    )
+
+
+def build_container(settings: Settings) -> Container:
+    """Builds the container for `settings`. Blocking (opens the control plane's store)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    redis = redis_client(settings)
+    env = application_env(settings, CONTROL_STORE)
+    if settings.uses_postgres:
+        _ensure_schema(settings, CONTROL_STORE)
+    return Container(
+        settings=settings,
+        offloop=OffLoop(settings.worker_threads),
+        control=ControlPlane(env),
+        tenants=TenantStores(settings, TenantApplication),
+        idempotency=idempotency_keys_for(settings, redis),
+        redis=redis,
+    )
+
+
+def _ensure_schema(settings: Settings, schema: str) -> None:
+    # POSTGRES_SCHEMA qualifies every statement but the library does not create the schema.
+    with psycopg.connect(settings.postgres.dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

@@ -1,0 +1,223 @@
+"""The control plane: tenants, users and memberships, in the platform's own event store."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID, uuid4, uuid5
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import AlreadyExists, NotFound
+from domain.provenance import Provenance
+from domain.roles import Role
+from domain.tenant import TENANT_DIRECTORY_ID, Tenant, TenantDirectory
+from domain.user import User, normalise_email
+from services.auth.passwords import Passwords
+from services.persistence.base import BalkortApplication
+
+A = TypeVar("A")
+
+# Control-plane events are not about any one client organisation; they carry this id instead.
+PLATFORM_ID = uuid5(UUID("7d1b2c3e-4f50-5a6b-8c7d-9e0f1a2b3c4d"), "balkort-platform")
+
+
+class TenantSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A client organisation as listed on the platform."""
+
+    id: UUID
+    slug: str
+    name: str
+
+
+def system_provenance(
+    command_name: str, *, now: datetime | None = None, actor_id: UUID = PLATFORM_ID
+) -> Provenance:
+    """Provenance for what the platform does on its own behalf (first admin, password rehash)."""
+    at = now or datetime.now(UTC)
+    return Provenance(
+        actor_id=actor_id,
+        actor_role=Role.CONSULTANCY_ADMIN,
+        tenant_id=PLATFORM_ID,
+        occurred_at=at,
+        recorded_at=at,
+        command_id=uuid4(),
+        command_name=command_name,
+        correlation_id=f"system:{command_name}",
+    )
+
+
+class ControlPlane(BalkortApplication):
+    """The platform store: which client organisations exist, who may sign in, and where.
+
+    Every method blocks on the event store; async callers run them through `OffLoop`.
+    """
+
+    name = "ControlPlane"
+
+    def __init__(
+        self,
+        env: dict[str, Any] | None = None,
+        *,
+        passwords: Passwords | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.passwords = passwords or Passwords()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # Tenants
+
+    @staticmethod
+    def tenant_id_for(slug: str) -> UUID:
+        """The id a tenant with this slug has (or will have once onboarded)."""
+        return Tenant.create_id(slug)
+
+    def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
+        """Records a new client organisation; raises AlreadyExists when the slug is taken."""
+        directory = self._directory(provenance)
+        tenant = Tenant.onboard(name=name, slug=slug, provenance=provenance)
+        directory.add(tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, provenance=provenance)
+        self.save(directory, tenant)
+        return tenant.id
+
+    def slug_taken(self, slug: str) -> bool:
+        """True when a tenant with this slug is already onboarded."""
+        return any(s == slug for s, _ in self._directory_state().values())
+
+    def tenants(self) -> list[TenantSummary]:
+        """All client organisations, by name."""
+        listed = [
+            TenantSummary(id=tid, slug=slug, name=name)
+            for tid, (slug, name) in self._directory_state().items()
+        ]
+        return sorted(listed, key=lambda t: (t.name.casefold(), t.slug))
+
+    def tenant(self, tenant_id: UUID) -> TenantSummary:
+        """One client organisation; raises NotFound."""
+        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        return TenantSummary(id=tenant.id, slug=tenant.slug, name=tenant.name)
+
+    def rename_tenant(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
+        """Gives a client organisation a new display name (the slug stays)."""
+        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        directory = self._directory(provenance)
+        tenant.rename(name, provenance)
+        directory.rename(tenant_id, tenant.name, provenance)
+        self.save(tenant, directory)
+
+    # Users
+
+    def register_user(
+        self,
+        email: str,
+        display_name: str,
+        password: str,
+        platform_role: Role | None,
+        provenance: Provenance,
+    ) -> UUID:
+        """Registers a person who can sign in; raises AlreadyExists for a known email."""
+        user_id = User.create_id(email)
+        if self._exists(user_id):
+            raise AlreadyExists(
+                f"a user with email {normalise_email(email)!r} exists", state=f"user {user_id}"
+            )
+        user = User.register(
+            email=email,
+            display_name=display_name,
+            password_hash=self.passwords.hash(password),
+            platform_role=platform_role,
+            provenance=provenance,
+        )
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise AlreadyExists(f"a user with email {user.email!r} exists", state=f"user {user_id}") from None
+        return user.id
+
+    def user(self, user_id: UUID) -> User:
+        """One user; raises NotFound."""
+        return self._get(User, user_id, f"no user {user_id}")
+
+    def user_by_email(self, email: str) -> User:
+        """The user registered under `email` (any case); raises NotFound."""
+        return self._get(User, User.create_id(email), f"no user with email {normalise_email(email)!r}")
+
+    def grant_membership(self, user_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
+        """Gives a user a role in a tenant (replacing any role held there before)."""
+        self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        user = self.user(user_id)
+        user.grant_membership(tenant_id, role, provenance)
+        self.save(user)
+
+    def revoke_membership(self, user_id: UUID, tenant_id: UUID, provenance: Provenance) -> None:
+        """Takes away a user's role in a tenant."""
+        user = self.user(user_id)
+        user.revoke_membership(tenant_id, provenance)
+        self.save(user)
+
+    def deactivate_user(self, user_id: UUID, provenance: Provenance) -> None:
+        """Stops a user from signing in; their history stays."""
+        user = self.user(user_id)
+        user.deactivate(provenance)
+        self.save(user)
+
+    def authenticate(self, email: str, password: str) -> User | None:
+        """The active user with this email and password, else None.
+
+        An unknown email costs one password verification too, so response times do not tell
+        which emails are registered. A hash made with older parameters is upgraded on success.
+        """
+        try:
+            user = self.user_by_email(email)
+        except NotFound:
+            self.passwords.burn(password)
+            return None
+        if not self.passwords.verify(user.password_hash, password) or not user.active:
+            return None
+        if self.passwords.needs_rehash(user.password_hash):
+            self._rehash(user, password)
+        return user
+
+    # Internals
+
+    def _rehash(self, user: User, password: str) -> None:
+        provenance = system_provenance("RehashPassword", now=self._clock(), actor_id=user.id)
+        user.change_password(self.passwords.hash(password), provenance)
+        # A concurrent sign-in may upgrade it first; either hash verifies.
+        with contextlib.suppress(IntegrityError):
+            self.save(user)
+
+    def _directory(self, provenance: Provenance) -> TenantDirectory:
+        try:
+            directory: TenantDirectory = self.repository.get(TENANT_DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return TenantDirectory(provenance=provenance)
+        return directory
+
+    def _directory_state(self) -> dict[UUID, tuple[str, str]]:
+        try:
+            directory: TenantDirectory = self.repository.get(TENANT_DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return {}
+        return directory.tenants()
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+    def _get(self, kind: type[A], aggregate_id: UUID, message: str) -> A:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(message) from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(message)
+        return aggregate

@@ -1,0 +1,193 @@
+"""The platform's own administration: client organisations (tenants), users and memberships."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Request, get, post
+from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.params import FromPath
+from litestar.types import ControllerRouterHandler
+
+from domain.errors import AlreadyExists
+from domain.roles import Role
+from domain.tenant import SLUG
+from domain.user import TENANT_ROLES
+from services.auth.guards import platform_guard
+from services.auth.principal import Principal
+from services.bootstrap import Container
+from services.controlplane import PLATFORM_ID, ControlPlane, TenantSummary
+from services.http.problems import problem_responses
+from services.http.provenance import build_provenance
+
+EVERY_TENANT_ROLE = frozenset(Role)
+MEMBER_MANAGERS = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
+
+
+class NewTenant(msgspec.Struct, frozen=True):
+    """A client organisation to onboard. The slug is its short, permanent, URL-safe name."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    slug: Annotated[str, msgspec.Meta(pattern=SLUG.pattern, max_length=63)]
+
+
+class TenantView(msgspec.Struct, frozen=True, kw_only=True):
+    """A client organisation."""
+
+    id: UUID
+    slug: str
+    name: str
+
+
+class NewUser(msgspec.Struct, frozen=True, kw_only=True):
+    """A person who may sign in. `platform_role` only for the consultancy's own staff."""
+
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    password: Annotated[str, msgspec.Meta(min_length=12, max_length=1024)]
+    platform_role: Role | None = None
+
+
+class UserView(msgspec.Struct, frozen=True, kw_only=True):
+    """A registered user (never the password hash)."""
+
+    id: UUID
+    email: str
+    display_name: str
+    platform_role: Role | None
+
+
+class NewMembership(msgspec.Struct, frozen=True, kw_only=True):
+    """Who (`user_id` or `email`) gets which role in the tenant."""
+
+    role: Role
+    user_id: UUID | None = None
+    email: str | None = None
+
+
+class MembershipGranted(msgspec.Struct, frozen=True, kw_only=True):
+    """A role now held in a tenant."""
+
+    tenant_id: UUID
+    user_id: UUID
+    role: Role
+
+
+def tenant_view(summary: TenantSummary) -> TenantView:
+    return TenantView(id=summary.id, slug=summary.slug, name=summary.name)
+
+
+@post(
+    "/api/v1/tenants",
+    guards=[platform_guard],
+    responses=problem_responses(400, 401, 403, 409, 422, 503),
+    tags=["platform"],
+)
+async def onboard_tenant(
+    data: NewTenant, request: Request[Any, Any, Any], principal: Principal, container: Container
+) -> TenantView:
+    """Onboards a client organisation: records it on the platform and creates its own event store.
+
+    Consultancy admins only. 409 (`already_exists`) when the slug is taken.
+    """
+    tenant_id = ControlPlane.tenant_id_for(data.slug)
+    if await container.offloop(container.control.slug_taken, data.slug):
+        raise AlreadyExists(f"slug {data.slug!r} is taken", state=f"tenant {tenant_id}")
+    provenance = build_provenance(request, principal, tenant_id, "OnboardTenant")
+    # The store first: creating it is idempotent, so a failure below leaves nothing half-made
+    # that a retry could not finish.
+    await container.offloop(container.tenants.onboard, tenant_id)
+    await container.offloop(container.control.onboard_tenant, data.name, data.slug, provenance)
+    return TenantView(id=tenant_id, slug=data.slug, name=data.name.strip())
+
+
+@get("/api/v1/tenants", responses=problem_responses(401), tags=["platform"])
+async def list_tenants(principal: Principal, container: Container) -> list[TenantView]:
+    """The client organisations the signed-in user may act in (all of them for consultancy admins)."""
+    tenants = await container.offloop(container.control.tenants)
+    return [tenant_view(t) for t in tenants if principal.can_access(t.id)]
+
+
+@get(
+    "/api/v1/tenants/{tenant_id:uuid}",
+    opt={"roles": EVERY_TENANT_ROLE},
+    responses=problem_responses(401, 403, 404),
+    tags=["platform"],
+)
+async def get_tenant(tenant_id: FromPath[UUID], container: Container) -> TenantView:
+    """One client organisation the signed-in user may act in."""
+    return tenant_view(await container.offloop(container.control.tenant, tenant_id))
+
+
+@post(
+    "/api/v1/users",
+    guards=[platform_guard],
+    responses=problem_responses(400, 401, 403, 409, 422, 503),
+    tags=["platform"],
+)
+async def register_user(
+    data: NewUser, request: Request[Any, Any, Any], principal: Principal, container: Container
+) -> UserView:
+    """Registers a user. Consultancy admins only; 409 (`already_exists`) for a known email."""
+    provenance = build_provenance(request, principal, PLATFORM_ID, "RegisterUser")
+    user_id = await container.offloop(
+        container.control.register_user,
+        data.email,
+        data.display_name,
+        data.password,
+        data.platform_role,
+        provenance,
+    )
+    user = await container.offloop(container.control.user, user_id)
+    return UserView(
+        id=user.id, email=user.email, display_name=user.display_name, platform_role=user.platform_role
+    )
+
+
+@post(
+    "/api/v1/tenants/{tenant_id:uuid}/members",
+    opt={"roles": MEMBER_MANAGERS},
+    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+    tags=["platform"],
+)
+async def grant_membership(
+    tenant_id: FromPath[UUID],
+    data: NewMembership,
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    container: Container,
+) -> MembershipGranted:
+    """Gives a user (by `user_id` or `email`) a role in this tenant.
+
+    Consultancy admins, and the consultants assigned to the tenant; only consultancy admins
+    assign consultants.
+    """
+    if data.role not in TENANT_ROLES:
+        raise ValidationException(
+            extra=[{"key": "role", "message": "not a role within a tenant", "source": "body"}]
+        )
+    if data.role is Role.CONSULTANT and not principal.is_consultancy_admin:
+        raise PermissionDeniedException("Only consultancy admins assign consultants.")
+    if (data.user_id is None) == (data.email is None):
+        raise ValidationException(
+            extra=[{"key": "user_id", "message": "give exactly one of user_id and email", "source": "body"}]
+        )
+    control = container.control
+    if data.user_id is not None:
+        user_id = data.user_id
+    else:
+        user_id = (await container.offloop(control.user_by_email, data.email or "")).id
+    provenance = build_provenance(request, principal, tenant_id, "GrantMembership")
+    await container.offloop(control.grant_membership, user_id, tenant_id, data.role, provenance)
+    return MembershipGranted(tenant_id=tenant_id, user_id=user_id, role=data.role)
+
+
+ADMIN_ROUTES: list[ControllerRouterHandler] = [
+    onboard_tenant,
+    list_tenants,
+    get_tenant,
+    register_user,
+    grant_membership,
+]

@@ -1,0 +1,121 @@
+"""The Litestar app: authentication, guards, CSRF, problem details, idempotency, OpenAPI, routes.
+
+Route modules declare handlers and export a list of them; `create_app` registers the list.
+Handlers receive what they need by dependency injection:
+
+    @post("/api/v1/tenants/{tenant_id:uuid}/units", opt={"roles": {Role.CONSULTANT}})
+    async def add_unit(
+        tenant_id: UUID, data: NewUnit, container: Container, provenance_for: ProvenanceFor
+    ) -> UnitCreated:
+        provenance = provenance_for(tenant_id, "AddUnit")
+        ...
+
+`principal` (a Principal) is injectable too, as is the request for `build_provenance`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.logging.config import LoggingConfig
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from domain.provenance import Provenance
+from services.auth.guards import CSRFMiddleware, principal_from, tenant_guard
+from services.auth.jwt import build_jwt_auth
+from services.auth.principal import Principal
+from services.bootstrap import Container, build_container
+from services.http.idempotency import IdempotencyMiddleware
+from services.http.problems import PROBLEM_HANDLERS
+from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
+from services.settings import Settings
+
+__all__ = ["Container", "ProvenanceFor", "build_provenance", "create_app", "request_id_of"]
+
+API_VERSION = "0.1.0"
+
+
+def provide_container(request: Request[Any, Any, Any]) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    return principal_from(request)
+
+
+def provide_provenance_for(request: Request[Any, Any, Any]) -> ProvenanceFor:
+    principal = principal_from(request)
+
+    def provenance_for(tenant_id: UUID, command_name: str, occurred_at: datetime | None = None) -> Provenance:
+        return build_provenance(request, principal, tenant_id, command_name, occurred_at)
+
+    return provenance_for
+
+
+@get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
+    """The Balkort HTTP app over `container` (built from `settings` when not given).
+
+    The app owns the container from here on: its shutdown hook closes it, on the event loop
+    that served requests (the Redis client's connections belong to that loop).
+    """
+    # Imported here: route modules import this module for `build_provenance`.
+    from services.http.admin_routes import ADMIN_ROUTES
+    from services.http.auth_routes import AUTH_ROUTES
+    from services.http.engagement_routes import ENGAGEMENT_ROUTES
+
+    settings = settings or (container.settings if container is not None else Settings.from_environ())
+    the_container = container if container is not None else build_container(settings)
+    jwt_auth = build_jwt_auth(settings)
+
+    async def close_container(app: Litestar) -> None:
+        await the_container.close()
+
+    return Litestar(
+        route_handlers=[healthz, *AUTH_ROUTES, *ADMIN_ROUTES, *ENGAGEMENT_ROUTES],
+        state=State({"container": the_container, "jwt_auth": jwt_auth}),
+        dependencies={
+            "container": Provide(provide_container, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "provenance_for": Provide(provide_provenance_for, sync_to_thread=False),
+        },
+        guards=[tenant_guard],
+        middleware=[
+            CSRFMiddleware,
+            DefineMiddleware(
+                IdempotencyMiddleware,
+                keys=the_container.idempotency,
+                ttl_seconds=settings.idempotency_ttl_seconds,
+            ),
+        ],
+        exception_handlers=PROBLEM_HANDLERS,
+        before_send=[echo_request_id],
+        on_app_init=[jwt_auth.on_app_init],
+        on_shutdown=[close_container],
+        openapi_config=OpenAPIConfig(
+            title="Balkort",
+            version=API_VERSION,
+            path="/schema",
+            description="Balkortmetoden as a service: every step of a collaboration engagement kept as events.",
+            use_handler_docstrings=True,
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        logging_config=LoggingConfig(
+            root={"level": "INFO", "handlers": ["queue_listener"]},
+            loggers={"balkort": {"level": "INFO", "propagate": True}},
+            log_exceptions="debug",
+        ),
+    )

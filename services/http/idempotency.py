@@ -1,0 +1,392 @@
+"""`Idempotency-Key` for unsafe requests under /api/v1: a retried request never acts twice.
+
+The first request with a key claims it, runs, and its response (status, content type, body)
+is kept for `settings.idempotency_ttl_seconds`; a retry with the same key gets that response
+back with `Idempotent-Replayed: true`. Responses that say "try again" (5xx, 409, 429) are not
+kept: the claim is released so a retry runs afresh. A duplicate arriving while the first is
+still running waits for it (up to `WAIT_SECONDS`) and then replays; the same key with a
+different body is refused with 422.
+
+Keys are scoped by principal, method and path, so two users cannot collide or read each
+other's responses. See docs/adr/0004-idempotency-keys.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from typing import Any, Protocol
+from uuid import uuid4
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from services.auth.principal import Principal
+from services.http.problems import PROBLEM_JSON, problem_bytes
+from services.settings import Settings
+
+HEADER = b"idempotency-key"
+REPLAYED_HEADER = b"idempotent-replayed"
+API_PREFIX = "/api/v1/"
+EXEMPT_PREFIX = "/api/v1/auth/"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_KEY_LENGTH = 255
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.05
+# An in-flight claim outlives any sane request but not a crashed process by much.
+CLAIM_TTL_SECONDS = 60
+RETRY_AFTER_SECONDS = 5
+NOT_KEPT = frozenset({409, 429})
+logger = logging.getLogger("balkort.idempotency")
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """What a key holds: who claimed it and, once done, the response to replay."""
+
+    claim: str
+    fingerprint: str
+    status: int = 0
+    content_type: str | None = None
+    body: bytes = b""
+
+    @property
+    def done(self) -> bool:
+        return self.status != 0
+
+
+class IdempotencyKeys(Protocol):
+    """Where claims and kept responses live.
+
+    Not a Litestar `Store`: that API has get/set/delete but no atomic "set if absent", and
+    without one two concurrent requests can both see a free key and both run.
+    """
+
+    async def claim(self, key: str, record: Record, ttl_seconds: int) -> Record | None:
+        """Atomically claims `key` for `record`; returns None on success, else what the key holds."""
+        ...
+
+    async def get(self, key: str) -> Record | None:
+        """What `key` holds now, or None."""
+        ...
+
+    async def keep(self, key: str, record: Record, ttl_seconds: int) -> None:
+        """Stores the finished response under `key` (only if the claim is still `record.claim`'s)."""
+        ...
+
+    async def release(self, key: str, claim: str) -> None:
+        """Frees `key` if `claim` still holds it, so a retry can run."""
+        ...
+
+    async def close(self) -> None:
+        """Releases connections."""
+        ...
+
+
+class MemoryIdempotencyKeys:
+    """Keys in process memory: the embedded default, one process only."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[float, Record]] = {}
+        self._lock = asyncio.Lock()
+
+    def _live(self, key: str) -> Record | None:
+        entry = self._records.get(key)
+        if entry is None:
+            return None
+        expires, record = entry
+        if expires <= time.monotonic():
+            del self._records[key]
+            return None
+        return record
+
+    async def claim(self, key: str, record: Record, ttl_seconds: int) -> Record | None:
+        async with self._lock:
+            if (held := self._live(key)) is not None:
+                return held
+            self._records[key] = (time.monotonic() + ttl_seconds, record)
+            return None
+
+    async def get(self, key: str) -> Record | None:
+        async with self._lock:
+            return self._live(key)
+
+    async def keep(self, key: str, record: Record, ttl_seconds: int) -> None:
+        async with self._lock:
+            held = self._live(key)
+            if held is not None and held.claim == record.claim:
+                self._records[key] = (time.monotonic() + ttl_seconds, record)
+
+    async def release(self, key: str, claim: str) -> None:
+        async with self._lock:
+            held = self._live(key)
+            if held is not None and held.claim == claim:
+                del self._records[key]
+
+    async def close(self) -> None:
+        self._records.clear()
+
+
+# Compare-and-set / compare-and-delete against the claim id, so a late finisher never
+# overwrites or frees a key that expired and was claimed again by someone else. A stored
+# value is the 32-character claim id followed by the msgpack-encoded record.
+_KEEP = """
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, 32) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 0
+"""
+_RELEASE = """
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, 32) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+CLAIM_LENGTH = 32  # uuid4().hex
+
+
+def _as_bytes(raw: bytes | str) -> bytes:
+    return raw.encode("latin-1") if isinstance(raw, str) else raw
+
+
+def _encode(record: Record) -> bytes:
+    return record.claim.encode("ascii") + msgspec.msgpack.encode(record)
+
+
+class RedisIdempotencyKeys:
+    """Keys in Redis, shared by every API process: claim is `SET key value NX PX ttl`."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "balkort:idempotency:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._keep = client.register_script(_KEEP)
+        self._release = client.register_script(_RELEASE)
+
+    async def claim(self, key: str, record: Record, ttl_seconds: int) -> Record | None:
+        won = await self._client.set(self._prefix + key, _encode(record), nx=True, px=ttl_seconds * 1000)
+        if won:
+            return None
+        held = await self.get(key)
+        # Expired between SET and GET: claim again rather than report a phantom.
+        return held if held is not None else await self.claim(key, record, ttl_seconds)
+
+    async def get(self, key: str) -> Record | None:
+        raw = await self._client.get(self._prefix + key)
+        return None if raw is None else msgspec.msgpack.decode(_as_bytes(raw)[CLAIM_LENGTH:], type=Record)
+
+    async def keep(self, key: str, record: Record, ttl_seconds: int) -> None:
+        await self._keep(keys=[self._prefix + key], args=[record.claim, _encode(record), ttl_seconds * 1000])
+
+    async def release(self, key: str, claim: str) -> None:
+        await self._release(keys=[self._prefix + key], args=[claim])
+
+    async def close(self) -> None:
+        """The client belongs to the container, which closes it."""
+
+
+def idempotency_keys_for(settings: Settings, client: aioredis.Redis | None) -> IdempotencyKeys:
+    """Redis-backed keys when a Redis client is configured, memory otherwise."""
+    return MemoryIdempotencyKeys() if client is None else RedisIdempotencyKeys(client)
+
+
+def _principal_part(scope: Any) -> str:
+    user = scope.get("user")
+    if isinstance(user, Principal):
+        return f"user:{user.user_id}"
+    # Not resolved (yet): the credential itself, hashed, identifies the caller.
+    for name, value in scope.get("headers", ()):
+        if name.lower() in (b"authorization", b"cookie"):
+            return "token:" + hashlib.sha256(bytes(value)).hexdigest()
+    return "anonymous"
+
+
+def principal_key(scope: Any) -> str:
+    """Who the request acts for, as used in idempotency scopes and command ids."""
+    return _principal_part(scope)
+
+
+def idempotency_key(scope: Any) -> str | None:
+    """The request's `Idempotency-Key` header, if any."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == HEADER:
+            return bytes(value).decode("latin-1").strip() or None
+    return None
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware applying `Idempotency-Key` to unsafe /api/v1 requests (auth routes excepted).
+
+    Sits inside authentication, so the scope is the resolved principal's. If the key store
+    (Redis) does not answer, requests carrying a key are refused with 503 and `Retry-After`
+    rather than run without protection; requests without a key are unaffected.
+    """
+
+    def __init__(self, app: Any, keys: IdempotencyKeys, ttl_seconds: int) -> None:
+        self.app = app
+        self.keys = keys
+        self.ttl_seconds = ttl_seconds
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self._applies(scope):
+            await self.app(scope, receive, send)
+            return
+        key = idempotency_key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        if len(key) > MAX_KEY_LENGTH:
+            await _send_problem(send, 400, f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
+            return
+        body, more = await _read_body(receive)
+        scoped = hashlib.sha256(
+            "\x1f".join((_principal_part(scope), scope["method"], scope["path"], key)).encode()
+        ).hexdigest()
+        mine = Record(claim=uuid4().hex, fingerprint=hashlib.sha256(body).hexdigest())
+        try:
+            held = await self._claim_or_wait(scoped, mine)
+        except (RedisError, OSError) as error:
+            logger.warning("idempotency keys unavailable: %s", error)
+            await _send_problem(
+                send,
+                503,
+                "Idempotency keys cannot be checked right now; retry shortly.",
+                name="idempotency-unavailable",
+                headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+            )
+            return
+        if held is not None:
+            await self._answer_for(held, mine, send)
+            return
+        await self._run(scope, _replay(body, more, receive), send, scoped, mine)
+
+    @staticmethod
+    def _applies(scope: Any) -> bool:
+        path: str = scope.get("path", "")
+        return (
+            scope["type"] == "http"
+            and scope.get("method") in UNSAFE_METHODS
+            and path.startswith(API_PREFIX)
+            and not path.startswith(EXEMPT_PREFIX)
+        )
+
+    async def _claim_or_wait(self, key: str, mine: Record) -> Record | None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            held = await self.keys.claim(key, mine, CLAIM_TTL_SECONDS)
+            if held is None or held.done or held.fingerprint != mine.fingerprint:
+                return held
+            if time.monotonic() >= deadline:
+                return held
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _answer_for(self, held: Record, mine: Record, send: Any) -> None:
+        if held.fingerprint != mine.fingerprint:
+            await _send_problem(
+                send,
+                422,
+                "This Idempotency-Key was used with a different request body.",
+                name="idempotency-key-reused",
+            )
+        elif not held.done:
+            await _send_problem(
+                send,
+                409,
+                "A request with this Idempotency-Key is still in progress; retry later.",
+                name="idempotency-key-in-flight",
+            )
+        else:
+            headers = [(REPLAYED_HEADER, b"true"), (b"content-length", str(len(held.body)).encode())]
+            if held.content_type:
+                headers.append((b"content-type", held.content_type.encode()))
+            await send({"type": "http.response.start", "status": held.status, "headers": headers})
+            await send({"type": "http.response.body", "body": held.body, "more_body": False})
+
+    async def _run(self, scope: Any, receive: Any, send: Any, key: str, mine: Record) -> None:
+        status = 0
+        content_type: str | None = None
+        chunks: list[bytes] = []
+
+        async def capture(message: Any) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                for name, value in message.get("headers", ()):
+                    if bytes(name).lower() == b"content-type":
+                        content_type = bytes(value).decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await self._forget(key, mine)
+            raise
+        if 200 <= status < 300 or (400 <= status < 500 and status not in NOT_KEPT):
+            done = msgspec.structs.replace(
+                mine, status=status, content_type=content_type, body=b"".join(chunks)
+            )
+            try:
+                await self.keys.keep(key, done, self.ttl_seconds)
+            except (RedisError, OSError) as error:
+                # The action happened; only its replay is lost. A retry would now run again.
+                logger.error("could not keep the response for an idempotency key: %s", error)
+        else:
+            await self._forget(key, mine)
+
+    async def _forget(self, key: str, mine: Record) -> None:
+        try:
+            await self.keys.release(key, mine.claim)
+        except (RedisError, OSError) as error:
+            logger.warning("could not release an idempotency key (it expires by itself): %s", error)
+
+
+async def _read_body(receive: Any) -> tuple[bytes, bool]:
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return b"".join(parts), True
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts), False
+
+
+def _replay(body: bytes, disconnected: bool, receive: Any) -> Any:
+    sent = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if disconnected:
+            return {"type": "http.disconnect"}
+        result: dict[str, Any] = await receive()
+        return result
+
+    return replay
+
+
+async def _send_problem(
+    send: Any,
+    status: int,
+    detail: str,
+    *,
+    name: str | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = problem_bytes(status, detail, name=name)
+    all_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *(headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,217 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`).
+
+Every error the API returns has the same shape: `type`, `title`, `status`, `detail`, plus
+`errors` (one entry per offending field) for invalid input and `rule` / `state` when a
+command broke a rule of the method.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from eventsourcing.persistence import RecordConflictError
+from litestar import Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from domain.errors import DomainError, NotFound
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:balkort:problem:"
+logger = logging.getLogger("balkort.http")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One invalid input: where (a dotted path into the body, or a parameter name) and why."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An RFC 9457 problem detail."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+    rule: str | None = None
+    state: str | None = None
+
+
+def problem_type(name: str) -> str:
+    return f"{TYPE_PREFIX}{name}"
+
+
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    rule: str | None = None,
+    state: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[bytes]:
+    """A problem-details response; `name` picks the problem type (`about:blank` without one)."""
+    problem = Problem(
+        type=problem_type(name) if name else "about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        errors=errors,
+        rule=rule,
+        state=state,
+    )
+    return Response(
+        content=msgspec.json.encode(problem), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def problem_bytes(status: int, detail: str, *, name: str | None = None) -> bytes:
+    """The encoded body of a problem, for code below Litestar's response layer (ASGI middleware)."""
+    return msgspec.json.encode(
+        Problem(
+            type=problem_type(name) if name else "about:blank",
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+        )
+    )
+
+
+_STATUS_DESCRIPTIONS = {
+    400: "The request body or a parameter is invalid; `errors` names each field.",
+    401: "Not signed in, or the token is invalid or expired.",
+    403: "Signed in, but not allowed to do this here.",
+    404: "No such resource.",
+    409: "A rule of the method forbids this now (`rule`, `state`), or a concurrent change got there first.",
+    422: "The Idempotency-Key was used before with a different request body.",
+    503: "A backing service is unavailable; retry after `Retry-After` seconds.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI declarations of the problem responses a route can return, for `responses=`."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_STATUS_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
+        )
+        for status in statuses
+    }
+
+
+# "Expected `int`, got `str` - at `$.scores.frequent`" and "Object missing required field `name`".
+_AT_PATH = re.compile(r"\s*-\s*at\s*`\$(?:\.data)?\.?(?P<path>[^`]*)`")
+_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+
+
+def _field_error(item: Any) -> FieldError:
+    if not isinstance(item, dict):
+        return FieldError(field="body", message=str(item))
+    message = str(item.get("message", "invalid"))
+    key = str(item.get("key") or "")
+    path = "" if key in {"", "data"} else key
+    if at := _AT_PATH.search(message):
+        path = ".".join(p for p in (path, at.group("path")) if p)
+        message = message[: at.start()].strip()
+    if missing := _MISSING.search(message):
+        path = ".".join(p for p in (path, missing.group("field")) if p)
+    return FieldError(field=path or "body", message=message)
+
+
+def field_errors(extra: Any) -> list[FieldError]:
+    """Litestar's validation `extra` (a list of {message, key, source}) as field errors."""
+    if extra is None:
+        return []
+    items = extra if isinstance(extra, list) else [extra]
+    return [_field_error(item) for item in items]
+
+
+def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    errors = field_errors(exc.extra)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
+    return problem_response(400, detail, name="invalid-request", title="Invalid request", errors=errors)
+
+
+def on_client_error(_: Request[Any, Any, Any], exc: ClientException) -> Response[bytes]:
+    if exc.status_code == 400:
+        # A body that is not JSON at all has no field to blame; the body itself is the field.
+        return problem_response(
+            400,
+            exc.detail,
+            name="invalid-request",
+            title="Invalid request",
+            errors=[FieldError(field="body", message=exc.detail)],
+        )
+    return on_http_error(_, exc)
+
+
+def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    status = 404 if isinstance(exc, NotFound) else 409
+    return problem_response(
+        status, exc.message, name=exc.rule.replace("_", "-"), rule=exc.rule, state=exc.state
+    )
+
+
+def on_conflict(_: Request[Any, Any, Any], exc: RecordConflictError) -> Response[bytes]:
+    return problem_response(
+        409,
+        "Someone else changed this at the same time; reload and try again.",
+        name="concurrent-modification",
+        title="Concurrent modification",
+        rule="concurrent_modification",
+    )
+
+
+def on_not_authorized(_: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[bytes]:
+    return problem_response(
+        401, "Sign in first, or sign in again.", headers={"WWW-Authenticate": 'Bearer realm="balkort"'}
+    )
+
+
+def on_permission_denied(_: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[bytes]:
+    return problem_response(403, exc.detail if exc.detail != "Forbidden" else "Not allowed here.")
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    headers = dict(exc.headers) if exc.headers else None
+    phrase = HTTPStatus(exc.status_code).phrase
+    detail = exc.detail if exc.detail and exc.detail != phrase else None
+    if exc.status_code >= 500:
+        logger.error("HTTP %s: %s", exc.status_code, exc.detail)
+        detail = None
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "Something went wrong on our side; it has been logged.")
+
+
+PROBLEM_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: on_validation,
+    ClientException: on_client_error,
+    NotAuthorizedException: on_not_authorized,
+    PermissionDeniedException: on_permission_denied,
+    HTTPException: on_http_error,
+    DomainError: on_domain_error,
+    RecordConflictError: on_conflict,
+    Exception: on_unexpected,
+}
