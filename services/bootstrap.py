@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 import psycopg
 import redis.asyncio as aioredis
 from psycopg import sql
 
+from domain.errors import AlreadyExists
+from domain.provenance import Provenance
 from services.application import TenantApplication
 from services.controlplane import ControlPlane
 from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
@@ -32,6 +35,15 @@ class Container:
     idempotency: IdempotencyKeys
     redis: aioredis.Redis | None
     closed: bool = False
+
+    def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
+        """Onboard a client organisation: its own event store first (creating it can be
+        repeated safely), then its record on the platform. Blocking; raises AlreadyExists."""
+        tenant_id = self.control.tenant_id_for(slug)
+        if self.control.slug_taken(slug):
+            raise AlreadyExists(f"slug {slug!r} is taken", state=f"tenant {tenant_id}")
+        self.tenants.onboard(tenant_id)
+        return self.control.onboard_tenant(name, slug, provenance)
 
     async def close(self) -> None:
         """Closes stores and connections; waits for tenant leases in flight to end. Idempotent."""

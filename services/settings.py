@@ -10,6 +10,16 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 
+class SettingsError(ValueError):
+    """The environment holds a value Balkort cannot use."""
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot read {kind} from the environment")
+
+
 class PostgresLocation(msgspec.Struct, frozen=True):
     host: str
     port: int
@@ -86,7 +96,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if "REDIS_URL" in env:
             raw["redis_url"] = env["REDIS_URL"]
         raw = {k: (None if v == "" else v) for k, v in raw.items()}
-        return msgspec.convert(raw, cls, strict=False)
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+        except msgspec.ValidationError as error:
+            raise SettingsError(f"invalid setting: {error} (from BALKORT_* / DATABASE_URL / REDIS_URL)") from None
 
     def with_changes(self, **changes: object) -> Settings:
         return msgspec.structs.replace(self, **changes)

@@ -11,7 +11,6 @@ from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath
 from litestar.types import ControllerRouterHandler
 
-from domain.errors import AlreadyExists
 from domain.roles import Role
 from domain.tenant import SLUG
 from domain.user import TENANT_ROLES
@@ -93,13 +92,8 @@ async def onboard_tenant(
     Consultancy admins only. 409 (`already_exists`) when the slug is taken.
     """
     tenant_id = ControlPlane.tenant_id_for(data.slug)
-    if await container.offloop(container.control.slug_taken, data.slug):
-        raise AlreadyExists(f"slug {data.slug!r} is taken", state=f"tenant {tenant_id}")
     provenance = build_provenance(request, principal, tenant_id, "OnboardTenant")
-    # The store first: creating it is idempotent, so a failure below leaves nothing half-made
-    # that a retry could not finish.
-    await container.offloop(container.tenants.onboard, tenant_id)
-    await container.offloop(container.control.onboard_tenant, data.name, data.slug, provenance)
+    await container.offloop(container.onboard_tenant, data.name, data.slug, provenance)
     return TenantView(id=tenant_id, slug=data.slug, name=data.name.strip())
 
 
