@@ -99,7 +99,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         try:
             return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
         except msgspec.ValidationError as error:
-            raise SettingsError(f"invalid setting: {error} (from BALKORT_* / DATABASE_URL / REDIS_URL)") from None
+            raise SettingsError(
+                f"invalid setting: {error} (from BALKORT_* / DATABASE_URL / REDIS_URL)"
+            ) from None
 
     def with_changes(self, **changes: object) -> Settings:
         return msgspec.structs.replace(self, **changes)

@@ -85,7 +85,9 @@ class TenantStores(Generic[A]):
         if self._settings.uses_postgres:
             with self._admin_connection() as conn:
                 conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(tenant_store_name(tenant_id)))
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(tenant_store_name(tenant_id))
+                    )
                 )
         app = self._factory(self._env(tenant_id, create_tables=True))
         app.close()

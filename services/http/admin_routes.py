@@ -7,8 +7,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from domain.roles import Role
@@ -85,7 +86,10 @@ def tenant_view(summary: TenantSummary) -> TenantView:
     tags=["platform"],
 )
 async def onboard_tenant(
-    data: NewTenant, request: Request[Any, Any, Any], principal: Principal, container: Container
+    data: JSONBody[NewTenant],
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    container: NamedDependency[Container],
 ) -> TenantView:
     """Onboards a client organisation: records it on the platform and creates its own event store.
 
@@ -98,7 +102,9 @@ async def onboard_tenant(
 
 
 @get("/api/v1/tenants", responses=problem_responses(401), tags=["platform"])
-async def list_tenants(principal: Principal, container: Container) -> list[TenantView]:
+async def list_tenants(
+    principal: NamedDependency[Principal], container: NamedDependency[Container]
+) -> list[TenantView]:
     """The client organisations the signed-in user may act in (all of them for consultancy admins)."""
     tenants = await container.offloop(container.control.tenants)
     return [tenant_view(t) for t in tenants if principal.can_access(t.id)]
@@ -110,7 +116,7 @@ async def list_tenants(principal: Principal, container: Container) -> list[Tenan
     responses=problem_responses(401, 403, 404),
     tags=["platform"],
 )
-async def get_tenant(tenant_id: FromPath[UUID], container: Container) -> TenantView:
+async def get_tenant(tenant_id: FromPath[UUID], container: NamedDependency[Container]) -> TenantView:
     """One client organisation the signed-in user may act in."""
     return tenant_view(await container.offloop(container.control.tenant, tenant_id))
 
@@ -122,7 +128,10 @@ async def get_tenant(tenant_id: FromPath[UUID], container: Container) -> TenantV
     tags=["platform"],
 )
 async def register_user(
-    data: NewUser, request: Request[Any, Any, Any], principal: Principal, container: Container
+    data: JSONBody[NewUser],
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    container: NamedDependency[Container],
 ) -> UserView:
     """Registers a user. Consultancy admins only; 409 (`already_exists`) for a known email."""
     provenance = build_provenance(request, principal, PLATFORM_ID, "RegisterUser")
@@ -148,10 +157,10 @@ async def register_user(
 )
 async def grant_membership(
     tenant_id: FromPath[UUID],
-    data: NewMembership,
+    data: JSONBody[NewMembership],
     request: Request[Any, Any, Any],
-    principal: Principal,
-    container: Container,
+    principal: NamedDependency[Principal],
+    container: NamedDependency[Container],
 ) -> MembershipGranted:
     """Gives a user (by `user_id` or `email`) a role in this tenant.
 

@@ -10,7 +10,9 @@ from uuid import UUID
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
 from litestar.security.jwt import JWTCookieAuth, Token
 from litestar.types import ControllerRouterHandler
 
@@ -55,7 +57,7 @@ class LoginResult(msgspec.Struct, frozen=True, kw_only=True):
     user: MeView
 
 
-def me_view(principal: Principal) -> MeView:
+def me_view(principal: NamedDependency[Principal]) -> MeView:
     return MeView(
         user_id=principal.user_id,
         email=principal.email,
@@ -78,7 +80,7 @@ def _jwt_auth(request: Request[Any, Any, Any]) -> JWTCookieAuth[Principal, Token
     tags=["auth"],
 )
 async def login(
-    data: Credentials, request: Request[Any, Any, Any], container: Container
+    data: JSONBody[Credentials], request: Request[Any, Any, Any], container: NamedDependency[Container]
 ) -> Response[LoginResult]:
     """Signs in with email and password.
 
@@ -126,7 +128,7 @@ async def login(
 
 
 @post("/api/v1/auth/logout", status_code=204, responses=problem_responses(401, 403), tags=["auth"])
-async def logout(container: Container) -> Response[None]:
+async def logout(container: NamedDependency[Container]) -> Response[None]:
     """Signs out of the browser: clears the token and CSRF cookies. (Bearer tokens simply expire.)"""
     secure = container.settings.cookie_secure
     return Response(
@@ -142,7 +144,7 @@ async def logout(container: Container) -> Response[None]:
 
 
 @get("/api/v1/me", responses=problem_responses(401), tags=["auth"], sync_to_thread=False)
-def me(principal: Principal) -> MeView:
+def me(principal: NamedDependency[Principal]) -> MeView:
     """The signed-in user, their platform role and their role in each tenant."""
     return me_view(principal)
 

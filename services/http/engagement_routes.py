@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
@@ -34,7 +34,7 @@ Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
 
 
-def preparation_of(data: PreparationIn) -> Preparation:
+def preparation_of(data: JSONBody[PreparationIn]) -> Preparation:
     return Preparation(
         title=data.title.strip(),
         focus=data.focus.strip(),
@@ -52,7 +52,7 @@ class EngagementController(Controller):
 
     @post("/", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def prepare(
-        self, request: Req, tenant_id: FromPath[UUID], data: PrepareEngagement
+        self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[PrepareEngagement]
     ) -> EngagementCreated:
         """The preparatory meeting: focus, target group, work process, participating units,
         planning group and the theme day's date. Pins the instrument version used."""
@@ -85,7 +85,7 @@ class EngagementController(Controller):
         request: Req,
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
-        version: int | None = None,
+        version: FromQuery[int | None] = None,
     ) -> EngagementOut:
         """The engagement as it stands (or as it stood at `version`): phase, ratings shown only
         above the anonymity threshold, cards, schedule, dialogues, agreements, proposals."""
@@ -95,7 +95,11 @@ class EngagementController(Controller):
 
     @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def revise_preparation(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: PreparationIn
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[PreparationIn],
     ) -> Recorded:
         """Revise what the preparatory meeting settled, until the theme day starts mapping."""
         version = await execute(
@@ -113,7 +117,11 @@ class EngagementController(Controller):
         responses=WRITE_ERRORS,
     )
     async def advance(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: ChangePhase
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[ChangePhase],
     ) -> Recorded:
         """Move the engagement to its next phase. `expected_phase` must name the current one."""
         version = await execute(
@@ -131,7 +139,7 @@ class EngagementController(Controller):
         responses=WRITE_ERRORS,
     )
     async def step_back(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: StepBack
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: JSONBody[StepBack]
     ) -> Recorded:
         """Step back one phase, with a reason. Recorded as an event; nothing is edited."""
         version = await execute(
@@ -144,7 +152,11 @@ class EngagementController(Controller):
 
     @put("/{engagement_id:uuid}/rounds", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
     async def set_rounds(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SetRounds
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[SetRounds],
     ) -> Recorded:
         """Set the number of dialogue rounds on the theme day."""
         version = await execute(

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute, query
@@ -60,7 +60,7 @@ class FollowUpController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         agreement_id: FromPath[UUID],
-        data: DecideAgreement,
+        data: JSONBody[DecideAgreement],
     ) -> Recorded:
         """Accept or reject an agreement that needs management acceptance, with a rationale."""
         version = await execute(
@@ -85,7 +85,7 @@ class FollowUpController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         proposal_id: FromPath[UUID],
-        data: DecideProposal,
+        data: JSONBody[DecideProposal],
     ) -> Recorded:
         """Approve, reject, defer or send a proposal for investigation. A deferred or
         investigated proposal is decided again at a later meeting, as a new decision."""
@@ -114,7 +114,7 @@ class FollowUpController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         agreement_id: FromPath[UUID],
-        data: CheckInIn,
+        data: JSONBody[CheckInIn],
     ) -> CheckInCreated:
         """Record how an agreement is doing: implemented, in progress, lapsed or abandoned."""
         check_in_id = await execute(

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute, query
@@ -33,7 +33,7 @@ class OrganisationController(Controller):
 
     @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 409))
     async def establish(
-        self, request: Req, tenant_id: FromPath[UUID], data: EstablishOrganisation
+        self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[EstablishOrganisation]
     ) -> OrganisationOut:
         """Establish the record of the client organisation (once per tenant)."""
         await execute(
@@ -50,7 +50,7 @@ class OrganisationController(Controller):
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
     @post("/units", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: AddUnit) -> UnitCreated:
+    async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
         """Add a unit (enhed) to the organisation."""
         unit_id = await execute(
             request, tenant_id, "AddUnit", lambda app, p: app.add_unit(tenant_id, data.name, p)
@@ -59,7 +59,7 @@ class OrganisationController(Controller):
 
     @post("/units/{unit_id:uuid}/rename", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
     async def rename_unit(
-        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: RenameUnit
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[RenameUnit]
     ) -> OrganisationOut:
         """Rename a unit. Its earlier names stay in its history."""
         await execute(
@@ -68,7 +68,9 @@ class OrganisationController(Controller):
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
     @post("/mergers", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
-    async def merge_units(self, request: Req, tenant_id: FromPath[UUID], data: MergeUnits) -> UnitCreated:
+    async def merge_units(
+        self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[MergeUnits]
+    ) -> UnitCreated:
         """Merge two or more units into a new one; the old units end and point to it."""
         unit_id = await execute(
             request,
@@ -80,7 +82,7 @@ class OrganisationController(Controller):
 
     @post("/units/{unit_id:uuid}/split", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def split_unit(
-        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: SplitUnit
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[SplitUnit]
     ) -> UnitsCreated:
         """Split a unit into two or more new units; the old unit ends and points to them."""
         unit_ids = await execute(

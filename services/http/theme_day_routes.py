@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from services.http.access import FACILITATORS, PARTICIPANTS, READERS
 from services.http.commands import execute, query
@@ -47,7 +47,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         unit_id: FromPath[UUID],
-        data: MapRelations,
+        data: JSONBody[MapRelations],
     ) -> Recorded:
         """Mapping (kortlægning): the units this unit's work depends on."""
         version = await execute(
@@ -60,7 +60,11 @@ class ThemeDayController(Controller):
 
     @post("/ratings", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def submit_rating(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SubmitRating
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[SubmitRating],
     ) -> RatingCreated:
         """Assessment (vurdering): rate a mapped relation on every dimension of the pinned
         instrument. A new rating by the same rater (or unit) replaces the earlier one."""
@@ -84,7 +88,7 @@ class ThemeDayController(Controller):
 
     @post("/cards", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def send_card(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: SendCard
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: JSONBody[SendCard]
     ) -> CardCreated:
         """Send a dance card (balkort): invite another unit to a dialogue on a topic, ideally
         pointing at the rating that motivated it."""
@@ -123,7 +127,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         card_id: FromPath[UUID],
-        data: AnswerCard,
+        data: JSONBody[AnswerCard],
     ) -> Recorded:
         """The invited unit accepts the dance card."""
         version = await execute(
@@ -143,7 +147,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         card_id: FromPath[UUID],
-        data: DeclineCard,
+        data: JSONBody[DeclineCard],
     ) -> Recorded:
         """The invited unit declines the dance card, saying why."""
         version = await execute(
@@ -163,7 +167,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         card_id: FromPath[UUID],
-        data: AnswerCard,
+        data: JSONBody[AnswerCard],
     ) -> Recorded:
         """The inviting unit withdraws its dance card."""
         version = await execute(
@@ -194,7 +198,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         card_id: FromPath[UUID],
-        data: MoveDialogue,
+        data: JSONBody[MoveDialogue],
     ) -> Recorded:
         """Move a dialogue to a round and pin it there (or `null` to take it off the schedule)."""
         version = await execute(
@@ -207,7 +211,11 @@ class ThemeDayController(Controller):
 
     @post("/dialogues", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def hold_dialogue(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: HoldDialogue
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[HoldDialogue],
     ) -> DialogueCreated:
         """Record a dialogue held on an accepted dance card: notes, participants, the agreements
         the two units made and the proposals that need a decision."""
@@ -234,7 +242,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         dialogue_id: FromPath[UUID],
-        data: AddOutcomes,
+        data: JSONBody[AddOutcomes],
     ) -> OutcomesCreated:
         """Add agreements or proposals to a dialogue already recorded."""
         agreement_ids, proposal_ids = await execute(
@@ -258,7 +266,7 @@ class ThemeDayController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         unit_id: FromPath[UUID],
-        data: WrapUpIn,
+        data: JSONBody[WrapUpIn],
     ) -> Recorded:
         """A unit's wrap-up (opsamling) of what it takes home from its dialogues."""
         version = await execute(
@@ -271,7 +279,11 @@ class ThemeDayController(Controller):
 
     @post("/closing-plenary", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
     async def closing_plenary(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: ClosingPlenaryIn
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[ClosingPlenaryIn],
     ) -> Recorded:
         """The closing plenary (afsluttende orientering): reports the agreements made and lists
         the proposals that need investigation or a decision."""

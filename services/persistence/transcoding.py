@@ -107,7 +107,9 @@ def _is_json_native(value: object) -> bool:
     if kind is list:
         return all(_is_json_native(v) for v in cast(list[object], value))
     if kind is dict:
-        return all(type(k) is str and _is_json_native(v) for k, v in cast(dict[object, object], value).items())
+        return all(
+            type(k) is str and _is_json_native(v) for k, v in cast(dict[object, object], value).items()
+        )
     return False
 
 
@@ -289,7 +291,8 @@ class SnapshotCodec:
     def build(cls, snapshot_class: type) -> SnapshotCodec:
         envelope = EventCodec.build(snapshot_class)
         hints = {
-            name: (msgspec.Raw if name == "state" else t) for name, t in typing.get_type_hints(envelope.state_type).items()
+            name: (msgspec.Raw if name == "state" else t)
+            for name, t in typing.get_type_hints(envelope.state_type).items()
         }
         hints["state"] = dict[str, msgspec.Raw]
         hints["class_version"] = NotRequired[int]
