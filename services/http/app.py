@@ -109,7 +109,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             title="Balkort",
             version=API_VERSION,
             path="/schema",
-            description="Balkortmetoden as a service: every step of a collaboration engagement kept as events.",
+            description=(
+                "Balkortmetoden as a service: every step of a collaboration engagement kept as events.\n\n"
+                "Commands accept an `Idempotency-Key` header (a retry returns the first answer and records "
+                "nothing new) and an `X-Occurred-At` header (ISO 8601 with a time zone) for actions recorded "
+                "after they happened, e.g. a theme day's paper notes typed in a week later. Errors are "
+                "problem details (RFC 9457)."
+            ),
             use_handler_docstrings=True,
             render_plugins=[ScalarRenderPlugin()],
         ),

@@ -10,7 +10,6 @@ from uuid import UUID
 
 from litestar import Request
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
 
 from domain.provenance import Provenance
 from services.application import TenantApplication
@@ -18,12 +17,6 @@ from services.bootstrap import Container
 from services.http.provenance import build_provenance
 
 T = TypeVar("T")
-
-OCCURRED_AT = Parameter(
-    header="X-Occurred-At",
-    required=False,
-    description="When the action really happened, if earlier than now (e.g. paper notes typed in later).",
-)
 
 
 def _occurred_at(request: Request[Any, Any, Any]) -> datetime | None:
