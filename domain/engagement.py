@@ -121,7 +121,9 @@ class Engagement(Aggregate):
         provenance: Provenance,
     ) -> Engagement:
         cls.check_setup(preparation, unit_ids, min_group_size, rounds)
-        return cls(engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance)
+        return cls(
+            engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance
+        )
 
     @staticmethod
     def check_setup(
@@ -169,7 +171,9 @@ class Engagement(Aggregate):
         preceding = self.phase.preceding
         if preceding is None:
             raise InvariantViolated("the engagement is in its first phase", state=self.phase.value)
-        self._phase_moved_back(self.phase, preceding, _text(reason, "the reason for stepping back"), provenance)
+        self._phase_moved_back(
+            self.phase, preceding, _text(reason, "the reason for stepping back"), provenance
+        )
         return preceding
 
     @event("PhaseMovedBack")
@@ -198,9 +202,7 @@ class Engagement(Aggregate):
         if unit_id not in self.unit_ids:
             raise NotFound(f"unit {unit_id} does not take part in this engagement")
 
-    def map_relations(
-        self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
-    ) -> None:
+    def map_relations(self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance) -> None:
         require_phase(self.phase, "mapping relations", Phase.MAPPING)
         self._check_unit(unit_id)
         for counterpart_id in counterpart_ids:
@@ -240,9 +242,7 @@ class Engagement(Aggregate):
                 f"this engagement collects {self.rating_mode.value} ratings", state=self.rating_mode.value
             )
         self.instrument.check_scores(scores)
-        self._rating_submitted(
-            Rating(rating_id, unit_id, counterpart_id, dict(scores), rater), provenance
-        )
+        self._rating_submitted(Rating(rating_id, unit_id, counterpart_id, dict(scores), rater), provenance)
 
     @event("RatingSubmitted")
     def _rating_submitted(self, rating: Rating, provenance: Provenance) -> None:
@@ -349,13 +349,20 @@ class Engagement(Aggregate):
 
     def set_rounds(self, rounds: int, provenance: Provenance) -> None:
         require_phase(
-            self.phase, "setting the number of rounds", Phase.PREPARED, Phase.THEME_DAY_OPEN,
-            Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES,
+            self.phase,
+            "setting the number of rounds",
+            Phase.PREPARED,
+            Phase.THEME_DAY_OPEN,
+            Phase.MAPPING,
+            Phase.DANCE_CARDS,
+            Phase.DIALOGUES,
         )
         if not 1 <= rounds <= MAX_ROUNDS:
             raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
         held = {d.card_id for d in self.dialogues.values()}
-        beyond = [c for c in self.cards.values() if c.round is not None and c.round > rounds and c.card_id in held]
+        beyond = [
+            c for c in self.cards.values() if c.round is not None and c.round > rounds and c.card_id in held
+        ]
         if beyond:
             raise InvariantViolated("dialogues have been held in rounds beyond the new number of rounds")
         self._rounds_set(rounds, provenance)
@@ -396,7 +403,9 @@ class Engagement(Aggregate):
         require_phase(self.phase, "moving dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
         card = self.card(card_id)
         if card.status is not CardStatus.ACCEPTED:
-            raise InvariantViolated(f"only accepted dance cards are scheduled; this one is {card.status.value}")
+            raise InvariantViolated(
+                f"only accepted dance cards are scheduled; this one is {card.status.value}"
+            )
         if any(d.card_id == card_id for d in self.dialogues.values()):
             raise InvariantViolated("the dialogue has been held; its round is history")
         if round is not None:
@@ -437,7 +446,12 @@ class Engagement(Aggregate):
         if dialogue_id in self.dialogues or any(d.card_id == card_id for d in self.dialogues.values()):
             raise AlreadyExists("the dialogue of this dance card has been recorded already")
         dialogue = Dialogue(
-            dialogue_id, card_id, card.units, card.round, notes.strip(), tuple(p.strip() for p in participants)
+            dialogue_id,
+            card_id,
+            card.units,
+            card.round,
+            notes.strip(),
+            tuple(p.strip() for p in participants),
         )
         self._check_new_outcomes(agreements, proposals)
         self._dialogue_held(dialogue, provenance.because_of(Cause("dance_card", card_id)))
@@ -512,7 +526,9 @@ class Engagement(Aggregate):
     def wrap_up(self, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance) -> None:
         require_phase(self.phase, "a unit's wrap-up", Phase.WRAP_UP)
         self._check_unit(unit_id)
-        wrap_up = WrapUp(unit_id, _text(summary, "the wrap-up's summary"), tuple(i.strip() for i in inputs if i.strip()))
+        wrap_up = WrapUp(
+            unit_id, _text(summary, "the wrap-up's summary"), tuple(i.strip() for i in inputs if i.strip())
+        )
         self._unit_wrapped_up(wrap_up, provenance)
 
     @event("UnitWrappedUp")
@@ -589,9 +605,7 @@ class Engagement(Aggregate):
 
         Deferred and investigated proposals can be decided again at a later meeting.
         """
-        require_phase(
-            self.phase, "deciding proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH
-        )
+        require_phase(self.phase, "deciding proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
         self.proposal(proposal_id).check_decidable()
         if outcome is ProposalStatus.OPEN:
             raise InvariantViolated("a decision approves, rejects, defers or sends for investigation")
@@ -602,13 +616,20 @@ class Engagement(Aggregate):
         if outcome is not ProposalStatus.DEFERRED and deferred_until is not None:
             raise InvariantViolated("only a deferral has a date it is deferred to")
         decision = ProposalDecision(
-            outcome, rationale.strip(), _text(decided_by, "who decided"), deferred_until,
-            owner.strip() if owner else None, due, provenance.occurred_at,
+            outcome,
+            rationale.strip(),
+            _text(decided_by, "who decided"),
+            deferred_until,
+            owner.strip() if owner else None,
+            due,
+            provenance.occurred_at,
         )
         self._proposal_decided(proposal_id, decision, provenance.because_of(Cause("proposal", proposal_id)))
 
     @event("ProposalDecided")
-    def _proposal_decided(self, proposal_id: UUID, decision: ProposalDecision, provenance: Provenance) -> None:
+    def _proposal_decided(
+        self, proposal_id: UUID, decision: ProposalDecision, provenance: Provenance
+    ) -> None:
         proposal = self.proposals[proposal_id]
         self.proposals[proposal_id] = replace(
             proposal, status=decision.outcome, decisions=(*proposal.decisions, decision)
@@ -624,7 +645,8 @@ class Engagement(Aggregate):
         if any(c.check_in_id == check_in_id for c in agreement.check_ins):
             raise AlreadyExists(f"check-in {check_in_id} has been recorded already")
         self._checked_in(
-            agreement_id, CheckIn(check_in_id, status, note.strip(), provenance.occurred_at),
+            agreement_id,
+            CheckIn(check_in_id, status, note.strip(), provenance.occurred_at),
             provenance.because_of(Cause("agreement", agreement_id)),
         )
 

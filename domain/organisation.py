@@ -150,9 +150,7 @@ class Organisation(Aggregate):
             )
         self.units[into_unit_id] = _new_unit(into_unit_id, name, at, predecessors=tuple(unit_ids))
 
-    def split_unit(
-        self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance
-    ) -> None:
+    def split_unit(self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance) -> None:
         self.active_unit(unit_id)
         if len(into) < 2:
             raise InvariantViolated("a split needs at least two new units")
@@ -166,9 +164,7 @@ class Organisation(Aggregate):
         self._unit_split(unit_id, cleaned, provenance)
 
     @event("UnitSplit")
-    def _unit_split(
-        self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance
-    ) -> None:
+    def _unit_split(self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance) -> None:
         at = provenance.occurred_at
         self.units[unit_id] = replace(
             self.units[unit_id],
@@ -189,7 +185,9 @@ class Organisation(Aggregate):
             self.units[unit_id], status=UnitStatus.RETIRED, ended_at=provenance.occurred_at
         )
 
-    def register_engagement(self, engagement_id: UUID, title: str, unit_ids: tuple[UUID, ...], provenance: Provenance) -> None:
+    def register_engagement(
+        self, engagement_id: UUID, title: str, unit_ids: tuple[UUID, ...], provenance: Provenance
+    ) -> None:
         """An engagement starts for active units of the organisation."""
         for unit_id in unit_ids:
             self.active_unit(unit_id)

@@ -33,9 +33,7 @@ class DialogueRequest:
             raise InvariantViolated(f"card {self.card_id} must join two distinct units")
 
 
-def conflicts(
-    schedule: Mapping[UUID, int], requests: Iterable[DialogueRequest]
-) -> list[tuple[UUID, int]]:
+def conflicts(schedule: Mapping[UUID, int], requests: Iterable[DialogueRequest]) -> list[tuple[UUID, int]]:
     """(unit, round) pairs where the unit has more than one scheduled dialogue, sorted."""
     seen: defaultdict[tuple[UUID, int], int] = defaultdict(int)
     for request in requests:
@@ -87,9 +85,7 @@ def propose_schedule(
     return {ordered[i].card_id: chosen[i].bit_length() for i in sorted(chosen)}
 
 
-def _check_input(
-    ordered: Sequence[DialogueRequest], rounds: int, pinned: Mapping[UUID, int]
-) -> None:
+def _check_input(ordered: Sequence[DialogueRequest], rounds: int, pinned: Mapping[UUID, int]) -> None:
     if rounds < 0:
         raise InvariantViolated(f"rounds must not be negative, got {rounds}")
     ids = [r.card_id for r in ordered]
@@ -117,7 +113,8 @@ def _greedy(cards: list[int], ends: list[tuple[int, int]], free: list[int]) -> d
     left = list(cards)
     placed: dict[int, int] = {}
     while left:
-        # fewest open rounds first, then the busiest pair, then card order
+        # fewest open rounds first; then the least busy pair, since cards between
+        # overloaded units are the cheapest to leave out (one drop relieves both)
         degree = [0] * len(free)
         for i in left:
             degree[ends[i][0]] += 1
@@ -126,7 +123,7 @@ def _greedy(cards: list[int], ends: list[tuple[int, int]], free: list[int]) -> d
             left,
             key=lambda c: (
                 (free[ends[c][0]] & free[ends[c][1]]).bit_count(),
-                -degree[ends[c][0]] - degree[ends[c][1]],
+                degree[ends[c][0]] + degree[ends[c][1]],
                 c,
             ),
         )
@@ -212,7 +209,7 @@ class _Search:
             rest,
             key=lambda im: (
                 im[1].bit_count(),
-                -degree[ends[im[0]][0]] - degree[ends[im[0]][1]],
+                degree[ends[im[0]][0]] + degree[ends[im[0]][1]],
                 im[0],
             ),
         )

@@ -105,7 +105,10 @@ class TestPostgresTenantApplicationRecorder(_Postgres, library_cases.Application
         recorder = self.create_recorder()
         assert isinstance(recorder, PostgresApplicationRecorder)
         assert recorder.datastore.schema == self.store
-        assert recorder.datastore.pool.max_size == self.settings.tenant_pool_size + self.settings.tenant_pool_overflow
+        assert (
+            recorder.datastore.pool.max_size
+            == self.settings.tenant_pool_size + self.settings.tenant_pool_overflow
+        )
 
     def test_insert_subscribe(self) -> None:
         # The library keeps this case optional because it needs LISTEN/NOTIFY.

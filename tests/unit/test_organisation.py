@@ -242,7 +242,8 @@ def test_a_merger_names_each_unit_once() -> None:
     from uuid import uuid4 as _uuid4
 
     from domain.organisation import Organisation
-    from tests.unit.factories import TENANT_ID, provenance as _provenance
+    from tests.unit.factories import TENANT_ID
+    from tests.unit.factories import provenance as _provenance
 
     organisation = Organisation(tenant_id=TENANT_ID, name="Kommune", provenance=_provenance())
     a, b = _uuid4(), _uuid4()

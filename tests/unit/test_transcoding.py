@@ -283,7 +283,9 @@ def test_versioned_event_and_snapshot_are_upcast() -> None:
     assert app.snapshots is not None
     [snap] = app.snapshots.recorder.select_events(counter.id)
     old_snap = snap.state.replace(b',"class_version":2', b"").replace(b',"rate":"0"', b"")
-    restored = app.mapper.to_domain_event(type(snap)(snap.originator_id, snap.originator_version, snap.topic, old_snap))
+    restored = app.mapper.to_domain_event(
+        type(snap)(snap.originator_id, snap.originator_version, snap.topic, old_snap)
+    )
     aggregate = restored.mutate(None)  # type: ignore[attr-defined]
     assert aggregate.rate == Decimal("0.25")
     assert type(aggregate.rate) is Decimal
