@@ -98,8 +98,10 @@ class TenantApplication(BalkortApplication):
     ) -> int:
         return self._change(lambda: self.engagement(engagement_id), act, expected_version)
 
-    def _on_organisation(self, tenant_id: UUID, act: Callable[[Organisation], object]) -> int:
-        return self._change(lambda: self.organisation(tenant_id), act, None)
+    def _on_organisation(
+        self, tenant_id: UUID, act: Callable[[Organisation], object], expected_version: int | None
+    ) -> int:
+        return self._change(lambda: self.organisation(tenant_id), act, expected_version)
 
     # -- the organisation ------------------------------------------------------------------
 
@@ -113,30 +115,61 @@ class TenantApplication(BalkortApplication):
             raise AlreadyExists("the organisation has been established already") from None
         return Organisation.id_for(tenant_id)
 
-    def add_unit(self, tenant_id: UUID, name: str, provenance: Provenance) -> UUID:
+    def add_unit(
+        self, tenant_id: UUID, name: str, provenance: Provenance, expected_version: int | None = None
+    ) -> UUID:
         unit_id = derived_id(provenance, "unit")
-        self._on_organisation(tenant_id, lambda org: org.add_unit(unit_id, name, provenance))
+        self._on_organisation(
+            tenant_id, lambda org: org.add_unit(unit_id, name, provenance), expected_version
+        )
         return unit_id
 
-    def rename_unit(self, tenant_id: UUID, unit_id: UUID, name: str, provenance: Provenance) -> int:
-        return self._on_organisation(tenant_id, lambda org: org.rename_unit(unit_id, name, provenance))
+    def rename_unit(
+        self,
+        tenant_id: UUID,
+        unit_id: UUID,
+        name: str,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> int:
+        return self._on_organisation(
+            tenant_id, lambda org: org.rename_unit(unit_id, name, provenance), expected_version
+        )
 
     def merge_units(
-        self, tenant_id: UUID, unit_ids: tuple[UUID, ...], name: str, provenance: Provenance
+        self,
+        tenant_id: UUID,
+        unit_ids: tuple[UUID, ...],
+        name: str,
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> UUID:
         into = derived_id(provenance, "merged-unit")
-        self._on_organisation(tenant_id, lambda org: org.merge_units(unit_ids, into, name, provenance))
+        self._on_organisation(
+            tenant_id, lambda org: org.merge_units(unit_ids, into, name, provenance), expected_version
+        )
         return into
 
     def split_unit(
-        self, tenant_id: UUID, unit_id: UUID, names: tuple[str, ...], provenance: Provenance
+        self,
+        tenant_id: UUID,
+        unit_id: UUID,
+        names: tuple[str, ...],
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> tuple[UUID, ...]:
         into = tuple((derived_id(provenance, f"split-unit-{i}"), n) for i, n in enumerate(names))
-        self._on_organisation(tenant_id, lambda org: org.split_unit(unit_id, into, provenance))
+        self._on_organisation(
+            tenant_id, lambda org: org.split_unit(unit_id, into, provenance), expected_version
+        )
         return tuple(new_id for new_id, _ in into)
 
-    def retire_unit(self, tenant_id: UUID, unit_id: UUID, provenance: Provenance) -> int:
-        return self._on_organisation(tenant_id, lambda org: org.retire_unit(unit_id, provenance))
+    def retire_unit(
+        self, tenant_id: UUID, unit_id: UUID, provenance: Provenance, expected_version: int | None = None
+    ) -> int:
+        return self._on_organisation(
+            tenant_id, lambda org: org.retire_unit(unit_id, provenance), expected_version
+        )
 
     # -- preparing and running an engagement -------------------------------------------------
 
@@ -187,24 +220,46 @@ class TenantApplication(BalkortApplication):
             engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version
         )
 
-    def advance_phase(self, engagement_id: UUID, expected_phase: Phase, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.advance(expected_phase, provenance), None)
-
-    def move_phase_back(
-        self, engagement_id: UUID, expected_phase: Phase, reason: str, provenance: Provenance
+    def advance_phase(
+        self,
+        engagement_id: UUID,
+        expected_phase: Phase,
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), None
+            engagement_id, lambda e: e.advance(expected_phase, provenance), expected_version
         )
 
-    def set_rounds(self, engagement_id: UUID, rounds: int, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.set_rounds(rounds, provenance), None)
-
-    def map_relations(
-        self, engagement_id: UUID, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance
+    def move_phase_back(
+        self,
+        engagement_id: UUID,
+        expected_phase: Phase,
+        reason: str,
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.map_relations(unit_id, counterpart_ids, provenance), None
+            engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), expected_version
+        )
+
+    def set_rounds(
+        self, engagement_id: UUID, rounds: int, provenance: Provenance, expected_version: int | None = None
+    ) -> int:
+        return self._on_engagement(
+            engagement_id, lambda e: e.set_rounds(rounds, provenance), expected_version
+        )
+
+    def map_relations(
+        self,
+        engagement_id: UUID,
+        unit_id: UUID,
+        counterpart_ids: tuple[UUID, ...],
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> int:
+        return self._on_engagement(
+            engagement_id, lambda e: e.map_relations(unit_id, counterpart_ids, provenance), expected_version
         )
 
     def submit_rating(
@@ -214,6 +269,7 @@ class TenantApplication(BalkortApplication):
         counterpart_id: UUID,
         scores: Mapping[str, int],
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> UUID:
         """Record a rating. In an engagement with individual ratings the rater is recorded only
         as a pseudonym local to the engagement, as the actor of the event too."""
@@ -226,7 +282,7 @@ class TenantApplication(BalkortApplication):
                 acting = replace(provenance, actor_id=rater)
             engagement.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, acting)
 
-        self._on_engagement(engagement_id, act, None)
+        self._on_engagement(engagement_id, act, expected_version)
         return rating_id
 
     def pseudonym(self, engagement_id: UUID, actor_id: UUID) -> UUID:
@@ -246,6 +302,7 @@ class TenantApplication(BalkortApplication):
         hoped_outcome: str,
         motivating_rating_id: UUID | None,
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> UUID:
         card_id = derived_id(provenance, "dance-card")
         self._on_engagement(
@@ -253,32 +310,65 @@ class TenantApplication(BalkortApplication):
             lambda e: e.send_card(
                 card_id, from_unit, to_unit, topic, reason, hoped_outcome, motivating_rating_id, provenance
             ),
-            None,
+            expected_version,
         )
         return card_id
 
-    def accept_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), None)
+    def accept_card(
+        self,
+        engagement_id: UUID,
+        card_id: UUID,
+        by_unit: UUID,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> int:
+        return self._on_engagement(
+            engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), expected_version
+        )
 
     def decline_card(
-        self, engagement_id: UUID, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance
+        self,
+        engagement_id: UUID,
+        card_id: UUID,
+        by_unit: UUID,
+        reason: str,
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), None
+            engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), expected_version
         )
 
-    def withdraw_card(self, engagement_id: UUID, card_id: UUID, by_unit: UUID, provenance: Provenance) -> int:
+    def withdraw_card(
+        self,
+        engagement_id: UUID,
+        card_id: UUID,
+        by_unit: UUID,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), None
+            engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), expected_version
         )
 
-    def schedule_dialogues(self, engagement_id: UUID, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.schedule_dialogues(provenance), None)
+    def schedule_dialogues(
+        self, engagement_id: UUID, provenance: Provenance, expected_version: int | None = None
+    ) -> int:
+        return self._on_engagement(
+            engagement_id, lambda e: e.schedule_dialogues(provenance), expected_version
+        )
 
     def move_dialogue(
-        self, engagement_id: UUID, card_id: UUID, round: int | None, provenance: Provenance
+        self,
+        engagement_id: UUID,
+        card_id: UUID,
+        round: int | None,
+        provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), None)
+        return self._on_engagement(
+            engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), expected_version
+        )
 
     def hold_dialogue(
         self,
@@ -289,6 +379,7 @@ class TenantApplication(BalkortApplication):
         agreements: tuple[tuple[str, bool], ...],
         proposals: tuple[str, ...],
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> tuple[UUID, tuple[UUID, ...], tuple[UUID, ...]]:
         dialogue_id = derived_id(provenance, "dialogue")
         agreement_drafts = tuple(
@@ -303,7 +394,7 @@ class TenantApplication(BalkortApplication):
             lambda e: e.hold_dialogue(
                 dialogue_id, card_id, notes, participants, agreement_drafts, proposal_drafts, provenance
             ),
-            None,
+            expected_version,
         )
         return (
             dialogue_id,
@@ -318,6 +409,7 @@ class TenantApplication(BalkortApplication):
         agreements: tuple[tuple[str, bool], ...],
         proposals: tuple[str, ...],
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:
         agreement_drafts = tuple(
             AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
@@ -329,7 +421,7 @@ class TenantApplication(BalkortApplication):
         self._on_engagement(
             engagement_id,
             lambda e: e.add_outcomes(dialogue_id, agreement_drafts, proposal_drafts, provenance),
-            None,
+            expected_version,
         )
         return tuple(a.agreement_id for a in agreement_drafts), tuple(p.proposal_id for p in proposal_drafts)
 
@@ -340,13 +432,18 @@ class TenantApplication(BalkortApplication):
         summary: str,
         inputs: tuple[str, ...],
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), None
+            engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), expected_version
         )
 
-    def hold_closing_plenary(self, engagement_id: UUID, notes: str, provenance: Provenance) -> int:
-        return self._on_engagement(engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), None)
+    def hold_closing_plenary(
+        self, engagement_id: UUID, notes: str, provenance: Provenance, expected_version: int | None = None
+    ) -> int:
+        return self._on_engagement(
+            engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), expected_version
+        )
 
     # -- follow-up meeting and afterwards --------------------------------------------------
 
@@ -358,11 +455,12 @@ class TenantApplication(BalkortApplication):
         rationale: str,
         decided_by: str,
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
             engagement_id,
             lambda e: e.decide_agreement(agreement_id, accepted, rationale, decided_by, provenance),
-            None,
+            expected_version,
         )
 
     def decide_proposal(
@@ -376,6 +474,7 @@ class TenantApplication(BalkortApplication):
         deferred_until: date | None = None,
         owner: str | None = None,
         due: date | None = None,
+        expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
             engagement_id,
@@ -389,7 +488,7 @@ class TenantApplication(BalkortApplication):
                 owner=owner,
                 due=due,
             ),
-            None,
+            expected_version,
         )
 
     def check_in(
@@ -399,9 +498,12 @@ class TenantApplication(BalkortApplication):
         status: CheckInStatus,
         note: str,
         provenance: Provenance,
+        expected_version: int | None = None,
     ) -> UUID:
         check_in_id = derived_id(provenance, "check-in")
         self._on_engagement(
-            engagement_id, lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance), None
+            engagement_id,
+            lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance),
+            expected_version,
         )
         return check_in_id

@@ -38,15 +38,35 @@ def _occurred_at(request: Request[Any, Any, Any]) -> datetime | None:
     return moment
 
 
+def _expected_version(request: Request[Any, Any, Any]) -> int | None:
+    """`If-Match: "<version>"` (the `version` a GET returned) makes the command conditional:
+    409 if the aggregate moved on. Without it, concurrent writes are retried server-side."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationException(
+            'If-Match must name a version, e.g. "12"',
+            extra=[{"key": "If-Match", "source": "header", "message": "not a version number"}],
+        )
+    return int(value)
+
+
 async def execute(
     request: Request[Any, Any, Any],
     tenant_id: UUID,
     command_name: str,
-    action: Callable[[TenantApplication, Provenance], T],
+    action: Callable[[TenantApplication, Provenance, int | None], T],
 ) -> T:
+    """Run one command: provenance from the principal and request, `If-Match` as the expected
+    version, the tenant's application leased off the event loop."""
     container: Container = request.app.state.container
     provenance = build_provenance(request, request.user, tenant_id, command_name, _occurred_at(request))
-    return await container.offloop(container.tenants.call, tenant_id, lambda app: action(app, provenance))
+    expected = _expected_version(request)
+    return await container.offloop(
+        container.tenants.call, tenant_id, lambda app: action(app, provenance, expected)
+    )
 
 
 async def query(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
@@ -60,7 +60,7 @@ class EngagementController(Controller):
             request,
             tenant_id,
             "PrepareEngagement",
-            lambda app, p: app.prepare_engagement(
+            lambda app, p, _: app.prepare_engagement(
                 tenant_id,
                 preparation_of(data),
                 tuple(data.unit_ids),
@@ -85,13 +85,15 @@ class EngagementController(Controller):
         request: Req,
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
-        version: FromQuery[int | None] = None,
-    ) -> EngagementOut:
+        version: Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)] = None,
+    ) -> Response[EngagementOut]:
         """The engagement as it stands (or as it stood at `version`): phase, ratings shown only
-        above the anonymity threshold, cards, schedule, dialogues, agreements, proposals."""
-        return await query(
+        above the anonymity threshold, cards, schedule, dialogues, agreements, proposals.
+        The `ETag` is the version; send it back as `If-Match` to make a command conditional."""
+        shown = await query(
             request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id, version))
         )
+        return Response(shown, headers={"ETag": f'"{shown.version}"'})
 
     @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def revise_preparation(
@@ -106,7 +108,9 @@ class EngagementController(Controller):
             request,
             tenant_id,
             "RevisePreparation",
-            lambda app, p: app.revise_preparation(engagement_id, preparation_of(data), p, None),
+            lambda app, p, v: app.revise_preparation(
+                engagement_id, preparation_of(data), p, expected_version=v
+            ),
         )
         return Recorded(version)
 
@@ -128,7 +132,7 @@ class EngagementController(Controller):
             request,
             tenant_id,
             "AdvancePhase",
-            lambda app, p: app.advance_phase(engagement_id, data.expected_phase, p),
+            lambda app, p, v: app.advance_phase(engagement_id, data.expected_phase, p, expected_version=v),
         )
         return Recorded(version)
 
@@ -146,7 +150,9 @@ class EngagementController(Controller):
             request,
             tenant_id,
             "MovePhaseBack",
-            lambda app, p: app.move_phase_back(engagement_id, data.expected_phase, data.reason, p),
+            lambda app, p, v: app.move_phase_back(
+                engagement_id, data.expected_phase, data.reason, p, expected_version=v
+            ),
         )
         return Recorded(version)
 
@@ -160,7 +166,10 @@ class EngagementController(Controller):
     ) -> Recorded:
         """Set the number of dialogue rounds on the theme day."""
         version = await execute(
-            request, tenant_id, "SetRounds", lambda app, p: app.set_rounds(engagement_id, data.rounds, p)
+            request,
+            tenant_id,
+            "SetRounds",
+            lambda app, p, v: app.set_rounds(engagement_id, data.rounds, p, expected_version=v),
         )
         return Recorded(version)
 

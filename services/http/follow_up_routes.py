@@ -67,8 +67,14 @@ class FollowUpController(Controller):
             request,
             tenant_id,
             "AcceptAgreement" if data.accepted else "RejectAgreement",
-            lambda app, p: app.decide_agreement(
-                engagement_id, agreement_id, data.accepted, data.rationale, data.decided_by, p
+            lambda app, p, v: app.decide_agreement(
+                engagement_id,
+                agreement_id,
+                data.accepted,
+                data.rationale,
+                data.decided_by,
+                p,
+                expected_version=v,
             ),
         )
         return Recorded(version)
@@ -93,7 +99,7 @@ class FollowUpController(Controller):
             request,
             tenant_id,
             "DecideProposal",
-            lambda app, p: app.decide_proposal(
+            lambda app, p, v: app.decide_proposal(
                 engagement_id,
                 proposal_id,
                 data.outcome,
@@ -103,6 +109,7 @@ class FollowUpController(Controller):
                 deferred_until=data.deferred_until,
                 owner=data.owner,
                 due=data.due,
+                expected_version=v,
             ),
         )
         return Recorded(version)
@@ -121,6 +128,8 @@ class FollowUpController(Controller):
             request,
             tenant_id,
             "CheckInOnAgreement",
-            lambda app, p: app.check_in(engagement_id, agreement_id, data.status, data.note, p),
+            lambda app, p, v: app.check_in(
+                engagement_id, agreement_id, data.status, data.note, p, expected_version=v
+            ),
         )
         return CheckInCreated(check_in_id)

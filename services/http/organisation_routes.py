@@ -40,7 +40,7 @@ class OrganisationController(Controller):
             request,
             tenant_id,
             "EstablishOrganisation",
-            lambda app, p: app.establish_organisation(tenant_id, data.name, p),
+            lambda app, p, _: app.establish_organisation(tenant_id, data.name, p),
         )
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
@@ -53,7 +53,10 @@ class OrganisationController(Controller):
     async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
         """Add a unit (enhed) to the organisation."""
         unit_id = await execute(
-            request, tenant_id, "AddUnit", lambda app, p: app.add_unit(tenant_id, data.name, p)
+            request,
+            tenant_id,
+            "AddUnit",
+            lambda app, p, v: app.add_unit(tenant_id, data.name, p, expected_version=v),
         )
         return UnitCreated(unit_id)
 
@@ -63,7 +66,10 @@ class OrganisationController(Controller):
     ) -> OrganisationOut:
         """Rename a unit. Its earlier names stay in its history."""
         await execute(
-            request, tenant_id, "RenameUnit", lambda app, p: app.rename_unit(tenant_id, unit_id, data.name, p)
+            request,
+            tenant_id,
+            "RenameUnit",
+            lambda app, p, v: app.rename_unit(tenant_id, unit_id, data.name, p, expected_version=v),
         )
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
 
@@ -76,7 +82,9 @@ class OrganisationController(Controller):
             request,
             tenant_id,
             "MergeUnits",
-            lambda app, p: app.merge_units(tenant_id, tuple(data.unit_ids), data.name, p),
+            lambda app, p, v: app.merge_units(
+                tenant_id, tuple(data.unit_ids), data.name, p, expected_version=v
+            ),
         )
         return UnitCreated(unit_id)
 
@@ -89,7 +97,7 @@ class OrganisationController(Controller):
             request,
             tenant_id,
             "SplitUnit",
-            lambda app, p: app.split_unit(tenant_id, unit_id, tuple(data.names), p),
+            lambda app, p, v: app.split_unit(tenant_id, unit_id, tuple(data.names), p, expected_version=v),
         )
         return UnitsCreated(list(unit_ids))
 
@@ -98,5 +106,10 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID]
     ) -> OrganisationOut:
         """Retire a unit that no longer exists. Its history stays readable."""
-        await execute(request, tenant_id, "RetireUnit", lambda app, p: app.retire_unit(tenant_id, unit_id, p))
+        await execute(
+            request,
+            tenant_id,
+            "RetireUnit",
+            lambda app, p, v: app.retire_unit(tenant_id, unit_id, p, expected_version=v),
+        )
         return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))

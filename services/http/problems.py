@@ -26,6 +26,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, NotFound
+from services.tenancy import TenantStoresBusy, UnknownTenant
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:balkort:problem:"
@@ -119,7 +120,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 # "Expected `int`, got `str` - at `$.scores.frequent`" and "Object missing required field `name`".
 _AT_PATH = re.compile(r"\s*-\s*at\s*`\$(?:\.data)?\.?(?P<path>[^`]*)`")
-_MISSING = re.compile(r"missing required field `(?P<field>[^`]+)`")
+_MISSING = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
 def _field_error(item: Any) -> FieldError:
@@ -205,8 +206,22 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[b
     return problem_response(500, "Something went wrong on our side; it has been logged.")
 
 
+def on_unknown_tenant(_: Request[Any, Any, Any], exc: UnknownTenant) -> Response[bytes]:
+    # Only principals who may act in every tenant get this far (the guard answers 403 to the
+    # rest), so saying the tenant does not exist reveals nothing.
+    return problem_response(404, "No such client organisation.", name="not-found", rule="not_found")
+
+
+def on_busy(_: Request[Any, Any, Any], exc: TenantStoresBusy) -> Response[bytes]:
+    return problem_response(
+        503, "Every tenant store is busy; try again shortly.", headers={"Retry-After": "2"}
+    )
+
+
 PROBLEM_HANDLERS: ExceptionHandlersMap = {
     ValidationException: on_validation,
+    UnknownTenant: on_unknown_tenant,
+    TenantStoresBusy: on_busy,
     ClientException: on_client_error,
     NotAuthorizedException: on_not_authorized,
     PermissionDeniedException: on_permission_denied,

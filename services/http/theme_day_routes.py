@@ -54,7 +54,9 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "MapRelations",
-            lambda app, p: app.map_relations(engagement_id, unit_id, tuple(data.counterpart_ids), p),
+            lambda app, p, v: app.map_relations(
+                engagement_id, unit_id, tuple(data.counterpart_ids), p, expected_version=v
+            ),
         )
         return Recorded(version)
 
@@ -72,8 +74,8 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "SubmitRating",
-            lambda app, p: app.submit_rating(
-                engagement_id, data.unit_id, data.counterpart_id, data.scores, p
+            lambda app, p, v: app.submit_rating(
+                engagement_id, data.unit_id, data.counterpart_id, data.scores, p, expected_version=v
             ),
         )
         return RatingCreated(rating_id)
@@ -96,7 +98,7 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "SendDanceCard",
-            lambda app, p: app.send_card(
+            lambda app, p, v: app.send_card(
                 engagement_id,
                 data.from_unit,
                 data.to_unit,
@@ -105,6 +107,7 @@ class ThemeDayController(Controller):
                 data.hoped_outcome,
                 data.motivating_rating_id,
                 p,
+                expected_version=v,
             ),
         )
         return CardCreated(card_id)
@@ -134,7 +137,7 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "AcceptDanceCard",
-            lambda app, p: app.accept_card(engagement_id, card_id, data.unit_id, p),
+            lambda app, p, v: app.accept_card(engagement_id, card_id, data.unit_id, p, expected_version=v),
         )
         return Recorded(version)
 
@@ -154,7 +157,9 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "DeclineDanceCard",
-            lambda app, p: app.decline_card(engagement_id, card_id, data.unit_id, data.reason, p),
+            lambda app, p, v: app.decline_card(
+                engagement_id, card_id, data.unit_id, data.reason, p, expected_version=v
+            ),
         )
         return Recorded(version)
 
@@ -174,7 +179,7 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "WithdrawDanceCard",
-            lambda app, p: app.withdraw_card(engagement_id, card_id, data.unit_id, p),
+            lambda app, p, v: app.withdraw_card(engagement_id, card_id, data.unit_id, p, expected_version=v),
         )
         return Recorded(version)
 
@@ -185,7 +190,10 @@ class ThemeDayController(Controller):
         """Schedule the accepted dance cards into dialogue rounds so that no unit is in two
         dialogues in one round, scheduling as many as possible. Pinned dialogues stay put."""
         await execute(
-            request, tenant_id, "ScheduleDialogues", lambda app, p: app.schedule_dialogues(engagement_id, p)
+            request,
+            tenant_id,
+            "ScheduleDialogues",
+            lambda app, p, v: app.schedule_dialogues(engagement_id, p, expected_version=v),
         )
         return await query(
             request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards
@@ -205,7 +213,7 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "MoveDialogue",
-            lambda app, p: app.move_dialogue(engagement_id, card_id, data.round, p),
+            lambda app, p, v: app.move_dialogue(engagement_id, card_id, data.round, p, expected_version=v),
         )
         return Recorded(version)
 
@@ -223,7 +231,7 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "HoldDialogue",
-            lambda app, p: app.hold_dialogue(
+            lambda app, p, v: app.hold_dialogue(
                 engagement_id,
                 data.card_id,
                 data.notes,
@@ -231,6 +239,7 @@ class ThemeDayController(Controller):
                 tuple((a.text, a.needs_acceptance) for a in data.agreements),
                 tuple(x.text for x in data.proposals),
                 p,
+                expected_version=v,
             ),
         )
         return DialogueCreated(dialogue_id, list(agreement_ids), list(proposal_ids))
@@ -249,12 +258,13 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "AddDialogueOutcomes",
-            lambda app, p: app.add_outcomes(
+            lambda app, p, v: app.add_outcomes(
                 engagement_id,
                 dialogue_id,
                 tuple((a.text, a.needs_acceptance) for a in data.agreements),
                 tuple(x.text for x in data.proposals),
                 p,
+                expected_version=v,
             ),
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
@@ -273,7 +283,9 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "WrapUpUnit",
-            lambda app, p: app.wrap_up(engagement_id, unit_id, data.summary, tuple(data.inputs), p),
+            lambda app, p, v: app.wrap_up(
+                engagement_id, unit_id, data.summary, tuple(data.inputs), p, expected_version=v
+            ),
         )
         return Recorded(version)
 
@@ -291,6 +303,6 @@ class ThemeDayController(Controller):
             request,
             tenant_id,
             "HoldClosingPlenary",
-            lambda app, p: app.hold_closing_plenary(engagement_id, data.notes, p),
+            lambda app, p, v: app.hold_closing_plenary(engagement_id, data.notes, p, expected_version=v),
         )
         return Recorded(version)
