@@ -10,6 +10,7 @@ tenant store, so each starts from empty tables as the library's cases expect.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,12 @@ class _TenantStore:
         self.factories: list[InfrastructureFactory] = []
 
     def tearDown(self) -> None:
+        # The library's concurrency cases signal their reader threads to stop but do not join
+        # them; closing a SQLite connection under a thread still reading from it crashes the
+        # interpreter, so wait for those threads first.
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join(timeout=10)
         for factory in self.factories:
             factory.close()
         if self.settings.uses_postgres:
