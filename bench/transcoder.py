@@ -44,7 +44,12 @@ class Score:
 class Relation(Aggregate):
     @event("Rated")
     def rate(
-        self, from_unit: UUID, to_unit: UUID, scores: tuple[Score, ...], weight: Decimal, provenance: Provenance
+        self,
+        from_unit: UUID,
+        to_unit: UUID,
+        scores: tuple[Score, ...],
+        weight: Decimal,
+        provenance: Provenance,
     ) -> None:
         pass
 
@@ -141,15 +146,23 @@ def main() -> None:
         ),
         (
             "mapper event->stored->event",
-            _median_us(lambda: base_mapper.to_domain_event(base_mapper.to_stored_event(evt)), args.rounds, args.number),
-            _median_us(lambda: our_mapper.to_domain_event(our_mapper.to_stored_event(evt)), args.rounds, args.number),
+            _median_us(
+                lambda: base_mapper.to_domain_event(base_mapper.to_stored_event(evt)),
+                args.rounds,
+                args.number,
+            ),
+            _median_us(
+                lambda: our_mapper.to_domain_event(our_mapper.to_stored_event(evt)), args.rounds, args.number
+            ),
         ),
     ]
     print(f"rounds={args.rounds} number={args.number}  (median µs per round trip)")
     print(f"{'':30} {'JSONTranscoder':>15} {'msgspec typed':>15} {'ratio':>8}")
     for label, b, o in rows:
         print(f"{label:30} {b:15.2f} {o:15.2f} {b / o:7.1f}x")
-    print(f"stored size: JSONTranscoder {len(base.encode(state))} B, msgspec typed {len(ours.encode(state))} B")
+    print(
+        f"stored size: JSONTranscoder {len(base.encode(state))} B, msgspec typed {len(ours.encode(state))} B"
+    )
 
 
 if __name__ == "__main__":
