@@ -467,6 +467,8 @@ class Engagement(Aggregate):
         """Add agreements or proposals to a dialogue already recorded (paper notes typed in later)."""
         require_phase(self.phase, "adding agreements and proposals", Phase.DIALOGUES, Phase.WRAP_UP)
         dialogue = self.dialogue(dialogue_id)
+        if not agreements and not proposals:
+            raise InvariantViolated("add at least one agreement or proposal")
         self._check_new_outcomes(agreements, proposals)
         self._record_outcomes(dialogue, agreements, proposals, provenance)
 

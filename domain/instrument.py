@@ -3,12 +3,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvariantViolated
 from domain.provenance import Provenance
+
+INSTRUMENT_NAMESPACE = UUID("5c2d8e1f-3a4b-5c6d-9e7f-0a1b2c3d4e5f")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,14 @@ def check_version_shape(
     if len(set(keys)) != len(keys) or any(not k.strip() for k in keys):
         raise InvariantViolated("dimension keys must be distinct and not empty")
     lowers = [b.lower for b in bands]
+    if any(not lower.is_finite() for lower in lowers):
+        raise InvariantViolated("strength bands' lower bounds must be finite numbers")
     if not bands or lowers != sorted(set(lowers)):
         raise InvariantViolated("strength bands must be given in rising order of their lower bounds")
+    if any(not scale_min <= lower <= scale_max for lower in lowers):
+        raise InvariantViolated(
+            f"strength bands' lower bounds must lie on the scale {scale_min}..{scale_max}"
+        )
 
 
 class Instrument(Aggregate):
@@ -87,6 +95,11 @@ class Instrument(Aggregate):
 
     name: str
     versions: list[InstrumentVersion]
+
+    @staticmethod
+    def create_id(provenance: Provenance) -> UUID:
+        # Follows from the command, so a replayed command names the same instrument.
+        return uuid5(INSTRUMENT_NAMESPACE, str(provenance.command_id))
 
     @event("Created")
     def __init__(self, name: str, provenance: Provenance) -> None:

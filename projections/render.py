@@ -1,12 +1,17 @@
-"""Aggregates → response Structs. The only place that knows both shapes."""
+"""Folded aggregate state → the read-model documents queries return."""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+from uuid import UUID
+
 import msgspec
 
+from domain.cards import CardStatus
 from domain.engagement import Engagement
 from domain.organisation import Organisation
-from services.http.schemas.engagement import (
+from projections.documents import (
     AgreementDecisionOut,
     AgreementOut,
     CardOut,
@@ -14,14 +19,32 @@ from services.http.schemas.engagement import (
     DialogueOut,
     DimensionOut,
     EngagementOut,
+    EngagementRef,
     InstrumentOut,
+    OrganisationOut,
+    PhaseChange,
     PlenaryOut,
     ProposalDecisionOut,
     ProposalOut,
     RelationOut,
+    UnitNameOut,
+    UnitOut,
+    UnitProgress,
     WrapUpOut,
 )
-from services.http.schemas.organisation import EngagementRef, OrganisationOut, UnitNameOut, UnitOut
+
+
+class EngagementTrail(msgspec.Struct):
+    """What the events tell beyond the aggregate's state: when each thing happened."""
+
+    prepared_at: datetime | None = None
+    updated_at: datetime | None = None
+    phase_history: list[PhaseChange] = []
+    card_sent_at: dict[UUID, datetime] = {}
+    card_answered_at: dict[UUID, datetime] = {}
+    dialogue_held_at: dict[UUID, datetime] = {}
+    agreement_made_at: dict[UUID, datetime] = {}
+    proposal_made_at: dict[UUID, datetime] = {}
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
@@ -49,6 +72,7 @@ def relation_views(engagement: Engagement) -> list[RelationOut]:
     for unit_id, counterparts in engagement.relations.items():
         for counterpart_id in counterparts:
             view = engagement.relation(unit_id, counterpart_id)
+            band = None if view.index is None else engagement.instrument.band_for(view.index)
             views.append(
                 RelationOut(
                     unit_id=unit_id,
@@ -57,15 +81,48 @@ def relation_views(engagement: Engagement) -> list[RelationOut]:
                     suppressed=view.suppressed,
                     means={k: str(v) for k, v in view.means.items()},
                     index=None if view.index is None else str(view.index),
-                    band=None if view.index is None else engagement.instrument.band_for(view.index).label_en,
+                    band=None if band is None else band.label_en,
+                    band_da=None if band is None else band.label_da,
                 )
             )
     return views
 
 
-def engagement_out(engagement: Engagement) -> EngagementOut:
+def unit_progress(engagement: Engagement) -> list[UnitProgress]:
+    rated = Counter((r.unit_id, r.counterpart_id) for r in engagement.ratings.values())
+    cards = list(engagement.cards.values())
+    dialogues = Counter(u for d in engagement.dialogues.values() for u in d.units)
+    return [
+        UnitProgress(
+            unit_id=unit_id,
+            relations_mapped=len(engagement.relations.get(unit_id, ())),
+            relations_rated=sum(1 for (u, _) in rated if u == unit_id),
+            cards_sent=sum(1 for c in cards if c.from_unit == unit_id),
+            cards_received=sum(1 for c in cards if c.to_unit == unit_id),
+            cards_accepted=sum(1 for c in cards if unit_id in c.units and c.status is CardStatus.ACCEPTED),
+            cards_declined=sum(1 for c in cards if c.to_unit == unit_id and c.status is CardStatus.DECLINED),
+            dialogues=dialogues[unit_id],
+            wrapped_up=unit_id in engagement.wrap_ups,
+        )
+        for unit_id in engagement.unit_ids
+    ]
+
+
+def engagement_out(engagement: Engagement, trail: EngagementTrail) -> EngagementOut:
     prep = engagement.preparation
     instrument = engagement.instrument
+
+    def card_out(card: object) -> CardOut:
+        out = msgspec.convert(card, CardOut, from_attributes=True)
+        out.sent_at = trail.card_sent_at.get(out.card_id)
+        out.answered_at = trail.card_answered_at.get(out.card_id)
+        return out
+
+    def dialogue_out(dialogue: object) -> DialogueOut:
+        out = msgspec.convert(dialogue, DialogueOut, from_attributes=True)
+        out.held_at = trail.dialogue_held_at.get(out.dialogue_id)
+        return out
+
     return EngagementOut(
         engagement_id=engagement.id,
         version=engagement.version,
@@ -91,10 +148,8 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
         rounds=engagement.rounds,
         relations={str(unit): list(counterparts) for unit, counterparts in engagement.relations.items()},
         relation_views=relation_views(engagement),
-        cards=[msgspec.convert(c, CardOut, from_attributes=True) for c in engagement.cards.values()],
-        dialogues=[
-            msgspec.convert(d, DialogueOut, from_attributes=True) for d in engagement.dialogues.values()
-        ],
+        cards=[card_out(c) for c in engagement.cards.values()],
+        dialogues=[dialogue_out(d) for d in engagement.dialogues.values()],
         agreements=[
             AgreementOut(
                 agreement_id=a.agreement_id,
@@ -107,6 +162,7 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
                 if a.decision is None
                 else msgspec.convert(a.decision, AgreementDecisionOut, from_attributes=True),
                 check_ins=[msgspec.convert(c, CheckInOut, from_attributes=True) for c in a.check_ins],
+                made_at=trail.agreement_made_at.get(a.agreement_id),
             )
             for a in engagement.agreements.values()
         ],
@@ -120,6 +176,7 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
                 decisions=[
                     msgspec.convert(d, ProposalDecisionOut, from_attributes=True) for d in p.decisions
                 ],
+                made_at=trail.proposal_made_at.get(p.proposal_id),
             )
             for p in engagement.proposals.values()
         ],
@@ -127,4 +184,8 @@ def engagement_out(engagement: Engagement) -> EngagementOut:
         plenary=None
         if engagement.plenary is None
         else msgspec.convert(engagement.plenary, PlenaryOut, from_attributes=True),
+        phase_history=list(trail.phase_history),
+        unit_progress=unit_progress(engagement),
+        prepared_at=trail.prepared_at,
+        updated_at=trail.updated_at,
     )

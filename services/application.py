@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
@@ -28,13 +28,13 @@ from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from services.errors import ConcurrentModification
 from services.persistence.base import BalkortApplication
+from services.persistence.env import PSEUDONYM_KEY, SNAPSHOT_INTERVAL
 
 T = TypeVar("T")
 
 # Commands without an expected version are retried on a concurrent write: the aggregate
 # re-checks its invariants against the newer state, so a retry is as safe as the first try.
 RETRIES_ON_CONFLICT = 5
-PSEUDONYM_KEY = "BALKORT_PSEUDONYM_KEY"
 
 
 def derived_id(provenance: Provenance, label: str) -> UUID:
@@ -45,6 +45,12 @@ def derived_id(provenance: Provenance, label: str) -> UUID:
 
 class TenantApplication(BalkortApplication):
     snapshotting_intervals: ClassVar = {Engagement: 100, Organisation: 100}
+
+    def __init__(self, env: dict[str, Any] | None = None) -> None:
+        super().__init__(env)
+        interval = int(self.env.get(SNAPSHOT_INTERVAL) or 100)
+        # Per store rather than per class: the interval is a setting.
+        self.snapshotting_intervals = {Engagement: interval, Organisation: interval}  # type: ignore[misc]
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -288,7 +294,9 @@ class TenantApplication(BalkortApplication):
     def pseudonym(self, engagement_id: UUID, actor_id: UUID) -> UUID:
         """Stable per engagement, not linkable across engagements or back to the user
         without the tenant's pseudonym key."""
-        key = self.env.get(PSEUDONYM_KEY, "").encode() or engagement_id.bytes
+        key = self.env.get(PSEUDONYM_KEY, "").encode()
+        if not key:
+            raise RuntimeError("no pseudonym key configured for this tenant store")
         digest = hmac.new(key, engagement_id.bytes + actor_id.bytes, hashlib.sha256).hexdigest()
         return uuid5(engagement_id, digest)
 

@@ -11,11 +11,14 @@ from psycopg import sql
 
 from domain.errors import AlreadyExists
 from domain.provenance import Provenance
+from projections.backends import SQLiteViewBackend, ViewBackend
+from projections.runner import ProjectionRunner
 from services.application import TenantApplication
 from services.controlplane import ControlPlane
 from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env
+from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
 from services.settings import Settings
 from services.tenancy import TenantStores
 
@@ -34,6 +37,8 @@ class Container:
     tenants: TenantStores[TenantApplication]
     idempotency: IdempotencyKeys
     redis: aioredis.Redis | None
+    views: ViewBackend
+    projections: ProjectionRunner
     closed: bool = False
 
     def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
@@ -50,6 +55,7 @@ class Container:
         if self.closed:
             return
         self.closed = True
+        await self.views.close()
         await self.idempotency.close()
         if self.redis is not None:
             await self.redis.aclose()
@@ -75,14 +81,28 @@ def build_container(settings: Settings) -> Container:
     env = application_env(settings, CONTROL_STORE)
     if settings.uses_postgres:
         _ensure_schema(settings, CONTROL_STORE)
+    control = ControlPlane(env)
+    mapper = TypedMapper(transcoder=MsgspecTranscoder())
+    views = view_backend(settings, mapper)
     return Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),
-        control=ControlPlane(env),
+        control=control,
         tenants=TenantStores(settings, TenantApplication),
         idempotency=idempotency_keys_for(settings, redis),
         redis=redis,
+        views=views,
+        projections=ProjectionRunner(views, mapper, lambda: [t.id for t in control.tenants()]),
     )
+
+
+def view_backend(settings: Settings, mapper: TypedMapper) -> ViewBackend:
+    """Read models beside the event stores: a SQLite file per tenant, or the tenant's schema."""
+    if settings.uses_postgres:
+        from projections.postgres_views import PostgresViewBackend
+
+        return PostgresViewBackend(settings, mapper)
+    return SQLiteViewBackend(settings.data_dir / "stores", mapper)
 
 
 def _ensure_schema(settings: Settings, schema: str) -> None:

@@ -17,6 +17,7 @@ from rich.table import Table
 from domain.errors import DomainError
 from domain.provenance import Provenance
 from domain.roles import Role
+from projections.commands import projections, projector
 from services.bootstrap import Container, build_container
 from services.settings import Settings
 
@@ -201,3 +202,7 @@ def demo_seed(settings: Settings, if_empty: bool) -> None:
         with console.status("seeding three years of engagements ..."):
             tenant_id = seed_demo(container)
     console.print(f"seeded the demo client organisation ({tenant_id})")
+
+
+main.add_command(projector)
+main.add_command(projections)

@@ -12,7 +12,10 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import AlreadyExists, NotFound
+from domain.default_instrument import DEFAULT_INSTRUMENT, DEFAULT_INSTRUMENT_ID
+from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
+from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
 from domain.provenance import Provenance
 from domain.roles import Role
 from domain.tenant import TENANT_DIRECTORY_ID, Tenant, TenantDirectory
@@ -32,6 +35,19 @@ class TenantSummary(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     slug: str
     name: str
+
+
+class InstrumentSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A rating instrument as listed on the platform, with its latest version number."""
+
+    id: UUID
+    name: str
+    latest_version: int
+    built_in: bool
+
+
+# Saves that touch the instrument directory retry this often when another save got there first.
+INSTRUMENT_SAVE_ATTEMPTS = 3
 
 
 def system_provenance(
@@ -183,6 +199,106 @@ class ControlPlane(BalkortApplication):
             self._rehash(user, password)
         return user
 
+    # Instruments
+
+    def create_instrument(
+        self,
+        name: str,
+        scale_min: int,
+        scale_max: int,
+        dimensions: tuple[Dimension, ...],
+        bands: tuple[StrengthBand, ...],
+        provenance: Provenance,
+    ) -> InstrumentVersion:
+        """Loads a new instrument and publishes its version 1, listed under a unique name.
+
+        Raises AlreadyExists when the name is taken (in any case) and InvariantViolated for a
+        malformed version. The id follows from the command id, so a replayed command returns
+        the version it published the first time instead of creating a second instrument.
+        """
+        instrument_id = Instrument.create_id(provenance)
+        for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
+            if self._exists(instrument_id):
+                return self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions[0]
+            directory = self._instrument_directory(provenance)
+            instrument = Instrument(name=checked_instrument_name(name), provenance=provenance)
+            published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
+            directory.add(instrument.id, instrument.name, provenance)
+            directory.note_version(instrument.id, published.version, provenance)
+            try:
+                self.save(directory, instrument)
+            except IntegrityError:
+                continue
+            return published
+        raise IntegrityError("the instrument directory kept changing; try again")
+
+    def publish_instrument_version(
+        self,
+        instrument_id: UUID,
+        scale_min: int,
+        scale_max: int,
+        dimensions: tuple[Dimension, ...],
+        bands: tuple[StrengthBand, ...],
+        provenance: Provenance,
+    ) -> InstrumentVersion:
+        """Publishes the next version of a loaded instrument; engagements keep the version they pinned.
+
+        Raises NotFound for an unknown instrument, InvariantViolated for a malformed version
+        or for the built-in instrument, which never changes (load a new instrument instead).
+        """
+        if instrument_id == DEFAULT_INSTRUMENT_ID:
+            raise InvariantViolated(
+                "the built-in instrument never changes; create an instrument of your own instead",
+                state=f"instrument {instrument_id} version {DEFAULT_INSTRUMENT.version}",
+            )
+        for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
+            instrument = self._get(Instrument, instrument_id, f"no instrument {instrument_id}")
+            directory = self._instrument_directory(provenance)
+            published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
+            directory.note_version(instrument_id, published.version, provenance)
+            try:
+                self.save(instrument, directory)
+            except IntegrityError:
+                continue
+            return published
+        raise IntegrityError(f"instrument {instrument_id} kept changing; try again")
+
+    def instruments(self) -> list[InstrumentSummary]:
+        """Every instrument: the built-in one first, then the loaded ones by name."""
+        built_in = InstrumentSummary(
+            id=DEFAULT_INSTRUMENT_ID,
+            name=DEFAULT_INSTRUMENT.name,
+            latest_version=DEFAULT_INSTRUMENT.version,
+            built_in=True,
+        )
+        loaded = [
+            InstrumentSummary(id=iid, name=name, latest_version=latest, built_in=False)
+            for iid, (name, latest) in self._instrument_directory_state().items()
+        ]
+        return [built_in, *sorted(loaded, key=lambda i: (i.name.casefold(), str(i.id)))]
+
+    def instrument_versions(self, instrument_id: UUID) -> list[InstrumentVersion]:
+        """Every published version of one instrument, oldest first; raises NotFound."""
+        if instrument_id == DEFAULT_INSTRUMENT_ID:
+            return [DEFAULT_INSTRUMENT]
+        return list(self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions)
+
+    def instrument_version(self, instrument_id: UUID, version: int | None = None) -> InstrumentVersion:
+        """One version of an instrument (the latest when `version` is None); raises NotFound.
+
+        The built-in instrument resolves without reading the store.
+        """
+        if instrument_id == DEFAULT_INSTRUMENT_ID:
+            versions = [DEFAULT_INSTRUMENT]
+        else:
+            versions = self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions
+        if version is None and versions:
+            return versions[-1]
+        for candidate in versions:
+            if candidate.version == version:
+                return candidate
+        raise NotFound(f"instrument {instrument_id} has no version {version}")
+
     # Internals
 
     def _rehash(self, user: User, password: str) -> None:
@@ -205,6 +321,20 @@ class ControlPlane(BalkortApplication):
         except AggregateNotFoundError:
             return {}
         return directory.tenants()
+
+    def _instrument_directory(self, provenance: Provenance) -> InstrumentDirectory:
+        try:
+            directory: InstrumentDirectory = self.repository.get(INSTRUMENT_DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return InstrumentDirectory(provenance=provenance)
+        return directory
+
+    def _instrument_directory_state(self) -> dict[UUID, tuple[str, int]]:
+        try:
+            directory: InstrumentDirectory = self.repository.get(INSTRUMENT_DIRECTORY_ID)
+        except AggregateNotFoundError:
+            return {}
+        return directory.instruments()
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:

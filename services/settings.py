@@ -71,6 +71,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_interval: int = 100
     idempotency_ttl_seconds: int = 24 * 3600
     cookie_secure: bool = False
+    # Read models on PostgreSQL: the projector's connection pool (shared by every tenant), how
+    # often it polls in case a NOTIFY was lost, and the asyncio pool that answers view queries.
+    projector_pool_size: int = 4
+    projector_poll_seconds: float = 2.0
+    view_query_pool_size: int = 5
 
     @property
     def uses_postgres(self) -> bool:

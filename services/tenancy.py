@@ -14,6 +14,8 @@ application is never closed under the caller.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -27,8 +29,9 @@ import psycopg
 from eventsourcing.postgres import PostgresFactory
 from psycopg import sql
 
+from services.auth.jwt import jwt_secret
 from services.persistence.base import BalkortApplication
-from services.persistence.env import application_env, tenant_store_name
+from services.persistence.env import PSEUDONYM_KEY, SNAPSHOT_INTERVAL, application_env, tenant_store_name
 from services.settings import Settings
 
 A = TypeVar("A", bound=BalkortApplication)
@@ -217,9 +220,14 @@ class TenantStores(Generic[A]):
                 self._cond.notify_all()
 
     def _env(self, tenant_id: UUID, *, create_tables: bool) -> dict[str, str]:
-        env = application_env(self._settings, tenant_store_name(tenant_id))
+        store = tenant_store_name(tenant_id)
+        env = application_env(self._settings, store)
         # Tables are created at onboarding; opening a tenant then costs no DDL round trips.
         env[PostgresFactory.CREATE_TABLE] = "y" if create_tables else "n"
+        env[SNAPSHOT_INTERVAL] = str(self._settings.snapshot_interval)
+        # Pseudonyms of individual raters: a key per tenant, derived from the platform secret.
+        secret = jwt_secret(self._settings).encode()
+        env[PSEUDONYM_KEY] = hmac.new(secret, f"pseudonyms:{store}".encode(), hashlib.sha256).hexdigest()
         return env
 
     def _sqlite_path(self, tenant_id: UUID) -> Path:

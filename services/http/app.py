@@ -15,10 +15,13 @@ Handlers receive what they need by dependency injection:
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import anyio
 from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -35,6 +38,7 @@ from services.bootstrap import Container, build_container
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
+from services.live import build_channels_plugin, publisher
 from services.settings import Settings
 
 __all__ = ["Container", "ProvenanceFor", "build_provenance", "create_app", "request_id_of"]
@@ -76,16 +80,29 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from services.http.admin_routes import ADMIN_ROUTES
     from services.http.auth_routes import AUTH_ROUTES
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
+    from services.http.instrument_routes import INSTRUMENT_ROUTES
 
     settings = settings or (container.settings if container is not None else Settings.from_environ())
     the_container = container if container is not None else build_container(settings)
     jwt_auth = build_jwt_auth(settings)
+    # Live updates: what the projector changes is announced on the channels (SSE listens).
+    channels = build_channels_plugin(settings)
+    the_container.projections.on_caught_up = publisher(channels)
 
-    async def close_container(app: Litestar) -> None:
+    @asynccontextmanager
+    async def keep_views_current(app: Litestar) -> AsyncIterator[None]:
+        # The projector runs inside every API process: commands of this process wake it at
+        # once; a slow poll picks up what other processes wrote.
+        async with anyio.create_task_group() as group:
+            await the_container.projections.start(group)
+            try:
+                yield
+            finally:
+                group.cancel_scope.cancel()
         await the_container.close()
 
     return Litestar(
-        route_handlers=[healthz, *AUTH_ROUTES, *ADMIN_ROUTES, *ENGAGEMENT_ROUTES],
+        route_handlers=[healthz, *AUTH_ROUTES, *ADMIN_ROUTES, *INSTRUMENT_ROUTES, *ENGAGEMENT_ROUTES],
         state=State({"container": the_container, "jwt_auth": jwt_auth}),
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
@@ -104,7 +121,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         exception_handlers=PROBLEM_HANDLERS,
         before_send=[echo_request_id],
         on_app_init=[jwt_auth.on_app_init],
-        on_shutdown=[close_container],
+        plugins=[channels],
+        lifespan=[keep_views_current],
         openapi_config=OpenAPIConfig(
             title="Balkort",
             version=API_VERSION,

@@ -64,9 +64,11 @@ async def execute(
     container: Container = request.app.state.container
     provenance = build_provenance(request, request.user, tenant_id, command_name, _occurred_at(request))
     expected = _expected_version(request)
-    return await container.offloop(
+    result = await container.offloop(
         container.tenants.call, tenant_id, lambda app: action(app, provenance, expected)
     )
+    container.projections.notify(tenant_id)
+    return result
 
 
 async def query(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,18 +10,24 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from domain.default_instrument import DEFAULT_INSTRUMENT
+from domain.default_instrument import DEFAULT_INSTRUMENT_ID
 from domain.engagement import Preparation
+from projections.documents import (
+    EngagementOut,
+    EngagementSummary,
+)
+from services.bootstrap import Container
 from services.http.access import FACILITATORS, PLANNERS, READERS
-from services.http.commands import execute, query
+from services.http.commands import execute
 from services.http.follow_up_routes import FollowUpController
+from services.http.live_routes import follow_engagement
 from services.http.organisation_routes import OrganisationController
 from services.http.problems import problem_responses
+from services.http.read_model_routes import READ_MODEL_ROUTES
+from services.http.reads import AS_OF, engagement_view, organisation_view
 from services.http.schemas.engagement import (
     ChangePhase,
     EngagementCreated,
-    EngagementOut,
-    EngagementSummary,
     PreparationIn,
     PrepareEngagement,
     Recorded,
@@ -28,7 +35,6 @@ from services.http.schemas.engagement import (
     StepBack,
 )
 from services.http.theme_day_routes import ThemeDayController
-from services.http.views import engagement_out
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -55,7 +61,14 @@ class EngagementController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[PrepareEngagement]
     ) -> EngagementCreated:
         """The preparatory meeting: focus, target group, work process, participating units,
-        planning group and the theme day's date. Pins the instrument version used."""
+        planning group and the theme day's date. Pins the instrument version used: the given
+        one (the latest when no version is named), else the built-in instrument."""
+        container: Container = request.app.state.container
+        instrument = await container.offloop(
+            container.control.instrument_version,
+            data.instrument_id or DEFAULT_INSTRUMENT_ID,
+            data.instrument_version,
+        )
         engagement_id = await execute(
             request,
             tenant_id,
@@ -64,7 +77,7 @@ class EngagementController(Controller):
                 tenant_id,
                 preparation_of(data),
                 tuple(data.unit_ids),
-                DEFAULT_INSTRUMENT,
+                instrument,
                 data.rating_mode,
                 data.min_group_size,
                 data.rounds,
@@ -76,8 +89,8 @@ class EngagementController(Controller):
     @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
     async def list_engagements(self, request: Req, tenant_id: FromPath[UUID]) -> list[EngagementSummary]:
         """The organisation's engagements, oldest first."""
-        organisation = await query(request, tenant_id, lambda app: app.organisation(tenant_id))
-        return [EngagementSummary(eid, title) for eid, title in organisation.engagements.items()]
+        organisation = await organisation_view(request, tenant_id)
+        return [EngagementSummary(e.engagement_id, e.title) for e in organisation.engagements]
 
     @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
     async def show(
@@ -86,13 +99,13 @@ class EngagementController(Controller):
         tenant_id: FromPath[UUID],
         engagement_id: FromPath[UUID],
         version: Annotated[int | None, QueryParameter(ge=1, le=2**63 - 1)] = None,
+        as_of: Annotated[datetime | None, QueryParameter(description=AS_OF)] = None,
     ) -> Response[EngagementOut]:
-        """The engagement as it stands (or as it stood at `version`): phase, ratings shown only
-        above the anonymity threshold, cards, schedule, dialogues, agreements, proposals.
-        The `ETag` is the version; send it back as `If-Match` to make a command conditional."""
-        shown = await query(
-            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id, version))
-        )
+        """The engagement as it stands (or as it stood at `as_of`, or at `version`): phase,
+        ratings shown only above the anonymity threshold, cards, schedule, dialogues,
+        agreements, proposals, and when each happened. The `ETag` is the version; send it
+        back as `If-Match` to make a command conditional."""
+        shown = await engagement_view(request, tenant_id, engagement_id, moment=as_of, version=version)
         return Response(shown, headers={"ETag": f'"{shown.version}"'})
 
     @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
@@ -179,4 +192,6 @@ ENGAGEMENT_ROUTES: list[ControllerRouterHandler] = [
     EngagementController,
     ThemeDayController,
     FollowUpController,
+    *READ_MODEL_ROUTES,
+    follow_engagement,
 ]

@@ -8,19 +8,21 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, JSONBody
 
-from services.http.access import PLANNERS, READERS
-from services.http.commands import execute, query
-from services.http.problems import problem_responses
-from services.http.schemas.engagement import (
+from projections.documents import (
     AgreementOut,
+    ProposalOut,
+)
+from services.http.access import PLANNERS, READERS
+from services.http.commands import execute
+from services.http.problems import problem_responses
+from services.http.reads import engagement_view
+from services.http.schemas.engagement import (
     CheckInCreated,
     CheckInIn,
     DecideAgreement,
     DecideProposal,
-    ProposalOut,
     Recorded,
 )
-from services.http.views import engagement_out
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -35,18 +37,14 @@ class FollowUpController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[AgreementOut]:
         """Agreements with their acceptance decision and every check-in."""
-        return await query(
-            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).agreements
-        )
+        return (await engagement_view(request, tenant_id, engagement_id)).agreements
 
     @get("/proposals", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
     async def proposals(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[ProposalOut]:
         """Proposals with every decision taken on them, oldest first."""
-        return await query(
-            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).proposals
-        )
+        return (await engagement_view(request, tenant_id, engagement_id)).proposals
 
     @post(
         "/agreements/{agreement_id:uuid}/decision",

@@ -8,20 +8,22 @@ from uuid import UUID
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 
+from projections.documents import (
+    OrganisationOut,
+)
 from services.http.access import PLANNERS, READERS
-from services.http.commands import execute, query
+from services.http.commands import execute
 from services.http.problems import problem_responses
+from services.http.reads import organisation_view
 from services.http.schemas.organisation import (
     AddUnit,
     EstablishOrganisation,
     MergeUnits,
-    OrganisationOut,
     RenameUnit,
     SplitUnit,
     UnitCreated,
     UnitsCreated,
 )
-from services.http.views import organisation_out
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -42,12 +44,12 @@ class OrganisationController(Controller):
             "EstablishOrganisation",
             lambda app, p, _: app.establish_organisation(tenant_id, data.name, p),
         )
-        return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
+        return await organisation_view(request, tenant_id)
 
     @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
     async def show(self, request: Req, tenant_id: FromPath[UUID]) -> OrganisationOut:
         """The organisation's units with their whole history, and its engagements."""
-        return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
+        return await organisation_view(request, tenant_id)
 
     @post("/units", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
@@ -71,7 +73,7 @@ class OrganisationController(Controller):
             "RenameUnit",
             lambda app, p, v: app.rename_unit(tenant_id, unit_id, data.name, p, expected_version=v),
         )
-        return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
+        return await organisation_view(request, tenant_id)
 
     @post("/mergers", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def merge_units(
@@ -112,4 +114,4 @@ class OrganisationController(Controller):
             "RetireUnit",
             lambda app, p, v: app.retire_unit(tenant_id, unit_id, p, expected_version=v),
         )
-        return await query(request, tenant_id, lambda app: organisation_out(app.organisation(tenant_id)))
+        return await organisation_view(request, tenant_id)

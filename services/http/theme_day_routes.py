@@ -8,14 +8,18 @@ from uuid import UUID
 from litestar import Controller, Request, get, post, put
 from litestar.params import FromPath, JSONBody
 
+from projections.documents import (
+    CardOut,
+    RelationOut,
+)
 from services.http.access import FACILITATORS, PARTICIPANTS, READERS
-from services.http.commands import execute, query
+from services.http.commands import execute
 from services.http.problems import problem_responses
+from services.http.reads import engagement_view
 from services.http.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
     CardCreated,
-    CardOut,
     ClosingPlenaryIn,
     DeclineCard,
     DialogueCreated,
@@ -25,12 +29,10 @@ from services.http.schemas.engagement import (
     OutcomesCreated,
     RatingCreated,
     Recorded,
-    RelationOut,
     SendCard,
     SubmitRating,
     WrapUpIn,
 )
-from services.http.views import engagement_out, relation_views
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
@@ -86,7 +88,7 @@ class ThemeDayController(Controller):
     ) -> list[RelationOut]:
         """Every mapped relation with its means per dimension and index; relations rated
         individually by fewer than the minimum group size are suppressed."""
-        return await query(request, tenant_id, lambda app: relation_views(app.engagement(engagement_id)))
+        return (await engagement_view(request, tenant_id, engagement_id)).relation_views
 
     @post("/cards", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
     async def send_card(
@@ -117,9 +119,7 @@ class ThemeDayController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[CardOut]:
         """Every dance card with its answer and, once scheduled, its round."""
-        return await query(
-            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards
-        )
+        return (await engagement_view(request, tenant_id, engagement_id)).cards
 
     @post(
         "/cards/{card_id:uuid}/accept", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
@@ -195,9 +195,7 @@ class ThemeDayController(Controller):
             "ScheduleDialogues",
             lambda app, p, v: app.schedule_dialogues(engagement_id, p, expected_version=v),
         )
-        return await query(
-            request, tenant_id, lambda app: engagement_out(app.engagement(engagement_id)).cards
-        )
+        return (await engagement_view(request, tenant_id, engagement_id)).cards
 
     @put("/cards/{card_id:uuid}/round", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
     async def move_dialogue(

@@ -7,6 +7,9 @@ from uuid import UUID
 from services.settings import Settings
 
 CONTROL_STORE = "control"
+# Balkort's own keys in a tenant application's environment.
+PSEUDONYM_KEY = "BALKORT_PSEUDONYM_KEY"
+SNAPSHOT_INTERVAL = "BALKORT_SNAPSHOT_INTERVAL"
 
 
 def tenant_store_name(tenant_id: UUID) -> str:

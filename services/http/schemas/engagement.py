@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -30,6 +30,8 @@ class PrepareEngagement(PreparationIn, forbid_unknown_fields=True):
     rounds: Round = 3
     rating_mode: RatingMode = RatingMode.UNIT
     min_group_size: Annotated[int, msgspec.Meta(ge=1, le=50)] = 3
+    instrument_id: UUID | None = None
+    instrument_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
 class EngagementCreated(msgspec.Struct):
@@ -159,146 +161,6 @@ class CheckInIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class CheckInCreated(msgspec.Struct):
     check_in_id: UUID
-
-
-# -- the engagement as it stands ------------------------------------------------------------
-
-
-class RelationOut(msgspec.Struct):
-    unit_id: UUID
-    counterpart_id: UUID
-    raters: int
-    suppressed: bool
-    means: dict[str, str]
-    index: str | None
-    band: str | None
-
-
-class CardOut(msgspec.Struct):
-    card_id: UUID
-    from_unit: UUID
-    to_unit: UUID
-    topic: str
-    reason: str
-    hoped_outcome: str
-    motivating_rating_id: UUID | None
-    status: str
-    response_note: str
-    round: int | None
-    pinned: bool
-
-
-class DialogueOut(msgspec.Struct):
-    dialogue_id: UUID
-    card_id: UUID
-    units: list[UUID]
-    round: int | None
-    notes: str
-    participants: list[str]
-
-
-class AgreementDecisionOut(msgspec.Struct):
-    accepted: bool
-    rationale: str
-    decided_by: str
-    at: datetime
-
-
-class CheckInOut(msgspec.Struct):
-    check_in_id: UUID
-    status: str
-    note: str
-    at: datetime
-
-
-class AgreementOut(msgspec.Struct):
-    agreement_id: UUID
-    dialogue_id: UUID
-    units: list[UUID]
-    text: str
-    needs_acceptance: bool
-    status: str
-    decision: AgreementDecisionOut | None
-    check_ins: list[CheckInOut]
-
-
-class ProposalDecisionOut(msgspec.Struct):
-    outcome: str
-    rationale: str
-    decided_by: str
-    deferred_until: date | None
-    owner: str | None
-    due: date | None
-    at: datetime
-
-
-class ProposalOut(msgspec.Struct):
-    proposal_id: UUID
-    dialogue_id: UUID
-    units: list[UUID]
-    text: str
-    status: str
-    decisions: list[ProposalDecisionOut]
-
-
-class WrapUpOut(msgspec.Struct):
-    unit_id: UUID
-    summary: str
-    inputs: list[str]
-
-
-class PlenaryOut(msgspec.Struct):
-    notes: str
-    reported_agreements: list[UUID]
-    listed_proposals: list[UUID]
-
-
-class DimensionOut(msgspec.Struct):
-    key: str
-    name_da: str
-    name_en: str
-    question_da: str
-    question_en: str
-
-
-class InstrumentOut(msgspec.Struct):
-    instrument_id: UUID
-    version: int
-    name: str
-    scale_min: int
-    scale_max: int
-    dimensions: list[DimensionOut]
-
-
-class EngagementSummary(msgspec.Struct):
-    engagement_id: UUID
-    title: str
-
-
-class EngagementOut(msgspec.Struct):
-    engagement_id: UUID
-    version: int
-    phase: Phase
-    title: str
-    focus: str
-    target_group: str
-    work_process: str
-    planning_group: list[str]
-    theme_day: date
-    follow_up_meeting: date | None
-    unit_ids: list[UUID]
-    instrument: InstrumentOut
-    rating_mode: RatingMode
-    min_group_size: int
-    rounds: int
-    relations: dict[str, list[UUID]]
-    relation_views: list[RelationOut]
-    cards: list[CardOut]
-    dialogues: list[DialogueOut]
-    agreements: list[AgreementOut]
-    proposals: list[ProposalOut]
-    wrap_ups: list[WrapUpOut]
-    plenary: PlenaryOut | None
 
 
 class Recorded(msgspec.Struct):

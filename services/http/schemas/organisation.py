@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -36,30 +35,3 @@ class UnitCreated(msgspec.Struct):
 
 class UnitsCreated(msgspec.Struct):
     unit_ids: list[UUID]
-
-
-class UnitNameOut(msgspec.Struct):
-    name: str
-    since: datetime
-
-
-class UnitOut(msgspec.Struct):
-    unit_id: UUID
-    name: str
-    status: str
-    names: list[UnitNameOut]
-    ended_at: datetime | None
-    predecessors: list[UUID]
-    successors: list[UUID]
-
-
-class EngagementRef(msgspec.Struct):
-    engagement_id: UUID
-    title: str
-
-
-class OrganisationOut(msgspec.Struct):
-    name: str
-    version: int
-    units: list[UnitOut]
-    engagements: list[EngagementRef]

@@ -1,0 +1,400 @@
+"""Ratings per second through the real HTTP server vs raw asyncpg inserts, in one run.
+
+Setup: a fresh PostgreSQL database (random name, dropped at the end), Redis db 14 (flushed),
+a tenant with one consultant, an organisation of `--units` units and engagements in phase
+mapping where every unit has mapped its relations to all the others. The seeding runs
+in-process through the container; then `balkort serve` runs as a subprocess on a free port
+and an httpx client signs in once and submits ratings (bearer token, an Idempotency-Key per
+request, as an API client would send).
+
+Measured per round, for each concurrency level (default 1 and 32 clients):
+  - HTTP, one engagement: every rating goes to the same aggregate, so concurrent writers
+    contend on it and the application retries on conflicts;
+  - HTTP, spread: ratings go round-robin over `--engagements` engagements (aggregates);
+  - baseline: raw asyncpg single-row INSERT (autocommit) into a table shaped like the event
+    store's events table, one connection per client.
+Each request rates a distinct relation until they run out, then re-rates; every request must
+answer 201, and the ones that do not are counted and reported. The figures are medians over
+the rounds; the ratio is HTTP ratings/s over raw inserts/s measured in the same round. The
+load generator runs on the same machine as the server and PostgreSQL.
+
+    .venv/bin/python -m bench.rating_throughput [--rounds 3] [--requests 300] [--units 40]
+        [--clients 1,32] [--engagements 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+if __package__ in (None, ""):  # run as a plain script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import httpx
+import psycopg
+import redis
+from psycopg import sql
+
+from domain.default_instrument import DEFAULT_INSTRUMENT
+from domain.engagement import Preparation
+from domain.phases import Phase
+from domain.provenance import Provenance
+from domain.ratings import RatingMode
+from domain.roles import Role
+from services.application import TenantApplication
+from services.bootstrap import build_container
+from services.controlplane import system_provenance
+from services.settings import Settings
+
+ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BALKORT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+EMAIL = "bench-consultant@balkort.example"
+PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway user in a throwaway database
+JWT_SECRET = "bench-jwt-secret-" + "x" * 32
+# The size of a stored RatingSubmitted event with seven scores and a provenance, roughly.
+RAW_STATE = os.urandom(640)
+RAW_TOPIC = "domain.engagement:Engagement.RatingSubmitted"
+
+
+# -- setup -------------------------------------------------------------------------------
+
+
+@contextmanager
+def fresh_database() -> Iterator[str]:
+    name = f"balkort_bench_{uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base = Settings(database_url=ADMIN_URL).postgres.dsn.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def provenance(tenant_id: UUID, actor_id: UUID, command: str) -> Provenance:
+    now = datetime.now(UTC)
+    return Provenance(
+        actor_id=actor_id,
+        actor_role=Role.CONSULTANT,
+        tenant_id=tenant_id,
+        occurred_at=now,
+        recorded_at=now,
+        command_id=uuid4(),
+        command_name=command,
+        correlation_id=f"bench-{command}",
+    )
+
+
+@dataclass
+class Seeded:
+    tenant_id: UUID
+    engagements: list[UUID]
+    # (unit, counterpart) pairs mapped in every engagement.
+    relations: list[tuple[UUID, UUID]] = field(default_factory=list)
+
+
+def seed(settings: Settings, units: int, engagements: int) -> Seeded:
+    container = build_container(settings)
+    try:
+        system = system_provenance("SeedBenchmark")
+        tenant_id = container.onboard_tenant("Benchmark Kommune", "benchmark-kommune", system)
+        user_id = container.control.register_user(
+            EMAIL, "Bench Consultant", PASSWORD, Role.CONSULTANT, system
+        )
+        container.control.grant_membership(user_id, tenant_id, Role.CONSULTANT, system)
+
+        def build(app: TenantApplication) -> Seeded:
+            def p(command: str) -> Provenance:
+                return provenance(tenant_id, user_id, command)
+
+            app.establish_organisation(tenant_id, "Benchmark Kommune", p("EstablishOrganisation"))
+            unit_ids = tuple(app.add_unit(tenant_id, f"Enhed {i:03d}", p("AddUnit")) for i in range(units))
+            seeded = Seeded(tenant_id, [])
+            seeded.relations = [(u, c) for u in unit_ids for c in unit_ids if c != u]
+            for n in range(engagements):
+                preparation = Preparation(
+                    title=f"Benchmark {n}",
+                    focus="Throughput",
+                    target_group="Everyone",
+                    work_process="Rating",
+                    planning_group=("Bench",),
+                    theme_day=date(2026, 11, 26),
+                    follow_up_meeting=None,
+                )
+                eid = app.prepare_engagement(
+                    tenant_id, preparation, unit_ids, DEFAULT_INSTRUMENT, RatingMode.UNIT, 3, 3, p("Prepare")
+                )
+                app.advance_phase(eid, Phase.PREPARED, p("AdvancePhase"))
+                app.advance_phase(eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
+                for unit in unit_ids:
+                    others = tuple(c for c in unit_ids if c != unit)
+                    app.map_relations(eid, unit, others, p("MapRelations"))
+                seeded.engagements.append(eid)
+            return seeded
+
+        return container.tenants.call(tenant_id, build)
+    finally:
+        container.tenants.close()
+        container.control.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(settings: Settings, port: int, log: Path) -> Iterator[str]:
+    env = {
+        **os.environ,
+        "BALKORT_PORT": str(port),
+        "BALKORT_HOST": "127.0.0.1",
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "BALKORT_DATA_DIR": str(settings.data_dir),
+        "BALKORT_JWT_SECRET": JWT_SECRET,
+    }
+    balkort = Path(sys.executable).parent / "balkort"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(balkort), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({proc.returncode}); see {log}")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not answer within 60 s; see {log}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- load --------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    per_second: float
+    failures: Counter[int] = field(default_factory=Counter)
+
+
+async def run_concurrently(clients: int, requests: int, one: Callable[[int], Awaitable[int]]) -> Outcome:
+    """`requests` calls of `one(i)` by `clients` workers; `one` returns the HTTP status (or 0)."""
+    counter = itertools.count()
+    failures: Counter[int] = Counter()
+
+    async def worker() -> None:
+        while (i := next(counter)) < requests:
+            status = await one(i)
+            if status not in (200, 201):
+                failures[status] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return Outcome(requests / (time.perf_counter() - started), failures)
+
+
+class RatingLoad:
+    def __init__(self, base: str, token: str, seeded: Seeded) -> None:
+        self.base = base
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.seeded = seeded
+        self.next_relation = {eid: itertools.count() for eid in seeded.engagements}
+        self.scores = [
+            {key: (i + j) % 5 + 1 for j, key in enumerate(DEFAULT_INSTRUMENT.dimension_keys)}
+            for i in range(5)
+        ]
+
+    async def run(self, clients: int, requests: int, engagements: list[UUID]) -> Outcome:
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=self.base, limits=limits, timeout=120) as http:
+
+            async def one(i: int) -> int:
+                eid = engagements[i % len(engagements)]
+                n = next(self.next_relation[eid])
+                unit, counterpart = self.seeded.relations[n % len(self.seeded.relations)]
+                body = {
+                    "unit_id": str(unit),
+                    "counterpart_id": str(counterpart),
+                    "scores": self.scores[n % 5],
+                }
+                url = f"/api/v1/tenants/{self.seeded.tenant_id}/engagements/{eid}/ratings"
+                headers = {**self.headers, "Idempotency-Key": uuid4().hex}
+                try:
+                    response = await http.post(url, json=body, headers=headers)
+                except httpx.HTTPError:
+                    return 0
+                return response.status_code
+
+            return await run_concurrently(clients, requests, one)
+
+
+async def login(base: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        response = await http.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        response.raise_for_status()
+        return str(response.json()["token"])
+
+
+RAW_TABLE = """
+CREATE TABLE IF NOT EXISTS bench_raw.stored_events (
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    topic text,
+    state bytea,
+    notification_id bigserial,
+    PRIMARY KEY (originator_id, originator_version));
+CREATE UNIQUE INDEX IF NOT EXISTS bench_raw_notification_id ON bench_raw.stored_events (notification_id ASC);
+"""
+RAW_INSERT = (
+    "INSERT INTO bench_raw.stored_events (originator_id, originator_version, topic, state) "
+    "VALUES ($1, $2, $3, $4) RETURNING notification_id"
+)
+
+
+async def raw_inserts(dsn: str, clients: int, requests: int) -> Outcome:
+    connections = [await asyncpg.connect(dsn) for _ in range(clients)]
+    try:
+        idle = asyncio.Queue[asyncpg.Connection]()
+        for conn in connections:
+            idle.put_nowait(conn)
+
+        async def one(i: int) -> int:
+            conn = await idle.get()
+            try:
+                await conn.fetchval(RAW_INSERT, uuid4(), 1, RAW_TOPIC, RAW_STATE)
+            except asyncpg.PostgresError:
+                return 0
+            finally:
+                idle.put_nowait(conn)
+            return 201
+
+        return await run_concurrently(clients, requests, one)
+    finally:
+        for conn in connections:
+            await conn.close()
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+async def measure(args: argparse.Namespace, settings: Settings, seeded: Seeded, base: str) -> None:
+    dsn = settings.postgres.dsn
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
+    await conn.execute(RAW_TABLE)
+    await conn.close()
+
+    token = await login(base)
+    load = RatingLoad(base, token, seeded)
+    single, spread = seeded.engagements[:1], seeded.engagements[1:]
+    kinds = ["one", "spread"] if spread else ["one"]
+    results: dict[tuple[str, int], list[float]] = {}
+    failures: dict[tuple[str, int], Counter[int]] = {}
+    ratios: dict[tuple[str, int], list[float]] = {}
+
+    # A short warm-up: opens the tenant store, fills caches and the JIT-free code paths.
+    await load.run(4, 20, spread or single)
+    await raw_inserts(dsn, 4, 50)
+
+    for r in range(args.rounds):
+        for clients in args.clients:
+            raw = await raw_inserts(dsn, clients, args.raw_requests)
+            results.setdefault(("raw", clients), []).append(raw.per_second)
+            failures.setdefault(("raw", clients), Counter()).update(raw.failures)
+            for kind in kinds:
+                outcome = await load.run(clients, args.requests, single if kind == "one" else spread)
+                results.setdefault((kind, clients), []).append(outcome.per_second)
+                failures.setdefault((kind, clients), Counter()).update(outcome.failures)
+                ratios.setdefault((kind, clients), []).append(outcome.per_second / raw.per_second)
+            row = "  ".join(f"{kind}={results[(kind, clients)][-1]:.0f}/s" for kind in ["raw", *kinds])
+            print(f"round {r + 1}/{args.rounds} clients={clients:>3}: {row}", flush=True)
+
+    med = statistics.median
+    print()
+    print(
+        f"rounds={args.rounds} requests/round={args.requests} raw inserts/round={args.raw_requests} "
+        f"units={args.units} relations/engagement={len(seeded.relations)} spread over {len(spread)} engagements"
+    )
+    print("(medians; ratio = HTTP ratings/s / raw inserts/s, per round, then median)")
+    header = f"{'clients':>7} {'HTTP 1 agg/s':>13} {'HTTP spread/s':>14} {'raw inserts/s':>14} {'ratio 1 agg':>12} {'ratio spread':>13}  failures"
+    print(header)
+    for clients in args.clients:
+        one = med(results[("one", clients)])
+        spr = med(results[("spread", clients)]) if spread else float("nan")
+        raw_rate = med(results[("raw", clients)])
+        r1 = med(ratios[("one", clients)])
+        rs = med(ratios[("spread", clients)]) if spread else float("nan")
+        failed = {
+            kind: dict(failures[(kind, clients)]) for kind in ["raw", *kinds] if failures[(kind, clients)]
+        }
+        total = {k: (args.raw_requests if k == "raw" else args.requests) * args.rounds for k in failed}
+        note = ", ".join(f"{k}: {sum(v.values())}/{total[k]} {v}" for k, v in failed.items()) or "none"
+        print(f"{clients:>7} {one:13.1f} {spr:14.1f} {raw_rate:14.1f} {r1:12.3f} {rs:13.3f}  {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=300, help="HTTP ratings per round and level")
+    parser.add_argument("--raw-requests", type=int, default=3000, help="raw inserts per round and level")
+    parser.add_argument("--units", type=int, default=40)
+    parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
+    parser.add_argument("--engagements", type=int, default=8, help="spread over this many (0: skip)")
+    parser.add_argument("--keep-log", action="store_true", help="print the server log's path and keep it")
+    args = parser.parse_args()
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    tmp = tempfile.mkdtemp(prefix="balkort-bench-")
+    try:
+        with fresh_database() as url:
+            settings = Settings(database_url=url, redis_url=REDIS_URL, data_dir=Path(tmp) / "data")
+            started = time.perf_counter()
+            seeded = seed(settings, args.units, 1 + args.engagements)
+            print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+            log = Path(tmp) / "server.log"
+            with server(settings, free_port(), log) as base:
+                asyncio.run(measure(args, settings, seeded, base))
+            if args.keep_log:
+                print(f"server log: {log}")
+    finally:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        if not args.keep_log:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Where each tenant's read models live and how its events are read, per persistence backend.
+
+A backend hands the projector a `ViewStore` and an `EventSource` for a tenant (blocking; the
+projector runs them off the event loop), and answers queries asynchronously.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+import anyio.to_thread
+from eventsourcing.persistence import Mapper
+
+from projections.projector import EventSource, ViewStore
+from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore
+from services.persistence.env import tenant_store_name
+
+
+class ViewBackend(Protocol):
+    def store_for(self, tenant_id: UUID) -> ViewStore: ...
+
+    def source_for(self, tenant_id: UUID) -> EventSource: ...
+
+    async def document(self, tenant_id: UUID, key: str) -> bytes | None: ...
+
+    async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]: ...
+
+    async def position(self, tenant_id: UUID) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class SQLiteViewBackend:
+    """The embedded default: `<data_dir>/stores/tenant_<id>.views.sqlite3` beside the event store."""
+
+    def __init__(self, stores_dir: Path, mapper: Mapper[UUID]) -> None:
+        self.stores_dir = stores_dir
+        self.mapper = mapper
+        self._stores: dict[UUID, SQLiteViewStore] = {}
+
+    def _events_path(self, tenant_id: UUID) -> Path:
+        return self.stores_dir / f"{tenant_store_name(tenant_id)}.sqlite3"
+
+    def store_for(self, tenant_id: UUID) -> SQLiteViewStore:
+        store = self._stores.get(tenant_id)
+        if store is None:
+            store = self._stores[tenant_id] = SQLiteViewStore(
+                self.stores_dir / f"{tenant_store_name(tenant_id)}.views.sqlite3"
+            )
+        return store
+
+    def source_for(self, tenant_id: UUID) -> SQLiteEventSource:
+        return SQLiteEventSource(self._events_path(tenant_id), self.mapper)
+
+    async def document(self, tenant_id: UUID, key: str) -> bytes | None:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).document, key)
+
+    async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).documents, kind)
+
+    async def position(self, tenant_id: UUID) -> int:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).position)
+
+    async def close(self) -> None:
+        self._stores.clear()

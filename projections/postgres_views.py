@@ -1,0 +1,446 @@
+"""Read models on PostgreSQL: each tenant's views live in its own schema, beside its events.
+
+The projector's blocking work (reading events, committing batches) goes through ONE bounded
+psycopg pool shared by every tenant: plain SQL on our own tables, so the library's per-schema
+composite-type adapter clash does not arise. Queries are answered by a small asyncpg pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, Protocol
+from uuid import UUID
+
+import anyio.to_thread
+import msgspec
+import psycopg
+import psycopg.errors
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from projections.projector import Batch, PositionMoved, Recorded
+from services.persistence.env import tenant_store_name
+from services.settings import Settings
+
+# The library names a tenant application's events table after the class (and NOTIFYs on a
+# channel of the same name, without the schema).
+EVENTS_TABLE = "tenantapplication_events"
+CHANNEL = EVENTS_TABLE
+VIEW_TABLES = ("view_position", "view_documents", "audit_events", "lineage_nodes", "lineage_links")
+# Statements per round trip when asking which of many tenants are behind.
+TENANTS_PER_QUERY = 500
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.view_position (
+    id integer PRIMARY KEY CHECK (id = 1),
+    position bigint NOT NULL
+);
+INSERT INTO {s}.view_position (id, position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+CREATE TABLE IF NOT EXISTS {s}.view_documents (
+    key text PRIMARY KEY,
+    kind text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    state bytea NOT NULL,
+    body bytea NOT NULL,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS view_documents_kind ON {s}.view_documents (kind, aggregate_id);
+CREATE TABLE IF NOT EXISTS {s}.audit_events (
+    position bigint PRIMARY KEY,
+    aggregate_id uuid NOT NULL,
+    aggregate_type text NOT NULL,
+    version bigint NOT NULL,
+    event_type text NOT NULL,
+    actor_id uuid NOT NULL,
+    actor_role text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    command_name text NOT NULL,
+    command_id uuid NOT NULL,
+    correlation_id text NOT NULL,
+    caused_by jsonb NOT NULL,
+    details jsonb NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_aggregate ON {s}.audit_events (aggregate_id, position);
+CREATE INDEX IF NOT EXISTS audit_by_actor ON {s}.audit_events (actor_id, position);
+CREATE INDEX IF NOT EXISTS audit_by_type ON {s}.audit_events (event_type, position);
+CREATE INDEX IF NOT EXISTS audit_by_time ON {s}.audit_events (occurred_at, position);
+CREATE TABLE IF NOT EXISTS {s}.lineage_nodes (
+    node_id text PRIMARY KEY,
+    kind text NOT NULL,
+    engagement_id uuid NOT NULL,
+    label text NOT NULL,
+    actor_id uuid NOT NULL,
+    actor_role text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.lineage_links (
+    child text NOT NULL,
+    parent text NOT NULL,
+    PRIMARY KEY (child, parent)
+);
+CREATE INDEX IF NOT EXISTS lineage_by_parent ON {s}.lineage_links (parent);
+"""
+
+MOVE_POSITION = "UPDATE {s}.view_position SET position = %s WHERE id = 1 AND position = %s"
+UPSERT_DOCUMENT = (
+    "INSERT INTO {s}.view_documents (key, kind, aggregate_id, state, body, position) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+    "state = EXCLUDED.state, body = EXCLUDED.body, position = EXCLUDED.position"
+)
+INSERT_AUDIT = (
+    "INSERT INTO {s}.audit_events (position, aggregate_id, aggregate_type, version, event_type, "
+    "actor_id, actor_role, occurred_at, recorded_at, command_name, command_id, correlation_id, "
+    "caused_by, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)"
+)
+UPSERT_NODE = (
+    "INSERT INTO {s}.lineage_nodes (node_id, kind, engagement_id, label, actor_id, actor_role, "
+    "occurred_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (node_id) DO UPDATE SET "
+    "label = EXCLUDED.label, actor_id = EXCLUDED.actor_id, actor_role = EXCLUDED.actor_role, "
+    "occurred_at = EXCLUDED.occurred_at, position = EXCLUDED.position"
+)
+INSERT_LINK = "INSERT INTO {s}.lineage_links (child, parent) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+SELECT_POSITION = "SELECT position FROM {s}.view_position WHERE id = 1"
+SELECT_STATES = "SELECT key, state FROM {s}.view_documents WHERE key = ANY(%s)"
+SELECT_DOCUMENT = "SELECT body FROM {s}.view_documents WHERE key = %s"
+SELECT_DOCUMENTS = "SELECT body FROM {s}.view_documents WHERE kind = %s ORDER BY position"
+SELECT_EVENTS = (
+    "SELECT notification_id, originator_id, originator_version, topic, state FROM {s}.{events} "
+    "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+)
+
+_json = msgspec.json.Encoder()
+
+
+def _statement(template: str, schema: str) -> sql.Composed:
+    return sql.SQL(template).format(s=sql.Identifier(schema), events=sql.Identifier(EVENTS_TABLE))
+
+
+def quote_ident(name: str) -> str:
+    """A double-quoted identifier for text queries (asyncpg takes no psycopg `sql` objects)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Connections(Protocol):
+    """Where a store gets a connection: a pool, or one connection inside a transaction."""
+
+    def connection(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+
+
+class OneConnection:
+    """Hands out the same connection every time: lets stores work inside a caller's transaction
+    (their own transactions become savepoints)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        yield self.conn
+
+
+def create_view_tables(conn: psycopg.Connection[Any], schema: str) -> None:
+    """Creates the view tables in `schema` (idempotent; safe against concurrent creators)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"balkort-views:{schema}",))
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(_statement(statement, schema))
+
+
+class PostgresViewStore:
+    """The views of one tenant in a schema; rows and position committed in one transaction."""
+
+    def __init__(self, pool: Connections, schema: str, *, create: bool = True) -> None:
+        self.pool = pool
+        self.schema = schema
+        self._move = _statement(MOVE_POSITION, schema)
+        self._upsert_document = _statement(UPSERT_DOCUMENT, schema)
+        self._insert_audit = _statement(INSERT_AUDIT, schema)
+        self._upsert_node = _statement(UPSERT_NODE, schema)
+        self._insert_link = _statement(INSERT_LINK, schema)
+        self._select_position = _statement(SELECT_POSITION, schema)
+        self._select_states = _statement(SELECT_STATES, schema)
+        self._select_document = _statement(SELECT_DOCUMENT, schema)
+        self._select_documents = _statement(SELECT_DOCUMENTS, schema)
+        if create:
+            with pool.connection() as conn:
+                create_view_tables(conn, schema)
+
+    def position(self) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._select_position).fetchone()
+        if row is None:
+            raise RuntimeError(f"{self.schema}.view_position has no row")
+        return int(row[0])
+
+    def states(self, keys: Iterable[str]) -> dict[str, bytes]:
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        with self.pool.connection() as conn:
+            rows = conn.execute(self._select_states, (wanted,)).fetchall()
+        return {key: bytes(state) for key, state in rows}
+
+    def commit(self, batch: Batch) -> None:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(self._move, (batch.position, batch.after))
+            if cursor.rowcount != 1:
+                raise PositionMoved(f"views of {self.schema} moved past {batch.after} meanwhile")
+            if batch.documents:
+                cursor.executemany(
+                    self._upsert_document,
+                    [(d.key, d.kind, d.aggregate_id, d.state, d.body, d.position) for d in batch.documents],
+                )
+            if batch.audit:
+                cursor.executemany(
+                    self._insert_audit,
+                    [
+                        (
+                            a.position,
+                            a.aggregate_id,
+                            a.aggregate_type,
+                            a.version,
+                            a.event_type,
+                            a.actor_id,
+                            a.actor_role,
+                            a.occurred_at,
+                            a.recorded_at,
+                            a.command_name,
+                            a.command_id,
+                            a.correlation_id,
+                            _json.encode(a.caused_by).decode(),
+                            bytes(a.details).decode(),
+                        )
+                        for a in batch.audit
+                    ],
+                )
+            if batch.lineage:
+                cursor.executemany(
+                    self._upsert_node,
+                    [
+                        (
+                            n.node_id,
+                            n.kind,
+                            n.engagement_id,
+                            n.label,
+                            n.actor_id,
+                            n.actor_role,
+                            n.occurred_at,
+                            n.position,
+                        )
+                        for n in batch.lineage
+                    ],
+                )
+                links = [(n.node_id, parent) for n in batch.lineage for parent in n.parents]
+                if links:
+                    cursor.executemany(self._insert_link, links)
+
+    def document(self, key: str) -> bytes | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._select_document, (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def documents(self, kind: str) -> list[bytes]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(self._select_documents, (kind,)).fetchall()
+        return [bytes(body) for (body,) in rows]
+
+
+class PostgresEventSource:
+    """A tenant's event table read in notification order, decoded with the tenant's mapper."""
+
+    def __init__(self, pool: Connections, schema: str, mapper: Mapper[UUID]) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.mapper = mapper
+        self._select = _statement(SELECT_EVENTS, schema)
+
+    def read(self, after: int, limit: int) -> list[Recorded]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(self._select, (after, limit)).fetchall()
+        return [
+            Recorded(
+                int(position),
+                self.mapper.to_domain_event(StoredEvent(oid, int(version), topic, bytes(state))),
+            )
+            for position, oid, version, topic, state in rows
+        ]
+
+    def head(self) -> int:
+        """The last notification id of the log (0 when empty)."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                _statement("SELECT coalesce(max(notification_id), 0) FROM {s}.{events}", self.schema)
+            ).fetchone()
+        return 0 if row is None else int(row[0])
+
+
+def _behind_query(schemas: Sequence[str]) -> sql.Composed:
+    branches = [
+        sql.SQL(
+            "SELECT {name}::text AS tenant, "
+            "(SELECT max(notification_id) FROM {s}.{events}) AS head, "
+            "(SELECT position FROM {s}.view_position WHERE id = 1) AS at"
+        ).format(name=sql.Literal(schema), s=sql.Identifier(schema), events=sql.Identifier(EVENTS_TABLE))
+        for schema in schemas
+    ]
+    return sql.SQL("SELECT tenant FROM ({}) AS t WHERE coalesce(head, 0) > coalesce(at, 0)").format(
+        sql.SQL(" UNION ALL ").join(branches)
+    )
+
+
+def schemas_with_views(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
+    """Those of `schemas` that hold both the events table and the view tables."""
+    return _schemas_with_tables(conn, schemas)
+
+
+def _schemas_with_tables(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
+    rows = conn.execute(
+        "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
+        "WHERE n.nspname = ANY(%s) AND c.relname = ANY(%s) AND c.relkind = 'r' "
+        "GROUP BY n.nspname HAVING count(*) = 2",
+        (list(schemas), [EVENTS_TABLE, "view_position"]),
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def tenants_with_new_events(conn: psycopg.Connection[Any], tenant_ids: Iterable[UUID]) -> list[UUID]:
+    """The tenants among `tenant_ids` whose log has events their views have not applied.
+
+    One round trip (per `TENANTS_PER_QUERY` tenants): each tenant's last notification id and
+    view position in one `UNION ALL`. A tenant whose tables do not exist yet (still being
+    onboarded, or never projected) makes that query fail; it is then asked again over the
+    schemas that have both tables, and a tenant with events but no views yet counts as behind.
+    """
+    by_schema = {tenant_store_name(t): t for t in tenant_ids}
+    schemas = list(by_schema)
+    behind: list[UUID] = []
+    for start in range(0, len(schemas), TENANTS_PER_QUERY):
+        chunk = schemas[start : start + TENANTS_PER_QUERY]
+        try:
+            # In autocommit a failed statement leaves the connection usable; otherwise a
+            # transaction (or savepoint) scopes the failure.
+            with nullcontext() if conn.autocommit else conn.transaction():
+                rows = conn.execute(_behind_query(chunk)).fetchall()
+        except psycopg.errors.UndefinedTable:
+            complete = _schemas_with_tables(conn, chunk)
+            rows = conn.execute(_behind_query(complete)).fetchall() if complete else []
+            for schema in set(chunk) - set(complete):
+                if _has_events(conn, schema):
+                    rows.append((schema,))
+        behind.extend(by_schema[schema] for (schema,) in rows)
+    return behind
+
+
+def _has_events(conn: psycopg.Connection[Any], schema: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s)", (f"{quote_ident(schema)}.{EVENTS_TABLE}",)).fetchone()
+    if row is None or row[0] is None:
+        return False
+    return conn.execute(_statement("SELECT 1 FROM {s}.{events} LIMIT 1", schema)).fetchone() is not None
+
+
+class PostgresViewBackend:
+    """Every tenant's views in its own schema. One bounded psycopg pool (opened on first use)
+    for the projector, one asyncpg pool (created on the first query) for queries."""
+
+    def __init__(self, settings: Settings, mapper: Mapper[UUID]) -> None:
+        self.settings = settings
+        self.mapper = mapper
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+        self._stores: dict[UUID, PostgresViewStore] = {}
+        self._async_pool: Any = None
+        self._async_lock: Any = None
+
+    def open_pool(self) -> ConnectionPool:
+        """The projector's pool (min 1, max `projector_pool_size`), opened on first use."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.settings.postgres.dsn,
+                    min_size=1,
+                    max_size=max(1, self.settings.projector_pool_size),
+                    kwargs={"autocommit": True},
+                    name="balkort-views",
+                    open=False,
+                )
+                self._pool.open(wait=False)
+            return self._pool
+
+    def store_for(self, tenant_id: UUID) -> PostgresViewStore:
+        store = self._stores.get(tenant_id)
+        if store is None:
+            store = PostgresViewStore(self.open_pool(), tenant_store_name(tenant_id))
+            with self._lock:
+                store = self._stores.setdefault(tenant_id, store)
+        return store
+
+    def source_for(self, tenant_id: UUID) -> PostgresEventSource:
+        return PostgresEventSource(self.open_pool(), tenant_store_name(tenant_id), self.mapper)
+
+    # -- queries (asyncpg) ----------------------------------------------------------
+
+    async def _async(self) -> Any:
+        import asyncio
+
+        import asyncpg
+
+        if self._async_pool is None:
+            if self._async_lock is None:
+                self._async_lock = asyncio.Lock()
+            async with self._async_lock:
+                if self._async_pool is None:
+                    self._async_pool = await asyncpg.create_pool(
+                        self.settings.postgres.dsn,
+                        min_size=1,
+                        max_size=max(1, self.settings.view_query_pool_size),
+                    )
+        return self._async_pool
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        import asyncpg
+
+        pool = await self._async()
+        try:
+            return list(await pool.fetch(query, *args))
+        except asyncpg.exceptions.UndefinedTableError:
+            # The tenant's views were never created: nothing projected yet.
+            return []
+
+    async def document(self, tenant_id: UUID, key: str) -> bytes | None:
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(f"SELECT body FROM {schema}.view_documents WHERE key = $1", key)  # noqa: S608
+        return None if not rows else bytes(rows[0][0])
+
+    async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]:
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(
+            f"SELECT body FROM {schema}.view_documents WHERE kind = $1 ORDER BY position",  # noqa: S608
+            kind,
+        )
+        return [bytes(row[0]) for row in rows]
+
+    async def position(self, tenant_id: UUID) -> int:
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(f"SELECT position FROM {schema}.view_position WHERE id = 1")  # noqa: S608
+        return 0 if not rows else int(rows[0][0])
+
+    async def close(self) -> None:
+        pool, self._async_pool, self._async_lock = self._async_pool, None, None
+        if pool is not None:
+            await pool.close()
+        await anyio.to_thread.run_sync(self.close_blocking)
+
+    def close_blocking(self) -> None:
+        """Closes the projector's pool (for processes without an event loop); a later use
+        opens a new one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            self._stores.clear()
+        if pool is not None:
+            pool.close()

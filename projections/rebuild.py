@@ -1,0 +1,219 @@
+"""Rebuilds tenants' read models from their whole event log while the old ones keep serving.
+
+PostgreSQL: fresh view tables are filled in a side schema (`tenant_<hex>_rebuild`); then, in
+one transaction that first holds off the live projector (a lock on the live position), the
+last events are applied to the fresh tables, the live tables are dropped and the fresh ones
+moved into the tenant's schema. Readers wait for that transaction at most, never see a table
+missing, and the live projector's next commit is refused by the position guard and reads on.
+
+SQLite: the fresh views are built in a side file (`...views.sqlite3.rebuild`) and copied into
+the live file in one write transaction. The live file is not renamed over: its write-ahead log
+belongs to the old file, and a connection still open on it would apply old pages to the new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing, suppress
+from pathlib import Path
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
+from psycopg import sql
+
+from projections.postgres_views import (
+    VIEW_TABLES,
+    OneConnection,
+    PostgresEventSource,
+    PostgresViewBackend,
+    PostgresViewStore,
+    create_view_tables,
+)
+from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up
+from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore, connect
+from services.persistence.env import tenant_store_name
+from services.settings import Settings
+
+# progress(tenant, position reached, last position of the log when the rebuild began)
+Progress = Callable[[UUID, int, int], None]
+REBUILD_SUFFIX = "_rebuild"
+LOCK_TIMEOUT_SECONDS = 30
+
+
+class _Reporting:
+    """Reports the position each read reaches."""
+
+    def __init__(self, source: EventSource, report: Callable[[int], None]) -> None:
+        self.source = source
+        self.report = report
+
+    def read(self, after: int, limit: int) -> list[Recorded]:
+        records = self.source.read(after, limit)
+        if records:
+            self.report(records[-1].position)
+        return records
+
+
+def _catch_up(source: EventSource, store: ViewStore, mapper: Mapper[UUID], batch_size: int) -> int:
+    applied = 0
+    while True:
+        try:
+            return applied + catch_up(source, store, mapper, batch_size)
+        except PositionMoved:
+            continue
+
+
+def rebuild(
+    settings: Settings,
+    tenant_id: UUID | None = None,
+    progress: Progress | None = None,
+    *,
+    batch_size: int = 500,
+) -> tuple[int, float]:
+    """Rebuilds every tenant's views (or one tenant's) from the whole log; returns (events
+    applied, seconds). Every view (documents, audit trail, lineage) is rebuilt together: one
+    projector writes them all. Raises LookupError for a tenant that is not onboarded."""
+    from services.bootstrap import build_container
+
+    started = time.perf_counter()
+    container = build_container(settings)
+    backend = container.views
+    mapper = container.projections.mapper
+    try:
+        listed = [t.id for t in container.control.tenants()]
+        if tenant_id is not None and tenant_id not in listed:
+            raise LookupError(f"no tenant {tenant_id}")
+        tenants = listed if tenant_id is None else [tenant_id]
+        applied = 0
+        for tenant in tenants:
+            report = progress or (lambda _t, _at, _head: None)
+            if isinstance(backend, PostgresViewBackend):
+                applied += rebuild_postgres(backend, mapper, tenant, report, batch_size=batch_size)
+            else:
+                applied += rebuild_sqlite(
+                    settings.data_dir / "stores", mapper, tenant, report, batch_size=batch_size
+                )
+    finally:
+        if isinstance(backend, PostgresViewBackend):
+            backend.close_blocking()
+        container.tenants.close()
+        container.control.close()
+    return applied, time.perf_counter() - started
+
+
+def rebuild_postgres(
+    backend: PostgresViewBackend,
+    mapper: Mapper[UUID],
+    tenant_id: UUID,
+    progress: Progress,
+    *,
+    batch_size: int = 500,
+) -> int:
+    pool = backend.open_pool()
+    live = tenant_store_name(tenant_id)
+    side = live + REBUILD_SUFFIX
+    with pool.connection() as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(side)))
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(side)))
+        create_view_tables(conn, live)
+    source = PostgresEventSource(pool, live, mapper)
+    head = source.head()
+    progress(tenant_id, 0, head)
+
+    def report(position: int) -> None:
+        progress(tenant_id, position, max(head, position))
+
+    applied = _catch_up(_Reporting(source, report), PostgresViewStore(pool, side), mapper, batch_size)
+    try:
+        with pool.connection() as conn, conn.transaction():
+            conn.execute(sql.SQL(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
+            # Holds off the live projector's commits (they update the position first);
+            # readers carry on until the tables are swapped.
+            conn.execute(
+                sql.SQL("LOCK TABLE {}.view_position IN EXCLUSIVE MODE").format(sql.Identifier(live))
+            )
+            one = OneConnection(conn)
+            applied += catch_up(
+                _Reporting(PostgresEventSource(one, live, mapper), report),
+                PostgresViewStore(one, side, create=False),
+                mapper,
+                batch_size,
+            )
+            conn.execute(
+                sql.SQL("DROP TABLE {}").format(
+                    sql.SQL(", ").join(sql.Identifier(live, table) for table in VIEW_TABLES)
+                )
+            )
+            for table in VIEW_TABLES:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                        sql.Identifier(side, table), sql.Identifier(live)
+                    )
+                )
+    finally:
+        with pool.connection() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(side)))
+    # Whatever arrived during the swap (the live projector would get it too).
+    applied += _catch_up(
+        _Reporting(source, report), PostgresViewStore(pool, live, create=False), mapper, batch_size
+    )
+    return applied
+
+
+def rebuild_sqlite(
+    stores_dir: Path,
+    mapper: Mapper[UUID],
+    tenant_id: UUID,
+    progress: Progress,
+    *,
+    batch_size: int = 500,
+) -> int:
+    name = tenant_store_name(tenant_id)
+    events_path = stores_dir / f"{name}.sqlite3"
+    live_path = stores_dir / f"{name}.views.sqlite3"
+    side_path = stores_dir / f"{name}.views.sqlite3.rebuild"
+    _remove_database(side_path)
+    SQLiteViewStore(live_path)  # the live file exists (with its tables) before it is written
+    head = _sqlite_head(events_path)
+    progress(tenant_id, 0, head)
+
+    def report(position: int) -> None:
+        progress(tenant_id, position, max(head, position))
+
+    source = _Reporting(SQLiteEventSource(events_path, mapper), report)
+    side = SQLiteViewStore(side_path)
+    applied = catch_up(source, side, mapper, batch_size)
+    try:
+        with closing(connect(live_path)) as conn:
+            conn.execute("ATTACH DATABASE ? AS fresh", (str(side_path),))
+            # The write lock holds off the live projector while the last events are applied
+            # to the side file and everything is copied over; readers see the old views until
+            # the commit.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                applied += catch_up(source, side, mapper, batch_size)
+                for table in VIEW_TABLES:
+                    conn.execute(f"DELETE FROM main.{table}")  # noqa: S608 - fixed table names
+                    conn.execute(f"INSERT INTO main.{table} SELECT * FROM fresh.{table}")  # noqa: S608
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            conn.execute("DETACH DATABASE fresh")
+    finally:
+        _remove_database(side_path)
+    return applied
+
+
+def _sqlite_head(events_path: Path) -> int:
+    with closing(sqlite3.connect(f"file:{events_path}?mode=ro", uri=True, timeout=30)) as conn:
+        (head,) = conn.execute("SELECT coalesce(max(rowid), 0) FROM stored_events").fetchone()
+    return int(head)
+
+
+def _remove_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()

@@ -1,0 +1,109 @@
+"""Keeps tenants' read models up to date from inside a process: catch-up runs off the event
+loop, one tenant at a time per worker, woken by commands of this process and by a slow poll
+(writes made by other processes). Exactly once is the store's job: a commit is refused when
+another runner got there first, and the loser simply reads on from the new position."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from uuid import UUID
+
+import anyio
+import anyio.to_thread
+from anyio.abc import TaskGroup
+from eventsourcing.persistence import Mapper
+
+from projections.backends import ViewBackend
+from projections.projector import PositionMoved, catch_up
+
+logger = logging.getLogger("balkort.projections")
+
+# Told, after a catch-up, which documents of which tenant changed.
+Published = Callable[[UUID, set[str]], Awaitable[None]]
+SETTLE_SECONDS = 5.0
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        backend: ViewBackend,
+        mapper: Mapper[UUID],
+        tenants: Callable[[], Iterable[UUID]],
+        *,
+        poll_seconds: float = 2.0,
+        batch_size: int = 500,
+        on_caught_up: Published | None = None,
+    ) -> None:
+        self.backend = backend
+        self.mapper = mapper
+        self.tenants = tenants
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.on_caught_up = on_caught_up
+        self._dirty: set[UUID] = set()
+        self._wake = anyio.Event()
+        # Per tenant: how many wake-ups commands asked for, and how many a finished catch-up
+        # has covered (a catch-up covers every request made before it began).
+        self._requested: dict[UUID, int] = {}
+        self._covered: dict[UUID, int] = {}
+        self._progress = anyio.Event()
+        self._limiter = anyio.CapacityLimiter(1)
+
+    def notify(self, tenant_id: UUID) -> None:
+        """A command of this process wrote to the tenant: catch its views up soon."""
+        self._dirty.add(tenant_id)
+        self._requested[tenant_id] = self._requested.get(tenant_id, 0) + 1
+        self._wake.set()
+
+    async def settle(self, tenant_id: UUID) -> None:
+        """Wait (a few seconds at most) until what this process wrote to the tenant is in its
+        views: read your writes."""
+        target = self._requested.get(tenant_id, 0)
+        with anyio.move_on_after(SETTLE_SECONDS):
+            while self._covered.get(tenant_id, 0) < target:
+                await self._progress.wait()
+
+    def catch_up_now(self, tenant_id: UUID, changed: set[str] | None = None) -> int:
+        """Blocking: bring one tenant's views to the end of its log."""
+        store = self.backend.store_for(tenant_id)
+        source = self.backend.source_for(tenant_id)
+        while True:
+            try:
+                return catch_up(source, store, self.mapper, self.batch_size, changed)
+            except PositionMoved:
+                continue
+
+    async def _run_one(self, tenant_id: UUID) -> None:
+        changed: set[str] = set()
+        try:
+            await anyio.to_thread.run_sync(self.catch_up_now, tenant_id, changed, limiter=self._limiter)
+        except Exception:
+            logger.exception("catching up tenant %s failed; retrying on the next wake", tenant_id)
+            self._dirty.add(tenant_id)
+        if changed and self.on_caught_up is not None:
+            try:
+                await self.on_caught_up(tenant_id, changed)
+            except Exception:
+                # Live updates are a convenience: a failure to publish never stops projecting.
+                logger.warning("publishing changes of tenant %s failed", tenant_id, exc_info=True)
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        while True:
+            with anyio.move_on_after(self.poll_seconds) as waited:
+                await self._wake.wait()
+            self._wake = anyio.Event()
+            due = set(self._dirty)
+            if waited.cancelled_caught:
+                due |= set(self.tenants())
+            self._dirty.clear()
+            for tenant_id in sorted(due):
+                requested = self._requested.get(tenant_id, 0)
+                await self._run_one(tenant_id)
+                self._covered[tenant_id] = max(self._covered.get(tenant_id, 0), requested)
+                progress, self._progress = self._progress, anyio.Event()
+                progress.set()
+
+    async def start(self, group: TaskGroup) -> None:
+        group.start_soon(self.run)

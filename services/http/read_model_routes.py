@@ -1,0 +1,155 @@
+"""Read-model routes: the theme-day board, the relation matrix, the engagement dashboard, the
+longitudinal view of a tenant's relations and agreements over the years, and the
+consultancy's portfolio across tenants. Thin: fetch documents, answer with `projections.queries`."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, QueryParameter
+from litestar.types import ControllerRouterHandler
+
+from domain.errors import NotFound
+from domain.roles import Role
+from projections.answers import (
+    EngagementDashboard,
+    LongitudinalView,
+    Portfolio,
+    RelationMatrix,
+    TenantReadModels,
+    ThemeDayBoard,
+)
+from projections.documents import EngagementOut
+from projections.queries import (
+    engagement_dashboard,
+    longitudinal,
+    portfolio,
+    relation_matrix,
+    theme_day_board,
+)
+from services.auth.guards import principal_from
+from services.bootstrap import Container
+from services.http.access import READERS
+from services.http.problems import problem_responses
+from services.http.reads import AS_OF, engagement_view, organisation_view
+
+Req = Request[Any, Any, Any]
+READ_ERRORS = problem_responses(400, 401, 403, 404)
+PORTFOLIO_ROLES = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
+TODAY = "The day to judge dates against (due dates, check-in horizons); today (UTC) by default, or the day of `as_of`."
+
+AsOf = Annotated[datetime | None, QueryParameter(description=AS_OF)]
+Today = Annotated[date | None, QueryParameter(description=TODAY)]
+
+
+def _today(today: date | None, as_of: datetime | None) -> date:
+    if today is not None:
+        return today
+    return (as_of or datetime.now(UTC)).date()
+
+
+async def _engagements(request: Req, tenant_id: UUID, moment: datetime | None) -> list[EngagementOut]:
+    organisation = await organisation_view(request, tenant_id, moment=moment)
+    return [
+        await engagement_view(request, tenant_id, ref.engagement_id, moment=moment)
+        for ref in organisation.engagements
+    ]
+
+
+class ReadModelController(Controller):
+    path = "/api/v1/tenants/{tenant_id:uuid}"
+    tags = ["read models"]
+
+    @get("/engagements/{engagement_id:uuid}/board", opt={"roles": READERS}, responses=READ_ERRORS)
+    async def board(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
+    ) -> ThemeDayBoard:
+        """The theme-day board: the phase, each unit's progress (relations mapped and rated,
+        cards sent, received, accepted and declined, dialogues, wrap-up), the dialogue schedule
+        by round, and the agreements and proposals so far. Unit names as they were at `as_of`."""
+        engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
+        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        return theme_day_board(engagement, organisation, as_of)
+
+    @get("/engagements/{engagement_id:uuid}/matrix", opt={"roles": READERS}, responses=READ_ERRORS)
+    async def matrix(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
+    ) -> RelationMatrix:
+        """The relation matrix: unit by unit, per dimension and as index, both directions of every
+        tie, strength bands, and the network of shown ties. Relations rated by fewer individuals
+        than the anonymity threshold show no numbers, and every mean and total is computed from
+        the shown cells only (the number of cells left out is given instead)."""
+        engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
+        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        return relation_matrix(engagement, organisation, as_of)
+
+    @get("/engagements/{engagement_id:uuid}/dashboard", opt={"roles": READERS}, responses=READ_ERRORS)
+    async def dashboard(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        as_of: AsOf = None,
+        today: Today = None,
+    ) -> EngagementDashboard:
+        """The engagement dashboard: weakest shown ties, cards per tie by status, agreements by
+        status with their latest check-in, proposals by status, investigations past their due
+        date and deferred proposals."""
+        engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
+        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        return engagement_dashboard(engagement, organisation, _today(today, as_of), as_of)
+
+    @get("/longitudinal", opt={"roles": READERS}, responses=READ_ERRORS)
+    async def longitudinal(
+        self, request: Req, tenant_id: FromPath[UUID], as_of: AsOf = None, today: Today = None
+    ) -> LongitudinalView:
+        """Relations and agreements across the years: each directed relation's index and
+        dimensions in every engagement (followed through renames, mergers and splits, with names
+        as they were on each theme day), the agreements made on it and their check-ins; how
+        agreements were followed through at 6, 12 and 24 months; and the mean index change of
+        relations with and without agreements. Reads every engagement of the tenant."""
+        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        engagements = await _engagements(request, tenant_id, as_of)
+        return longitudinal(organisation, engagements, _today(today, as_of))
+
+
+def _portfolio_guard(request: Req) -> None:
+    if principal_from(request).platform_role not in PORTFOLIO_ROLES:
+        raise PermissionDeniedException("Only consultancy admins and consultants have a portfolio.")
+
+
+async def _tenant_read_models(request: Req, tenant_id: UUID, name: str) -> TenantReadModels | None:
+    try:
+        engagements = await _engagements(request, tenant_id, None)
+    except NotFound:  # an organisation not established yet has nothing to show
+        return None
+    return TenantReadModels(tenant_id, name, engagements)
+
+
+@get("/api/v1/portfolio", tags=["read models"], responses=problem_responses(400, 401, 403))
+async def consultancy_portfolio(request: Req, today: Today = None) -> Portfolio:
+    """The consultancy's portfolio across the tenants the caller may act in (all of them for
+    consultancy admins): engagements by phase, theme days and follow-up meetings to come,
+    investigations past their due date, and agreements in force without a check-in for half a
+    year. Consultancy admins and consultants only.
+
+    Cost: it reads the tenant list, then every engagement document of every accessible tenant,
+    one at a time — fine for tens of tenants; beyond that it wants a portfolio projection."""
+    _portfolio_guard(request)
+    principal = principal_from(request)
+    container: Container = request.app.state.container
+    tenants = await container.offloop(container.control.tenants)
+    items = [
+        item
+        for tenant in tenants
+        if principal.can_access(tenant.id)
+        and (item := await _tenant_read_models(request, tenant.id, tenant.name)) is not None
+    ]
+    return portfolio(items, _today(today, None))
+
+
+READ_MODEL_ROUTES: list[ControllerRouterHandler] = [ReadModelController, consultancy_portfolio]
