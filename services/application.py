@@ -29,8 +29,10 @@ from domain.ratings import RatingMode
 from services.errors import ConcurrentModification
 from services.persistence.base import BalkortApplication
 from services.persistence.env import PSEUDONYM_KEY, SNAPSHOT_INTERVAL
+from services.working_copies import WorkingCopies
 
 T = TypeVar("T")
+AnyAggregate = TypeVar("AnyAggregate", Engagement, Organisation)
 
 # Commands without an expected version are retried on a concurrent write: the aggregate
 # re-checks its invariants against the newer state, so a retry is as safe as the first try.
@@ -51,6 +53,7 @@ class TenantApplication(BalkortApplication):
         interval = int(self.env.get(SNAPSHOT_INTERVAL) or 100)
         # Per store rather than per class: the interval is a setting.
         self.snapshotting_intervals = {Engagement: interval, Organisation: interval}  # type: ignore[misc]
+        self.working: WorkingCopies[Engagement | Organisation] = WorkingCopies()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -74,40 +77,48 @@ class TenantApplication(BalkortApplication):
             raise NotFound(f"no engagement {engagement_id}")
         return found
 
+    def _refresh(self, aggregate: AnyAggregate) -> AnyAggregate:
+        """Bring a working copy up to date with what other processes saved since."""
+        for event in self.events.get(originator_id=aggregate.id, gt=aggregate.version):
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+        return aggregate
+
     def _change(
         self,
-        load: Callable[[], Engagement | Organisation],
-        act: Callable[[T], object],
+        aggregate_id: UUID,
+        load: Callable[[], AnyAggregate],
+        act: Callable[[AnyAggregate], object],
         expected_version: int | None,
     ) -> int:
         for _ in range(RETRIES_ON_CONFLICT):
-            aggregate = load()
-            if expected_version is not None and aggregate.version != expected_version:
-                raise ConcurrentModification(
-                    f"changed since version {expected_version}; now at version {aggregate.version}",
-                    state=str(aggregate.version),
-                )
-            act(aggregate)  # type: ignore[arg-type]
             try:
-                self.save(aggregate)
+                with self.working.checkout(aggregate_id, load, self._refresh) as aggregate:  # type: ignore[arg-type]
+                    if expected_version is not None and aggregate.version != expected_version:
+                        raise ConcurrentModification(
+                            f"changed since version {expected_version}; now at version {aggregate.version}",
+                            state=str(aggregate.version),
+                        )
+                    act(aggregate)  # type: ignore[arg-type]
+                    self.save(aggregate)
+                    return aggregate.version
             except IntegrityError:
+                # Another process saved first; the copy was discarded, so the retry reloads.
                 if expected_version is not None:
                     raise ConcurrentModification(
                         f"changed concurrently since version {expected_version}", state=str(expected_version)
                     ) from None
-                continue
-            return aggregate.version
         raise ConcurrentModification("too many concurrent changes; try again")
 
     def _on_engagement(
         self, engagement_id: UUID, act: Callable[[Engagement], object], expected_version: int | None
     ) -> int:
-        return self._change(lambda: self.engagement(engagement_id), act, expected_version)
+        return self._change(engagement_id, lambda: self.engagement(engagement_id), act, expected_version)
 
     def _on_organisation(
         self, tenant_id: UUID, act: Callable[[Organisation], object], expected_version: int | None
     ) -> int:
-        return self._change(lambda: self.organisation(tenant_id), act, expected_version)
+        organisation_id = Organisation.id_for(tenant_id)
+        return self._change(organisation_id, lambda: self.organisation(tenant_id), act, expected_version)
 
     # -- the organisation ------------------------------------------------------------------
 
