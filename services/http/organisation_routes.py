@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections.documents import (
     OrganisationOut,
@@ -14,7 +15,7 @@ from projections.documents import (
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute
 from services.http.problems import problem_responses
-from services.http.reads import organisation_view
+from services.http.reads import AS_OF, organisation_view
 from services.http.schemas.organisation import (
     AddUnit,
     EstablishOrganisation,
@@ -46,10 +47,16 @@ class OrganisationController(Controller):
         )
         return await organisation_view(request, tenant_id)
 
-    @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
-    async def show(self, request: Req, tenant_id: FromPath[UUID]) -> OrganisationOut:
-        """The organisation's units with their whole history, and its engagements."""
-        return await organisation_view(request, tenant_id)
+    @get("/", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
+    async def show(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        as_of: Annotated[datetime | None, QueryParameter(description=AS_OF)] = None,
+    ) -> OrganisationOut:
+        """The organisation's units with their whole history (names over time, mergers, splits),
+        and its engagements; as it stood at `as_of` if given."""
+        return await organisation_view(request, tenant_id, moment=as_of)
 
     @post("/units", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
     async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
