@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 from uuid import UUID
 
@@ -11,6 +11,7 @@ import msgspec
 from domain.cards import CardStatus
 from domain.engagement import Engagement
 from domain.organisation import Organisation
+from domain.ratings import Rating, relation_view
 from projections.documents import (
     AgreementDecisionOut,
     AgreementOut,
@@ -68,10 +69,15 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
 
 
 def relation_views(engagement: Engagement) -> list[RelationOut]:
+    by_relation: defaultdict[tuple[UUID, UUID], list[Rating]] = defaultdict(list)
+    for rating in engagement.ratings.values():
+        by_relation[(rating.unit_id, rating.counterpart_id)].append(rating)
+    dimensions = engagement.instrument.dimension_keys
     views = []
     for unit_id, counterparts in engagement.relations.items():
         for counterpart_id in counterparts:
-            view = engagement.relation(unit_id, counterpart_id)
+            found = by_relation.get((unit_id, counterpart_id), [])
+            view = relation_view(unit_id, counterpart_id, found, dimensions, engagement.min_group_size)
             band = None if view.index is None else engagement.instrument.band_for(view.index)
             views.append(
                 RelationOut(
@@ -89,18 +95,28 @@ def relation_views(engagement: Engagement) -> list[RelationOut]:
 
 
 def unit_progress(engagement: Engagement) -> list[UnitProgress]:
-    rated = Counter((r.unit_id, r.counterpart_id) for r in engagement.ratings.values())
-    cards = list(engagement.cards.values())
+    rated = Counter(u for u, _ in {(r.unit_id, r.counterpart_id) for r in engagement.ratings.values()})
+    sent: Counter[UUID] = Counter()
+    received: Counter[UUID] = Counter()
+    accepted: Counter[UUID] = Counter()
+    declined: Counter[UUID] = Counter()
+    for card in engagement.cards.values():
+        sent[card.from_unit] += 1
+        received[card.to_unit] += 1
+        if card.status is CardStatus.ACCEPTED:
+            accepted.update(card.units)
+        elif card.status is CardStatus.DECLINED:
+            declined[card.to_unit] += 1
     dialogues = Counter(u for d in engagement.dialogues.values() for u in d.units)
     return [
         UnitProgress(
             unit_id=unit_id,
             relations_mapped=len(engagement.relations.get(unit_id, ())),
-            relations_rated=sum(1 for (u, _) in rated if u == unit_id),
-            cards_sent=sum(1 for c in cards if c.from_unit == unit_id),
-            cards_received=sum(1 for c in cards if c.to_unit == unit_id),
-            cards_accepted=sum(1 for c in cards if unit_id in c.units and c.status is CardStatus.ACCEPTED),
-            cards_declined=sum(1 for c in cards if c.to_unit == unit_id and c.status is CardStatus.DECLINED),
+            relations_rated=rated[unit_id],
+            cards_sent=sent[unit_id],
+            cards_received=received[unit_id],
+            cards_accepted=accepted[unit_id],
+            cards_declined=declined[unit_id],
             dialogues=dialogues[unit_id],
             wrapped_up=unit_id in engagement.wrap_ups,
         )

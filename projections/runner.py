@@ -22,6 +22,7 @@ logger = logging.getLogger("balkort.projections")
 # Told, after a catch-up, which documents of which tenant changed.
 Published = Callable[[UUID, set[str]], Awaitable[None]]
 SETTLE_SECONDS = 5.0
+COALESCE_SECONDS = 0.03
 
 
 class ProjectionRunner:
@@ -94,6 +95,10 @@ class ProjectionRunner:
             with anyio.move_on_after(self.poll_seconds) as waited:
                 await self._wake.wait()
             self._wake = anyio.Event()
+            if not waited.cancelled_caught:
+                # Let a burst of commands land first: one catch-up then renders each touched
+                # document once for the lot instead of once per command.
+                await anyio.sleep(COALESCE_SECONDS)
             due = set(self._dirty)
             if waited.cancelled_caught:
                 due |= set(self.tenants())
