@@ -117,7 +117,7 @@ class Actor:
             tenant_id=self.tenant_id,
             occurred_at=moment,
             recorded_at=moment + timedelta(minutes=2),
-            command_id=demo_id("command", self.tenant_id, self.counter[0]),
+            command_id=demo_id("command", self.tenant_id, self.user_id, self.counter[0]),
             command_name=command,
             correlation_id=f"demo-{self.counter[0]}",
         )
