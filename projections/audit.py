@@ -16,6 +16,41 @@ _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_top
 _details_encoder = msgspec.json.Encoder()
 
 
+class AuditFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which audit rows to read: every given criterion must hold (none given: every row).
+
+    Time ranges include their start and exclude their end."""
+
+    aggregate_id: UUID | None = None
+    aggregate_type: str | None = None
+    actor_id: UUID | None = None
+    event_types: tuple[str, ...] = ()
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+    recorded_from: datetime | None = None
+    recorded_to: datetime | None = None
+
+    def conditions(self) -> list[tuple[str, object]]:
+        """The criteria given, as (criterion, value) in a fixed order; each backend turns a
+        criterion into its own SQL. `event_types` comes as one criterion with a tuple."""
+        given: list[tuple[str, object]] = [
+            (name, getattr(self, name))
+            for name in (
+                "aggregate_id",
+                "aggregate_type",
+                "actor_id",
+                "occurred_from",
+                "occurred_to",
+                "recorded_from",
+                "recorded_to",
+            )
+            if getattr(self, name) is not None
+        ]
+        if self.event_types:
+            given.append(("event_types", self.event_types))
+        return given
+
+
 class AuditRow(msgspec.Struct, frozen=True):
     position: int
     aggregate_id: UUID

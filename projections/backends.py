@@ -13,6 +13,8 @@ from uuid import UUID
 import anyio.to_thread
 from eventsourcing.persistence import Mapper
 
+from projections.audit import AuditFilter, AuditRow
+from projections.lineage import LineageNode
 from projections.projector import EventSource, ViewStore
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore
 from services.persistence.env import tenant_store_name
@@ -28,6 +30,25 @@ class ViewBackend(Protocol):
     async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]: ...
 
     async def position(self, tenant_id: UUID) -> int: ...
+
+    async def audit(
+        self, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
+    ) -> list[AuditRow]:
+        """Up to `limit` audit rows that `filters` select, in position order, after position
+        `after` (the last one seen; from the start when None)."""
+        ...
+
+    async def lineage(self, tenant_id: UUID, node_ids: list[str]) -> list[LineageNode]:
+        """The lineage nodes of those ids that exist, each with its parents, in position order."""
+        ...
+
+    async def lineage_ancestors(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        """The (child, parent) links walked from `node_id` back to its causes, `depth` links at most."""
+        ...
+
+    async def lineage_descendants(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        """The (child, parent) links walked from `node_id` on to what it caused, `depth` links at most."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -62,6 +83,20 @@ class SQLiteViewBackend:
 
     async def position(self, tenant_id: UUID) -> int:
         return await anyio.to_thread.run_sync(self.store_for(tenant_id).position)
+
+    async def audit(
+        self, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
+    ) -> list[AuditRow]:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).audit, filters, after, limit)
+
+    async def lineage(self, tenant_id: UUID, node_ids: list[str]) -> list[LineageNode]:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage, node_ids)
+
+    async def lineage_ancestors(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage_ancestors, node_id, depth)
+
+    async def lineage_descendants(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage_descendants, node_id, depth)
 
     async def close(self) -> None:
         self._stores.clear()

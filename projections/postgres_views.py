@@ -21,6 +21,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from projections.audit import AuditFilter, AuditRow
+from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
@@ -113,7 +115,56 @@ SELECT_EVENTS = (
     "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
 )
 
+# Queries on the asyncpg pool: `{s}` is the tenant's quoted schema. The audit trail comes a
+# page at a time in position order (keyset: after the last position seen); each criterion of
+# an `AuditFilter` adds its condition, `{n}` being its argument's number.
+SELECT_AUDIT = (
+    "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
+    "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by::text, details::text "
+    "FROM {s}.audit_events WHERE position > $1"
+)
+AUDIT_CRITERIA = {
+    "aggregate_id": "aggregate_id = ${n}",
+    "aggregate_type": "aggregate_type = ${n}",
+    "actor_id": "actor_id = ${n}",
+    "occurred_from": "occurred_at >= ${n}",
+    "occurred_to": "occurred_at < ${n}",
+    "recorded_from": "recorded_at >= ${n}",
+    "recorded_to": "recorded_at < ${n}",
+    "event_types": "event_type = ANY(${n}::text[])",
+}
+AUDIT_PAGE = " ORDER BY position LIMIT ${n}"
+SELECT_NODES = (
+    "SELECT node_id, kind, engagement_id, label, actor_id, actor_role, occurred_at, position, "
+    "coalesce((SELECT array_agg(l.parent ORDER BY l.parent) FROM {s}.lineage_links AS l "
+    "WHERE l.child = n.node_id), '{{}}') AS parents "
+    "FROM {s}.lineage_nodes AS n WHERE node_id = ANY($1::text[]) ORDER BY position, node_id"
+)
+# Every link walked from a node back to its causes (ancestors), or on to what it caused
+# (descendants), at most $2 links away; each link once, nearest first.
+SELECT_ANCESTOR_LINKS = """
+WITH RECURSIVE walk(child, parent, depth) AS (
+    SELECT child, parent, 1 FROM {s}.lineage_links WHERE child = $1
+    UNION
+    SELECT l.child, l.parent, walk.depth + 1
+    FROM {s}.lineage_links AS l JOIN walk ON l.child = walk.parent
+    WHERE walk.depth < $2
+)
+SELECT child, parent FROM walk GROUP BY child, parent ORDER BY min(depth), child, parent
+"""
+SELECT_DESCENDANT_LINKS = """
+WITH RECURSIVE walk(child, parent, depth) AS (
+    SELECT child, parent, 1 FROM {s}.lineage_links WHERE parent = $1
+    UNION
+    SELECT l.child, l.parent, walk.depth + 1
+    FROM {s}.lineage_links AS l JOIN walk ON l.parent = walk.child
+    WHERE walk.depth < $2
+)
+SELECT child, parent FROM walk GROUP BY child, parent ORDER BY min(depth), child, parent
+"""
+
 _json = msgspec.json.Encoder()
+_caused_by = msgspec.json.Decoder(list[str])
 
 
 def _statement(template: str, schema: str) -> sql.Composed:
@@ -123,6 +174,24 @@ def _statement(template: str, schema: str) -> sql.Composed:
 def quote_ident(name: str) -> str:
     """A double-quoted identifier for text queries (asyncpg takes no psycopg `sql` objects)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def audit_query(schema: str, filters: AuditFilter, after: int | None, limit: int) -> tuple[str, list[Any]]:
+    """The page of the audit trail `filters` select after position `after`, as SQL and arguments
+    (for asyncpg; `schema` already quoted)."""
+    query = [SELECT_AUDIT.format(s=schema)]
+    args: list[Any] = [after or 0]
+    for criterion, value in filters.conditions():
+        args.append(list(value) if isinstance(value, tuple) else value)
+        query.append(" AND " + AUDIT_CRITERIA[criterion].format(n=len(args)))
+    args.append(limit)
+    query.append(AUDIT_PAGE.format(n=len(args)))
+    return "".join(query), args
+
+
+def _uuid(value: Any) -> UUID:
+    """asyncpg's own UUID type as the standard one."""
+    return value if type(value) is UUID else UUID(int=value.int)
 
 
 class Connections(Protocol):
@@ -429,6 +498,61 @@ class PostgresViewBackend:
         schema = quote_ident(tenant_store_name(tenant_id))
         rows = await self._fetch(f"SELECT position FROM {schema}.view_position WHERE id = 1")  # noqa: S608
         return 0 if not rows else int(rows[0][0])
+
+    async def audit(
+        self, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
+    ) -> list[AuditRow]:
+        query, args = audit_query(quote_ident(tenant_store_name(tenant_id)), filters, after, limit)
+        rows = await self._fetch(query, *args)
+        return [
+            AuditRow(
+                position=int(row[0]),
+                aggregate_id=_uuid(row[1]),
+                aggregate_type=row[2],
+                version=int(row[3]),
+                event_type=row[4],
+                actor_id=_uuid(row[5]),
+                actor_role=row[6],
+                occurred_at=row[7],
+                recorded_at=row[8],
+                command_name=row[9],
+                command_id=_uuid(row[10]),
+                correlation_id=row[11],
+                caused_by=_caused_by.decode(row[12]),
+                details=msgspec.Raw(row[13].encode()),
+            )
+            for row in rows
+        ]
+
+    async def lineage(self, tenant_id: UUID, node_ids: list[str]) -> list[LineageNode]:
+        if not node_ids:
+            return []
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(SELECT_NODES.format(s=schema), list(dict.fromkeys(node_ids)))
+        return [
+            LineageNode(
+                node_id=row[0],
+                kind=row[1],
+                engagement_id=_uuid(row[2]),
+                label=row[3],
+                actor_id=_uuid(row[4]),
+                actor_role=row[5],
+                occurred_at=row[6],
+                position=int(row[7]),
+                parents=list(row[8]),
+            )
+            for row in rows
+        ]
+
+    async def lineage_ancestors(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(SELECT_ANCESTOR_LINKS.format(s=schema), node_id, depth)
+        return [(row[0], row[1]) for row in rows]
+
+    async def lineage_descendants(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
+        schema = quote_ident(tenant_store_name(tenant_id))
+        rows = await self._fetch(SELECT_DESCENDANT_LINKS.format(s=schema), node_id, depth)
+        return [(row[0], row[1]) for row in rows]
 
     async def close(self) -> None:
         pool, self._async_pool, self._async_lock = self._async_pool, None, None

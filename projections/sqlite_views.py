@@ -7,11 +7,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from projections.audit import AuditFilter, AuditRow
+from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 
 SCHEMA = """
@@ -84,12 +87,81 @@ SELECT_EVENTS = (
     "WHERE rowid > ? ORDER BY rowid LIMIT ?"
 )
 
+# The audit trail, a page at a time in position order (keyset: after the last position seen);
+# each criterion of an `AuditFilter` adds its condition.
+SELECT_AUDIT = (
+    "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
+    "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by, details "
+    "FROM audit_events WHERE position > ?"
+)
+AUDIT_CRITERIA = {
+    "aggregate_id": "aggregate_id = ?",
+    "aggregate_type": "aggregate_type = ?",
+    "actor_id": "actor_id = ?",
+    "occurred_from": "occurred_at >= ?",
+    "occurred_to": "occurred_at < ?",
+    "recorded_from": "recorded_at >= ?",
+    "recorded_to": "recorded_at < ?",
+    "event_types": "event_type IN ({marks})",
+}
+AUDIT_PAGE = " ORDER BY position LIMIT ?"
+SELECT_NODES = (
+    "SELECT node_id, kind, engagement_id, label, actor_id, actor_role, occurred_at, position "
+    "FROM lineage_nodes WHERE node_id IN ({marks}) ORDER BY position, node_id"
+)
+SELECT_PARENTS = "SELECT child, parent FROM lineage_links WHERE child IN ({marks}) ORDER BY child, parent"
+# Every link walked from a node back to its causes (ancestors), or on to what it caused
+# (descendants), at most `?` links away; each link once, nearest first.
+SELECT_ANCESTOR_LINKS = """
+WITH RECURSIVE walk(child, parent, depth) AS (
+    SELECT child, parent, 1 FROM lineage_links WHERE child = ?
+    UNION
+    SELECT l.child, l.parent, walk.depth + 1
+    FROM lineage_links AS l JOIN walk ON l.child = walk.parent
+    WHERE walk.depth < ?
+)
+SELECT child, parent FROM walk GROUP BY child, parent ORDER BY min(depth), child, parent
+"""
+SELECT_DESCENDANT_LINKS = """
+WITH RECURSIVE walk(child, parent, depth) AS (
+    SELECT child, parent, 1 FROM lineage_links WHERE parent = ?
+    UNION
+    SELECT l.child, l.parent, walk.depth + 1
+    FROM lineage_links AS l JOIN walk ON l.parent = walk.child
+    WHERE walk.depth < ?
+)
+SELECT child, parent FROM walk GROUP BY child, parent ORDER BY min(depth), child, parent
+"""
+# Node ids per `IN (...)` (well below SQLite's limit on bound variables).
+IDS_PER_QUERY = 500
+
 _json = msgspec.json.Encoder()
+_caused_by = msgspec.json.Decoder(list[str])
 
 
 def iso(moment: datetime) -> str:
     """Times as sortable UTC text (SQLite has no time type)."""
     return moment.astimezone(UTC).isoformat()
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def audit_query(filters: AuditFilter, after: int | None, limit: int) -> tuple[str, list[object]]:
+    """The page of the audit trail `filters` select after position `after`, as SQL and arguments."""
+    query = [SELECT_AUDIT]
+    args: list[object] = [after or 0]
+    for criterion, value in filters.conditions():
+        if isinstance(value, tuple):
+            query.append(" AND " + AUDIT_CRITERIA[criterion].format(marks=_marks(len(value))))
+            args.extend(value)
+        else:
+            query.append(" AND " + AUDIT_CRITERIA[criterion])
+            args.append(iso(value) if isinstance(value, datetime) else str(value))
+    query.append(AUDIT_PAGE)
+    args.append(limit)
+    return "".join(query), args
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -198,6 +270,82 @@ class SQLiteViewStore:
                 "SELECT body FROM view_documents WHERE kind = ? ORDER BY position", (kind,)
             )
             return [bytes(body) for (body,) in rows]
+
+    def audit(self, filters: AuditFilter, after: int | None, limit: int) -> list[AuditRow]:
+        query, args = audit_query(filters, after, limit)
+        with self._connection() as connection:
+            rows = connection.execute(query, args).fetchall()
+        return [
+            AuditRow(
+                position=position,
+                aggregate_id=UUID(aggregate_id),
+                aggregate_type=aggregate_type,
+                version=version,
+                event_type=event_type,
+                actor_id=UUID(actor_id),
+                actor_role=actor_role,
+                occurred_at=datetime.fromisoformat(occurred_at),
+                recorded_at=datetime.fromisoformat(recorded_at),
+                command_name=command_name,
+                command_id=UUID(command_id),
+                correlation_id=correlation_id,
+                caused_by=_caused_by.decode(caused_by),
+                details=msgspec.Raw(details.encode()),
+            )
+            for (
+                position,
+                aggregate_id,
+                aggregate_type,
+                version,
+                event_type,
+                actor_id,
+                actor_role,
+                occurred_at,
+                recorded_at,
+                command_name,
+                command_id,
+                correlation_id,
+                caused_by,
+                details,
+            ) in rows
+        ]
+
+    def lineage(self, node_ids: Iterable[str]) -> list[LineageNode]:
+        wanted = list(dict.fromkeys(node_ids))
+        nodes: list[Any] = []
+        parents: dict[str, list[str]] = {}
+        with self._connection() as connection:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                marks = _marks(len(chunk))
+                nodes.extend(connection.execute(SELECT_NODES.format(marks=marks), chunk).fetchall())
+                for child, parent in connection.execute(SELECT_PARENTS.format(marks=marks), chunk):
+                    parents.setdefault(child, []).append(parent)
+        found = [
+            LineageNode(
+                node_id=node_id,
+                kind=kind,
+                engagement_id=UUID(engagement_id),
+                label=label,
+                actor_id=UUID(actor_id),
+                actor_role=actor_role,
+                occurred_at=datetime.fromisoformat(occurred_at),
+                position=position,
+                parents=parents.get(node_id, []),
+            )
+            for node_id, kind, engagement_id, label, actor_id, actor_role, occurred_at, position in nodes
+        ]
+        return sorted(found, key=lambda n: (n.position, n.node_id))
+
+    def lineage_ancestors(self, node_id: str, depth: int) -> list[tuple[str, str]]:
+        """The (child, parent) links from `node_id` back to its causes, `depth` links at most."""
+        with self._connection() as connection:
+            return [(c, p) for c, p in connection.execute(SELECT_ANCESTOR_LINKS, (node_id, depth))]
+
+    def lineage_descendants(self, node_id: str, depth: int) -> list[tuple[str, str]]:
+        """The (child, parent) links from `node_id` on to what it caused, `depth` links at most."""
+        with self._connection() as connection:
+            return [(c, p) for c, p in connection.execute(SELECT_DESCENDANT_LINKS, (node_id, depth))]
 
 
 class SQLiteEventSource:
