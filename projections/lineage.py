@@ -4,12 +4,27 @@ decisions, check-ins) and the links between them that the events record."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
 import msgspec
 
 from domain.provenance import Provenance
+
+
+class NodeKind(str, Enum):
+    """What a lineage node is (the first part of its id, `kind:id`)."""
+
+    RATING = "rating"
+    DANCE_CARD = "dance_card"
+    CARD_ANSWER = "card_answer"
+    DIALOGUE = "dialogue"
+    AGREEMENT = "agreement"
+    PROPOSAL = "proposal"
+    AGREEMENT_DECISION = "agreement_decision"
+    PROPOSAL_DECISION = "proposal_decision"
+    CHECK_IN = "check_in"
 
 
 class LineageNode(msgspec.Struct, frozen=True):
@@ -25,14 +40,14 @@ class LineageNode(msgspec.Struct, frozen=True):
 
 
 def _node(
-    position: int, event: Any, kind: str, node_key: object, label: str, *extra_parents: str
+    position: int, event: Any, kind: NodeKind, node_key: object, label: str, *extra_parents: str
 ) -> LineageNode:
     provenance: Provenance = event.provenance
     parents = [f"{c.kind}:{c.id}" for c in provenance.caused_by]
     parents += [p for p in extra_parents if p not in parents]
     return LineageNode(
-        node_id=f"{kind}:{node_key}",
-        kind=kind,
+        node_id=f"{kind.value}:{node_key}",
+        kind=kind.value,
         engagement_id=event.originator_id,
         label=label,
         actor_id=provenance.actor_id,
@@ -51,32 +66,44 @@ def lineage_nodes(position: int, event: Any) -> list[LineageNode]:
     match name.removeprefix("Engagement."):
         case "RatingSubmitted":
             r = event.rating
-            return [_node(position, event, "rating", r.rating_id, f"{r.unit_id}->{r.counterpart_id}")]
+            return [_node(position, event, NodeKind.RATING, r.rating_id, f"{r.unit_id}->{r.counterpart_id}")]
         case "DanceCardSent":
             card = event.card
-            return [_node(position, event, "dance_card", card.card_id, card.topic)]
+            return [_node(position, event, NodeKind.DANCE_CARD, card.card_id, card.topic)]
         case "DanceCardAccepted" | "DanceCardDeclined":
             answer = "accepted" if name.endswith("Accepted") else "declined"
-            return [_node(position, event, "card_answer", f"{event.card_id}:{answer}", answer)]
+            return [_node(position, event, NodeKind.CARD_ANSWER, f"{event.card_id}:{answer}", answer)]
         case "DialogueHeld":
             dialogue = event.dialogue
-            return [_node(position, event, "dialogue", dialogue.dialogue_id, dialogue.notes[:120])]
+            return [_node(position, event, NodeKind.DIALOGUE, dialogue.dialogue_id, dialogue.notes[:120])]
         case "AgreementMade":
-            return [_node(position, event, "agreement", event.agreement_id, event.text[:200])]
+            return [_node(position, event, NodeKind.AGREEMENT, event.agreement_id, event.text[:200])]
         case "ProposalMade":
-            return [_node(position, event, "proposal", event.proposal_id, event.text[:200])]
+            return [_node(position, event, NodeKind.PROPOSAL, event.proposal_id, event.text[:200])]
         case "AgreementAccepted" | "AgreementRejected":
             verdict = "accepted" if name.endswith("Accepted") else "rejected"
             key = f"{event.agreement_id}:{event.originator_version}"
             return [
-                _node(position, event, "agreement_decision", key, f"{verdict} by {event.decision.decided_by}")
+                _node(
+                    position,
+                    event,
+                    NodeKind.AGREEMENT_DECISION,
+                    key,
+                    f"{verdict} by {event.decision.decided_by}",
+                )
             ]
         case "ProposalDecided":
             key = f"{event.proposal_id}:{event.originator_version}"
             label = f"{event.decision.outcome.value} by {event.decision.decided_by}"
-            return [_node(position, event, "proposal_decision", key, label)]
+            return [_node(position, event, NodeKind.PROPOSAL_DECISION, key, label)]
         case "AgreementCheckedIn":
             return [
-                _node(position, event, "check_in", event.check_in.check_in_id, event.check_in.status.value)
+                _node(
+                    position,
+                    event,
+                    NodeKind.CHECK_IN,
+                    event.check_in.check_in_id,
+                    event.check_in.status.value,
+                )
             ]
     return []

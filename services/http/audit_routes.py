@@ -13,7 +13,6 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,7 +25,7 @@ from litestar.response import Stream
 from domain.errors import NotFound
 from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewBackend
-from projections.lineage import LineageNode
+from projections.lineage import LineageNode, NodeKind
 from services.http.access import READERS
 from services.http.problems import problem_responses
 from services.http.reads import _container
@@ -56,20 +55,6 @@ CSV_COLUMNS = (
 )
 
 _jsonl = msgspec.json.Encoder()
-
-
-class NodeKind(str, Enum):
-    """What a lineage node is (the first part of its id, `kind:id`)."""
-
-    RATING = "rating"
-    DANCE_CARD = "dance_card"
-    CARD_ANSWER = "card_answer"
-    DIALOGUE = "dialogue"
-    AGREEMENT = "agreement"
-    PROPOSAL = "proposal"
-    AGREEMENT_DECISION = "agreement_decision"
-    PROPOSAL_DECISION = "proposal_decision"
-    CHECK_IN = "check_in"
 
 
 class AuditPage(msgspec.Struct, frozen=True):
