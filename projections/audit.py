@@ -10,6 +10,7 @@ from uuid import UUID
 import msgspec
 
 from domain.provenance import Provenance
+from domain.ratings import Rating
 
 # Fields every event carries that the row shows in columns of their own.
 _ENVELOPE = {"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"}
@@ -68,10 +69,25 @@ class AuditRow(msgspec.Struct, frozen=True):
     details: msgspec.Raw
 
 
+def _details(event: Any) -> dict[str, Any]:
+    details = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    rating = details.get("rating")
+    if isinstance(rating, Rating) and rating.rater is not None:
+        # One participant's scores are shown only aggregated over enough raters; the trail
+        # records that a rating was given, not what it said or by which pseudonym.
+        details["rating"] = {
+            "rating_id": rating.rating_id,
+            "unit_id": rating.unit_id,
+            "counterpart_id": rating.counterpart_id,
+            "scores": "withheld: individual rating",
+        }
+    return details
+
+
 def audit_row(position: int, event: Any) -> AuditRow:
     provenance: Provenance = event.provenance
     aggregate_type, _, event_type = type(event).__qualname__.rpartition(".")
-    details = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    details = _details(event)
     return AuditRow(
         position=position,
         aggregate_id=event.originator_id,
