@@ -45,6 +45,21 @@ def derived_id(provenance: Provenance, label: str) -> UUID:
     return uuid5(provenance.command_id, label)
 
 
+def outcome_drafts(
+    provenance: Provenance, agreements: tuple[tuple[str, bool], ...], proposals: tuple[str, ...]
+) -> tuple[tuple[AgreementDraft, ...], tuple[ProposalDraft, ...]]:
+    """Agreements (text, needs acceptance) and proposals with ids derived from the command."""
+    return (
+        tuple(
+            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
+            for i, (text, needs) in enumerate(agreements)
+        ),
+        tuple(
+            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
+        ),
+    )
+
+
 class TenantApplication(BalkortApplication):
     snapshotting_intervals: ClassVar = {Engagement: 100, Organisation: 100}
 
@@ -401,13 +416,7 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> tuple[UUID, tuple[UUID, ...], tuple[UUID, ...]]:
         dialogue_id = derived_id(provenance, "dialogue")
-        agreement_drafts = tuple(
-            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
-            for i, (text, needs) in enumerate(agreements)
-        )
-        proposal_drafts = tuple(
-            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
-        )
+        agreement_drafts, proposal_drafts = outcome_drafts(provenance, agreements, proposals)
         self._on_engagement(
             engagement_id,
             lambda e: e.hold_dialogue(
@@ -430,13 +439,7 @@ class TenantApplication(BalkortApplication):
         provenance: Provenance,
         expected_version: int | None = None,
     ) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:
-        agreement_drafts = tuple(
-            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
-            for i, (text, needs) in enumerate(agreements)
-        )
-        proposal_drafts = tuple(
-            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
-        )
+        agreement_drafts, proposal_drafts = outcome_drafts(provenance, agreements, proposals)
         self._on_engagement(
             engagement_id,
             lambda e: e.add_outcomes(dialogue_id, agreement_drafts, proposal_drafts, provenance),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import click
@@ -19,7 +18,8 @@ from domain.provenance import Provenance
 from domain.roles import Role
 from projections.commands import projections, projector
 from services.bootstrap import Container, build_container
-from services.settings import Settings
+from services.controlplane import system_provenance
+from services.settings import Settings, SettingsError
 
 console = Console()
 
@@ -28,16 +28,8 @@ OPERATOR_ID = uuid5(NAMESPACE_URL, "balkort:operator")
 
 
 def operator_provenance(tenant_id: UUID, command: str) -> Provenance:
-    now = datetime.now(UTC)
-    return Provenance(
-        actor_id=OPERATOR_ID,
-        actor_role=Role.CONSULTANCY_ADMIN,
-        tenant_id=tenant_id,
-        occurred_at=now,
-        recorded_at=now,
-        command_id=uuid4(),
-        command_name=command,
-        correlation_id=f"cli-{uuid4().hex[:12]}",
+    return system_provenance(
+        command, actor_id=OPERATOR_ID, tenant_id=tenant_id, correlation_id=f"cli-{uuid4().hex[:12]}"
     )
 
 
@@ -55,7 +47,10 @@ def container_for(settings: Settings) -> Iterator[Container]:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Balkort: balkortmetoden as an event-sourced, multi-tenant service."""
-    ctx.obj = Settings.from_environ()
+    try:
+        ctx.obj = Settings.from_environ()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()

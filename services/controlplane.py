@@ -51,19 +51,25 @@ INSTRUMENT_SAVE_ATTEMPTS = 3
 
 
 def system_provenance(
-    command_name: str, *, now: datetime | None = None, actor_id: UUID = PLATFORM_ID
+    command_name: str,
+    *,
+    now: datetime | None = None,
+    actor_id: UUID = PLATFORM_ID,
+    tenant_id: UUID = PLATFORM_ID,
+    correlation_id: str | None = None,
 ) -> Provenance:
-    """Provenance for what the platform does on its own behalf (first admin, password rehash)."""
+    """Provenance for what the platform does on its own behalf (first admin, password rehash,
+    an operator's command line)."""
     at = now or datetime.now(UTC)
     return Provenance(
         actor_id=actor_id,
         actor_role=Role.CONSULTANCY_ADMIN,
-        tenant_id=PLATFORM_ID,
+        tenant_id=tenant_id,
         occurred_at=at,
         recorded_at=at,
         command_id=uuid4(),
         command_name=command_name,
-        correlation_id=f"system:{command_name}",
+        correlation_id=correlation_id or f"system:{command_name}",
     )
 
 
