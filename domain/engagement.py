@@ -25,6 +25,8 @@ from domain.ratings import Rating, RatingMode, RelationView, relation_view
 from domain.scheduling import DialogueRequest, propose_schedule
 
 MAX_ROUNDS = 10
+# Below this, an individual's scores could be read off a group's means.
+MIN_INDIVIDUAL_GROUP = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class AgreementDraft:
 class ProposalDraft:
     proposal_id: UUID
     text: str
+
+
+def check_dates(preparation: Preparation) -> None:
+    follow_up = preparation.follow_up_meeting
+    if follow_up is not None and follow_up < preparation.theme_day:
+        raise InvariantViolated("the follow-up meeting comes after the theme day")
 
 
 def _text(value: str, what: str) -> str:
@@ -120,14 +128,18 @@ class Engagement(Aggregate):
         rounds: int,
         provenance: Provenance,
     ) -> Engagement:
-        cls.check_setup(preparation, unit_ids, min_group_size, rounds)
+        cls.check_setup(preparation, unit_ids, min_group_size, rounds, rating_mode)
         return cls(
             engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance
         )
 
     @staticmethod
     def check_setup(
-        preparation: Preparation, unit_ids: tuple[UUID, ...], min_group_size: int, rounds: int
+        preparation: Preparation,
+        unit_ids: tuple[UUID, ...],
+        min_group_size: int,
+        rounds: int,
+        rating_mode: RatingMode = RatingMode.UNIT,
     ) -> None:
         _text(preparation.title, "the engagement's title")
         if len(unit_ids) < 2 or len(set(unit_ids)) != len(unit_ids):
@@ -136,12 +148,18 @@ class Engagement(Aggregate):
             raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
         if min_group_size < 1:
             raise InvariantViolated("the minimum group size for showing ratings is at least 1")
+        if rating_mode is RatingMode.INDIVIDUAL and min_group_size < MIN_INDIVIDUAL_GROUP:
+            raise InvariantViolated(
+                f"individual ratings are shown only for groups of at least {MIN_INDIVIDUAL_GROUP} raters"
+            )
+        check_dates(preparation)
 
     # -- phases ---------------------------------------------------------------------------
 
     def revise_preparation(self, preparation: Preparation, provenance: Provenance) -> None:
         require_phase(self.phase, "revising the preparation", Phase.PREPARED, Phase.THEME_DAY_OPEN)
         _text(preparation.title, "the engagement's title")
+        check_dates(preparation)
         self._preparation_revised(preparation, provenance)
 
     @event("PreparationRevised")

@@ -6,6 +6,7 @@ projector runs them off the event loop), and answers queries asynchronously.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 from uuid import UUID
@@ -24,6 +25,8 @@ class ViewBackend(Protocol):
     def store_for(self, tenant_id: UUID) -> ViewStore: ...
 
     def source_for(self, tenant_id: UUID) -> EventSource: ...
+
+    def behind(self, tenant_ids: Iterable[UUID]) -> list[UUID]: ...
 
     async def document(self, tenant_id: UUID, key: str) -> bytes | None: ...
 
@@ -75,28 +78,36 @@ class SQLiteViewBackend:
     def source_for(self, tenant_id: UUID) -> SQLiteEventSource:
         return SQLiteEventSource(self._events_path(tenant_id), self.mapper)
 
+    def behind(self, tenant_ids: Iterable[UUID]) -> list[UUID]:
+        # Asking each file is as cheap as a catch-up that finds nothing to do.
+        return list(tenant_ids)
+
     async def document(self, tenant_id: UUID, key: str) -> bytes | None:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).document, key)
+        return await anyio.to_thread.run_sync(lambda: self.store_for(tenant_id).document(key))
 
     async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).documents, kind)
+        return await anyio.to_thread.run_sync(lambda: self.store_for(tenant_id).documents(kind))
 
     async def position(self, tenant_id: UUID) -> int:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).position)
+        return await anyio.to_thread.run_sync(lambda: self.store_for(tenant_id).position())
 
     async def audit(
         self, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
     ) -> list[AuditRow]:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).audit, filters, after, limit)
+        return await anyio.to_thread.run_sync(lambda: self.store_for(tenant_id).audit(filters, after, limit))
 
     async def lineage(self, tenant_id: UUID, node_ids: list[str]) -> list[LineageNode]:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage, node_ids)
+        return await anyio.to_thread.run_sync(lambda: self.store_for(tenant_id).lineage(node_ids))
 
     async def lineage_ancestors(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage_ancestors, node_id, depth)
+        return await anyio.to_thread.run_sync(
+            lambda: self.store_for(tenant_id).lineage_ancestors(node_id, depth)
+        )
 
     async def lineage_descendants(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
-        return await anyio.to_thread.run_sync(self.store_for(tenant_id).lineage_descendants, node_id, depth)
+        return await anyio.to_thread.run_sync(
+            lambda: self.store_for(tenant_id).lineage_descendants(node_id, depth)
+        )
 
     async def close(self) -> None:
         self._stores.clear()

@@ -41,7 +41,7 @@ class OrganisationOut(msgspec.Struct):
 class RelationOut(msgspec.Struct):
     unit_id: UUID
     counterpart_id: UUID
-    raters: int
+    raters: int | None  # None when suppressed: a count below the threshold is itself telling
     suppressed: bool
     means: dict[str, str]
     index: str | None

@@ -22,6 +22,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from projections.audit import AuditFilter, AuditRow
+from projections.chain import ChainLink, tenant_of
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 from services.persistence.env import tenant_store_name
@@ -31,7 +32,14 @@ from services.settings import Settings
 # channel of the same name, without the schema).
 EVENTS_TABLE = "tenantapplication_events"
 CHANNEL = EVENTS_TABLE
-VIEW_TABLES = ("view_position", "view_documents", "audit_events", "lineage_nodes", "lineage_links")
+VIEW_TABLES = (
+    "view_position",
+    "view_documents",
+    "audit_events",
+    "lineage_nodes",
+    "lineage_links",
+    "event_chain",
+)
 # Statements per round trip when asking which of many tenants are behind.
 TENANTS_PER_QUERY = 500
 
@@ -86,6 +94,10 @@ CREATE TABLE IF NOT EXISTS {s}.lineage_links (
     PRIMARY KEY (child, parent)
 );
 CREATE INDEX IF NOT EXISTS lineage_by_parent ON {s}.lineage_links (parent);
+CREATE TABLE IF NOT EXISTS {s}.event_chain (
+    position bigint PRIMARY KEY,
+    digest bytea NOT NULL
+);
 """
 
 MOVE_POSITION = "UPDATE {s}.view_position SET position = %s WHERE id = 1 AND position = %s"
@@ -107,6 +119,9 @@ UPSERT_NODE = (
 )
 INSERT_LINK = "INSERT INTO {s}.lineage_links (child, parent) VALUES (%s, %s) ON CONFLICT DO NOTHING"
 SELECT_POSITION = "SELECT position FROM {s}.view_position WHERE id = 1"
+INSERT_CHAIN = "INSERT INTO {s}.event_chain (position, digest) VALUES (%s, %s)"
+SELECT_LAST_LINK = "SELECT position, digest FROM {s}.event_chain ORDER BY position DESC LIMIT 1"
+SELECT_LINKS = "SELECT position, digest FROM {s}.event_chain WHERE position > %s ORDER BY position LIMIT %s"
 SELECT_STATES = "SELECT key, state FROM {s}.view_documents WHERE key = ANY(%s)"
 SELECT_DOCUMENT = "SELECT body FROM {s}.view_documents WHERE key = %s"
 SELECT_DOCUMENTS = "SELECT body FROM {s}.view_documents WHERE kind = %s ORDER BY position"
@@ -233,6 +248,9 @@ class PostgresViewStore:
         self._upsert_node = _statement(UPSERT_NODE, schema)
         self._insert_link = _statement(INSERT_LINK, schema)
         self._select_position = _statement(SELECT_POSITION, schema)
+        self._insert_chain = _statement(INSERT_CHAIN, schema)
+        self._select_last_link = _statement(SELECT_LAST_LINK, schema)
+        self._select_links = _statement(SELECT_LINKS, schema)
         self._select_states = _statement(SELECT_STATES, schema)
         self._select_document = _statement(SELECT_DOCUMENT, schema)
         self._select_documents = _statement(SELECT_DOCUMENTS, schema)
@@ -308,6 +326,19 @@ class PostgresViewStore:
                 links = [(n.node_id, parent) for n in batch.lineage for parent in n.parents]
                 if links:
                     cursor.executemany(self._insert_link, links)
+            if batch.chain:
+                cursor.executemany(self._insert_chain, [(c.position, c.digest) for c in batch.chain])
+
+    def last_digest(self) -> ChainLink | None:
+        with self.pool.connection() as conn:
+            row = conn.execute(self._select_last_link).fetchone()
+        return None if row is None else ChainLink(int(row[0]), bytes(row[1]))
+
+    def chain_links(self, after: int, limit: int) -> list[ChainLink]:
+        """Up to `limit` chain links after position `after`, in position order."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(self._select_links, (after, limit)).fetchall()
+        return [ChainLink(int(position), bytes(digest)) for position, digest in rows]
 
     def document(self, key: str) -> bytes | None:
         with self.pool.connection() as conn:
@@ -323,20 +354,28 @@ class PostgresViewStore:
 class PostgresEventSource:
     """A tenant's event table read in notification order, decoded with the tenant's mapper."""
 
-    def __init__(self, pool: Connections, schema: str, mapper: Mapper[UUID]) -> None:
+    def __init__(
+        self, pool: Connections, schema: str, mapper: Mapper[UUID], tenant_id: UUID | None = None
+    ) -> None:
         self.pool = pool
         self.schema = schema
         self.mapper = mapper
+        # Whose log this is: the hash chain starts from the tenant's genesis digest.
+        self.tenant_id = tenant_id or tenant_of(schema)
         self._select = _statement(SELECT_EVENTS, schema)
 
     def read(self, after: int, limit: int) -> list[Recorded]:
+        return [
+            Recorded(position, self.mapper.to_domain_event(stored), stored)
+            for position, stored in self.read_stored(after, limit)
+        ]
+
+    def read_stored(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """Up to `limit` rows after `after` as stored, not decoded (what the hash chain covers)."""
         with self.pool.connection() as conn:
             rows = conn.execute(self._select, (after, limit)).fetchall()
         return [
-            Recorded(
-                int(position),
-                self.mapper.to_domain_event(StoredEvent(oid, int(version), topic, bytes(state))),
-            )
+            (int(position), StoredEvent(oid, int(version), topic, bytes(state)))
             for position, oid, version, topic, state in rows
         ]
 
@@ -441,6 +480,11 @@ class PostgresViewBackend:
                 self._pool.open(wait=False)
             return self._pool
 
+    def behind(self, tenant_ids: Iterable[UUID]) -> list[UUID]:
+        """Of these tenants, those with events their views have not applied: one query."""
+        with self.open_pool().connection() as conn:
+            return tenants_with_new_events(conn, tenant_ids)
+
     def store_for(self, tenant_id: UUID) -> PostgresViewStore:
         store = self._stores.get(tenant_id)
         if store is None:
@@ -450,7 +494,7 @@ class PostgresViewBackend:
         return store
 
     def source_for(self, tenant_id: UUID) -> PostgresEventSource:
-        return PostgresEventSource(self.open_pool(), tenant_store_name(tenant_id), self.mapper)
+        return PostgresEventSource(self.open_pool(), tenant_store_name(tenant_id), self.mapper, tenant_id)
 
     # -- queries (asyncpg) ----------------------------------------------------------
 

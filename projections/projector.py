@@ -8,9 +8,10 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from projections.audit import AuditRow, audit_row
+from projections.chain import ChainLink, chain_digest, genesis
 from projections.folds import EngagementFold, OrganisationFold
 from projections.lineage import LineageNode, lineage_nodes
 
@@ -21,10 +22,12 @@ _body_encoder = msgspec.json.Encoder()
 
 
 class Recorded(msgspec.Struct, frozen=True):
-    """One event of a tenant's log and its position (notification id) in it."""
+    """One event of a tenant's log and its position (notification id) in it; `stored` is the
+    row as stored (what the hash chain covers), when the source read one."""
 
     position: int
     event: Any
+    stored: StoredEvent | None = None
 
 
 class Document(msgspec.Struct, frozen=True):
@@ -46,6 +49,8 @@ class Batch(msgspec.Struct):
     documents: list[Document]
     audit: list[AuditRow]
     lineage: list[LineageNode]
+    # Each event's hash-chain digest (projections/chain.py), committed with the views.
+    chain: list[ChainLink] = msgspec.field(default_factory=list)
 
 
 def document_key(event: Any) -> tuple[str, str] | None:
@@ -62,17 +67,28 @@ def keys_touched(records: Iterable[Recorded]) -> set[str]:
 
 
 def project(
-    after: int, records: Sequence[Recorded], states: Mapping[str, bytes], mapper: Mapper[UUID]
+    after: int,
+    records: Sequence[Recorded],
+    states: Mapping[str, bytes],
+    mapper: Mapper[UUID],
+    previous_digest: bytes | None = None,
 ) -> Batch:
     """Apply `records` (positions after `after`, in order) to the documents whose persisted
-    states are given; returns the batch to commit."""
+    states are given; returns the batch to commit. Given the chain digest of the event at
+    `after` (or the tenant's genesis digest), the batch also carries each record's chain link;
+    records read without their stored form are not chained."""
     folds: dict[str, tuple[str, UUID, EngagementFold | OrganisationFold, int]] = {}
     audit: list[AuditRow] = []
     lineage: list[LineageNode] = []
+    chain: list[ChainLink] = []
+    digest = previous_digest
     position = after
     for record in records:
         position = record.position
         event = record.event
+        if digest is not None and record.stored is not None:
+            digest = _link(digest, record.position, record.stored)
+            chain.append(ChainLink(record.position, digest))
         audit.append(audit_row(record.position, event))
         lineage.extend(lineage_nodes(record.position, event))
         found = document_key(event)
@@ -93,7 +109,13 @@ def project(
         Document(key, kind, aggregate_id, fold.dump(mapper), _body_encoder.encode(fold.render()), at)
         for key, (kind, aggregate_id, fold, at) in folds.items()
     ]
-    return Batch(after, position, documents, audit, lineage)
+    return Batch(after, position, documents, audit, lineage, chain)
+
+
+def _link(previous: bytes, position: int, stored: StoredEvent) -> bytes:
+    return chain_digest(
+        previous, position, stored.originator_id, stored.originator_version, stored.topic, stored.state
+    )
 
 
 def _restore(
@@ -120,6 +142,10 @@ class ViewStore(Protocol):
 
     def commit(self, batch: Batch) -> None: ...
 
+    def last_digest(self) -> ChainLink | None:
+        """The last chain link committed (None before the first)."""
+        ...
+
 
 class PositionMoved(RuntimeError):
     """Another worker committed these events first; the batch is dropped, nothing is applied twice."""
@@ -140,8 +166,40 @@ def catch_up(
         records = source.read(after, batch_size)
         if not records:
             return applied
-        batch = project(after, records, store.states(keys_touched(records)), mapper)
+        backfill, digest = _chain_start(source, store, after, batch_size, records)
+        batch = project(after, records, store.states(keys_touched(records)), mapper, digest)
+        batch.chain[:0] = backfill
         store.commit(batch)
         applied += len(records)
         if changed is not None:
             changed.update(d.key for d in batch.documents)
+
+
+def _chain_start(
+    source: EventSource, store: ViewStore, after: int, batch_size: int, records: Sequence[Recorded]
+) -> tuple[list[ChainLink], bytes | None]:
+    """Where the next batch's chain starts: the digest of the event at `after`, and the links
+    of any events up to `after` that are not chained yet (views projected before the chain
+    existed, or by a reader without stored rows), to commit with the batch. None when the
+    records carry no stored rows."""
+    if records[0].stored is None:
+        return [], None
+    head = store.last_digest()
+    at, digest = (head.position, head.digest) if head is not None else (0, genesis(source_tenant(source)))
+    links: list[ChainLink] = []
+    while at < after:
+        older = [r for r in source.read(at, batch_size) if r.position <= after and r.stored is not None]
+        if not older:
+            break
+        for record in older:
+            if record.stored is not None:
+                digest = _link(digest, record.position, record.stored)
+                links.append(ChainLink(record.position, digest))
+                at = record.position
+    return links, digest
+
+
+def source_tenant(source: object) -> UUID | None:
+    """The tenant whose log `source` reads, when it knows (the backends' sources do)."""
+    tenant_id = getattr(source, "tenant_id", None)
+    return tenant_id if isinstance(tenant_id, UUID) else None

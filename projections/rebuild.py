@@ -31,7 +31,7 @@ from projections.postgres_views import (
     PostgresViewStore,
     create_view_tables,
 )
-from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up
+from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up, source_tenant
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore, connect
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
@@ -48,6 +48,7 @@ class _Reporting:
     def __init__(self, source: EventSource, report: Callable[[int], None]) -> None:
         self.source = source
         self.report = report
+        self.tenant_id = source_tenant(source)  # the rebuilt hash chain starts from its genesis
 
     def read(self, after: int, limit: int) -> list[Recorded]:
         records = self.source.read(after, limit)

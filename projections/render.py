@@ -11,7 +11,8 @@ import msgspec
 from domain.cards import CardStatus
 from domain.engagement import Engagement
 from domain.organisation import Organisation
-from domain.ratings import Rating, relation_view
+from domain.phases import Phase
+from domain.ratings import Rating, RatingMode, relation_view
 from projections.documents import (
     AgreementDecisionOut,
     AgreementOut,
@@ -33,6 +34,8 @@ from projections.documents import (
     UnitProgress,
     WrapUpOut,
 )
+
+RATING_PHASES = (Phase.PREPARED, Phase.THEME_DAY_OPEN, Phase.MAPPING)
 
 
 class EngagementTrail(msgspec.Struct):
@@ -73,17 +76,20 @@ def relation_views(engagement: Engagement) -> list[RelationOut]:
     for rating in engagement.ratings.values():
         by_relation[(rating.unit_id, rating.counterpart_id)].append(rating)
     dimensions = engagement.instrument.dimension_keys
+    # While individual ratings are still coming in, each new rating would move a shown mean by
+    # exactly that rater's scores; means are shown once the mapping is over.
+    still_rating = engagement.rating_mode is RatingMode.INDIVIDUAL and engagement.phase in RATING_PHASES
     views = []
     for unit_id, counterparts in engagement.relations.items():
         for counterpart_id in counterparts:
-            found = by_relation.get((unit_id, counterpart_id), [])
+            found = [] if still_rating else by_relation.get((unit_id, counterpart_id), [])
             view = relation_view(unit_id, counterpart_id, found, dimensions, engagement.min_group_size)
             band = None if view.index is None else engagement.instrument.band_for(view.index)
             views.append(
                 RelationOut(
                     unit_id=unit_id,
                     counterpart_id=counterpart_id,
-                    raters=view.raters,
+                    raters=None if view.suppressed else view.raters,
                     suppressed=view.suppressed,
                     means={k: str(v) for k, v in view.means.items()},
                     index=None if view.index is None else str(view.index),

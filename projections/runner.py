@@ -6,6 +6,7 @@ another runner got there first, and the loser simply reads on from the new posit
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
 
@@ -15,12 +16,14 @@ from anyio.abc import TaskGroup
 from eventsourcing.persistence import Mapper
 
 from projections.backends import ViewBackend
-from projections.projector import PositionMoved, catch_up
+from projections.projector import PositionMoved, ViewStore, catch_up
 
 logger = logging.getLogger("balkort.projections")
 
 # Told, after a catch-up, which documents of which tenant changed.
 Published = Callable[[UUID, set[str]], Awaitable[None]]
+# Anchors a tenant's hash-chain head (position, digest) outside its store.
+Anchor = Callable[[UUID, int, bytes], object]
 SETTLE_SECONDS = 5.0
 COALESCE_SECONDS = 0.03
 MAX_COALESCE_SECONDS = 0.5
@@ -36,6 +39,8 @@ class ProjectionRunner:
         poll_seconds: float = 2.0,
         batch_size: int = 500,
         on_caught_up: Published | None = None,
+        anchor: Anchor | None = None,
+        anchor_seconds: float = 300.0,
     ) -> None:
         self.backend = backend
         self.mapper = mapper
@@ -52,6 +57,9 @@ class ProjectionRunner:
         self._progress = anyio.Event()
         self._limiter = anyio.CapacityLimiter(1)
         self._last_seconds = 0.0
+        self.anchor = anchor
+        self.anchor_seconds = anchor_seconds
+        self._anchored: dict[UUID, float] = {}
 
     def notify(self, tenant_id: UUID) -> None:
         """A command of this process wrote to the tenant: catch its views up soon."""
@@ -73,18 +81,38 @@ class ProjectionRunner:
         source = self.backend.source_for(tenant_id)
         while True:
             try:
-                return catch_up(source, store, self.mapper, self.batch_size, changed)
+                applied = catch_up(source, store, self.mapper, self.batch_size, changed)
             except PositionMoved:
                 continue
+            self.anchor_head(tenant_id, store)
+            return applied
 
-    async def _run_one(self, tenant_id: UUID) -> None:
+    def anchor_head(self, tenant_id: UUID, store: ViewStore) -> None:
+        """Anchors the tenant's chain head, at most once per `anchor_seconds`."""
+        now = time.monotonic()
+        if (
+            self.anchor is None
+            or now - self._anchored.get(tenant_id, -self.anchor_seconds) < self.anchor_seconds
+        ):
+            return
+        head = store.last_digest()
+        if head is not None:
+            try:
+                self.anchor(tenant_id, head.position, head.digest)
+            except Exception:
+                logger.warning("anchoring the chain head of tenant %s failed", tenant_id, exc_info=True)
+            self._anchored[tenant_id] = now
+
+    async def _run_one(self, tenant_id: UUID) -> bool:
         changed: set[str] = set()
         started = anyio.current_time()
+        succeeded = True
         try:
             await anyio.to_thread.run_sync(self.catch_up_now, tenant_id, changed, limiter=self._limiter)
         except Exception:
             logger.exception("catching up tenant %s failed; retrying on the next wake", tenant_id)
             self._dirty.add(tenant_id)
+            succeeded = False
         self._last_seconds = anyio.current_time() - started
         if changed and self.on_caught_up is not None:
             try:
@@ -92,6 +120,7 @@ class ProjectionRunner:
             except Exception:
                 # Live updates are a convenience: a failure to publish never stops projecting.
                 logger.warning("publishing changes of tenant %s failed", tenant_id, exc_info=True)
+        return succeeded
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -106,12 +135,13 @@ class ProjectionRunner:
                 await anyio.sleep(max(COALESCE_SECONDS, min(self._last_seconds, MAX_COALESCE_SECONDS)))
             due = set(self._dirty)
             if waited.cancelled_caught:
-                due |= set(await anyio.to_thread.run_sync(lambda: list(self.tenants())))
+                due |= set(await anyio.to_thread.run_sync(lambda: self.backend.behind(list(self.tenants()))))
             self._dirty.clear()
             for tenant_id in sorted(due):
                 requested = self._requested.get(tenant_id, 0)
-                await self._run_one(tenant_id)
-                self._covered[tenant_id] = max(self._covered.get(tenant_id, 0), requested)
+                # A failed catch-up covers nothing: readers waiting on it keep waiting (a while).
+                if await self._run_one(tenant_id):
+                    self._covered[tenant_id] = max(self._covered.get(tenant_id, 0), requested)
                 progress, self._progress = self._progress, anyio.Event()
                 progress.set()
 

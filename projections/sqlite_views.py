@@ -14,6 +14,7 @@ import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from projections.audit import AuditFilter, AuditRow
+from projections.chain import ChainLink, tenant_of
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 
@@ -68,6 +69,10 @@ CREATE TABLE IF NOT EXISTS lineage_links (
     PRIMARY KEY (child, parent)
 );
 CREATE INDEX IF NOT EXISTS lineage_by_parent ON lineage_links (parent);
+CREATE TABLE IF NOT EXISTS event_chain (
+    position INTEGER PRIMARY KEY,
+    digest BLOB NOT NULL
+);
 """
 
 UPSERT_DOCUMENT = (
@@ -82,6 +87,9 @@ UPSERT_NODE = (
 )
 INSERT_LINK = "INSERT OR IGNORE INTO lineage_links (child, parent) VALUES (?, ?)"
 MOVE_POSITION = "UPDATE view_position SET position = ? WHERE id = 1 AND position = ?"
+INSERT_CHAIN = "INSERT INTO event_chain (position, digest) VALUES (?, ?)"
+SELECT_LAST_LINK = "SELECT position, digest FROM event_chain ORDER BY position DESC LIMIT 1"
+SELECT_LINKS = "SELECT position, digest FROM event_chain WHERE position > ? ORDER BY position LIMIT ?"
 SELECT_EVENTS = (
     "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
     "WHERE rowid > ? ORDER BY rowid LIMIT ?"
@@ -254,10 +262,22 @@ class SQLiteViewStore:
                 connection.executemany(
                     INSERT_LINK, [(n.node_id, parent) for n in batch.lineage for parent in n.parents]
                 )
+                connection.executemany(INSERT_CHAIN, [(c.position, c.digest) for c in batch.chain])
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+    def last_digest(self) -> ChainLink | None:
+        with self._connection() as connection:
+            row = connection.execute(SELECT_LAST_LINK).fetchone()
+        return None if row is None else ChainLink(int(row[0]), bytes(row[1]))
+
+    def chain_links(self, after: int, limit: int) -> list[ChainLink]:
+        """Up to `limit` chain links after position `after`, in position order."""
+        with self._connection() as connection:
+            rows = connection.execute(SELECT_LINKS, (after, limit)).fetchall()
+        return [ChainLink(int(position), bytes(digest)) for position, digest in rows]
 
     def document(self, key: str) -> bytes | None:
         with self._connection() as connection:
@@ -351,16 +371,23 @@ class SQLiteViewStore:
 class SQLiteEventSource:
     """A tenant's SQLite event store read in notification order, decoded with the tenant's mapper."""
 
-    def __init__(self, path: Path, mapper: Mapper[UUID]) -> None:
+    def __init__(self, path: Path, mapper: Mapper[UUID], tenant_id: UUID | None = None) -> None:
         self.path = path
         self.mapper = mapper
+        # Whose log this is: the hash chain starts from the tenant's genesis digest.
+        self.tenant_id = tenant_id or tenant_of(path.name)
 
     def read(self, after: int, limit: int) -> list[Recorded]:
+        return [
+            Recorded(position, self.mapper.to_domain_event(stored), stored)
+            for position, stored in self.read_stored(after, limit)
+        ]
+
+    def read_stored(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
+        """Up to `limit` rows after `after` as stored, not decoded (what the hash chain covers)."""
         with closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)) as connection:
             rows = connection.execute(SELECT_EVENTS, (after, limit)).fetchall()
         return [
-            Recorded(
-                position, self.mapper.to_domain_event(StoredEvent(UUID(oid), version, topic, bytes(state)))
-            )
+            (int(position), StoredEvent(UUID(oid), int(version), topic, bytes(state)))
             for position, oid, version, topic, state in rows
         ]

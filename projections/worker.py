@@ -28,10 +28,13 @@ from projections.postgres_views import (
     CHANNEL,
     PostgresEventSource,
     PostgresViewBackend,
+    PostgresViewStore,
     schemas_with_views,
     tenants_with_new_events,
 )
 from projections.projector import PositionMoved, Recorded, catch_up
+from projections.runner import Anchor
+from projections.verify import anchor_head
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 
@@ -74,6 +77,7 @@ class _Stoppable:
     def __init__(self, source: PostgresEventSource, stop: threading.Event) -> None:
         self.source = source
         self.stop = stop
+        self.tenant_id = source.tenant_id  # the hash chain starts from the tenant's genesis
 
     def read(self, after: int, limit: int) -> list[Recorded]:
         return [] if self.stop.is_set() else self.source.read(after, limit)
@@ -136,6 +140,8 @@ class Projector:
         poll_seconds: float = 2.0,
         batch_size: int = 500,
         threads: int = 2,
+        anchor: Anchor | None = None,
+        anchor_seconds: float = 300.0,
     ) -> None:
         self.backend = backend
         self.mapper = mapper
@@ -147,6 +153,9 @@ class Projector:
         self.stop = threading.Event()
         self.wake = threading.Event()
         self._ready: set[UUID] = set()
+        self.anchor = anchor
+        self.anchor_seconds = anchor_seconds
+        self._anchored: dict[UUID, float] = {}
 
     def listed(self) -> list[UUID]:
         listed = list(self.tenants())
@@ -185,6 +194,7 @@ class Projector:
             except PositionMoved:
                 # Another worker committed first; read on from where it got to.
                 continue
+        self.anchor_head(tenant_id, store)
         elapsed = time.perf_counter() - started
         if applied:
             logger.info(
@@ -195,6 +205,22 @@ class Projector:
                 applied / elapsed if elapsed > 0 else 0.0,
             )
         return applied
+
+    def anchor_head(self, tenant_id: UUID, store: PostgresViewStore) -> None:
+        """Anchors the tenant's chain head, at most once per `anchor_seconds`."""
+        now = time.monotonic()
+        if (
+            self.anchor is None
+            or now - self._anchored.get(tenant_id, -self.anchor_seconds) < self.anchor_seconds
+        ):
+            return
+        head = store.last_digest()
+        if head is not None:
+            try:
+                self.anchor(tenant_id, head.position, head.digest)
+            except Exception:
+                logger.warning("anchoring the chain head of tenant %s failed", tenant_id, exc_info=True)
+            self._anchored[tenant_id] = now
 
     def pass_once(self, tenants: list[UUID], executor: ThreadPoolExecutor | None = None) -> int:
         """One wake-up: which tenants are behind (one query), then catch each of them up."""
@@ -264,6 +290,8 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         partition=partition,
         poll_seconds=settings.projector_poll_seconds,
         threads=max(1, settings.projector_pool_size - 1),
+        anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
+        anchor_seconds=settings.chain_anchor_seconds,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

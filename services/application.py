@@ -304,14 +304,22 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> UUID:
         """Record a rating. In an engagement with individual ratings the rater is recorded only
-        as a pseudonym local to the engagement, as the actor of the event too."""
+        as a pseudonym local to the engagement (so a new rating replaces their earlier one), and
+        the event names an anonymous participant as its actor."""
         rating_id = derived_id(provenance, "rating")
 
         def act(engagement: Engagement) -> None:
             rater, acting = None, provenance
             if engagement.rating_mode is RatingMode.INDIVIDUAL:
                 rater = self.pseudonym(engagement_id, provenance.actor_id)
-                acting = replace(provenance, actor_id=rater)
+                # Nothing in the record may lead back to the person: not the actor, not the
+                # command (derived from user and key), not the request.
+                acting = replace(
+                    provenance,
+                    actor_id=uuid5(engagement_id, "anonymous participant"),
+                    command_id=uuid5(rating_id, "command"),
+                    correlation_id="withheld",
+                )
             engagement.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, acting)
 
         self._on_engagement(engagement_id, act, expected_version)

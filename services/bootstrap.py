@@ -13,6 +13,7 @@ from domain.errors import AlreadyExists
 from domain.provenance import Provenance
 from projections.backends import SQLiteViewBackend, ViewBackend
 from projections.runner import ProjectionRunner
+from projections.verify import anchor_head
 from services.application import TenantApplication
 from services.controlplane import ControlPlane
 from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
@@ -92,7 +93,13 @@ def build_container(settings: Settings) -> Container:
         idempotency=idempotency_keys_for(settings, redis),
         redis=redis,
         views=views,
-        projections=ProjectionRunner(views, mapper, lambda: [t.id for t in control.tenants()]),
+        projections=ProjectionRunner(
+            views,
+            mapper,
+            lambda: [t.id for t in control.tenants()],
+            anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
+            anchor_seconds=settings.chain_anchor_seconds,
+        ),
     )
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from domain.errors import DomainError
 from domain.provenance import Provenance
 from domain.roles import Role
-from projections.commands import projections, projector
+from projections.commands import audit, projections, projector
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.settings import Settings, SettingsError
@@ -201,3 +201,4 @@ def demo_seed(settings: Settings, if_empty: bool) -> None:
 
 main.add_command(projector)
 main.add_command(projections)
+main.add_command(audit)

@@ -12,6 +12,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from domain.chain_anchor import ChainAnchor, ChainAnchors
 from domain.default_instrument import DEFAULT_INSTRUMENT, DEFAULT_INSTRUMENT_ID
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
@@ -48,6 +49,8 @@ class InstrumentSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 # Saves that touch the instrument directory retry this often when another save got there first.
 INSTRUMENT_SAVE_ATTEMPTS = 3
+# Anchoring a tenant's chain head retries this often when another process anchored meanwhile.
+ANCHOR_SAVE_ATTEMPTS = 3
 
 
 def system_provenance(
@@ -304,6 +307,35 @@ class ControlPlane(BalkortApplication):
             if candidate.version == version:
                 return candidate
         raise NotFound(f"instrument {instrument_id} has no version {version}")
+
+    # Hash-chain anchors
+
+    def record_chain_head(self, tenant_id: UUID, position: int, digest: str, provenance: Provenance) -> bool:
+        """Anchors a tenant's hash-chain head (digest as hex) here, outside the tenant's store.
+        False when there was nothing new to anchor; raises InvariantViolated when `position`
+        was anchored with another digest (the tenant's events changed since)."""
+        anchors_id = ChainAnchors.create_id(tenant_id)
+        for _ in range(ANCHOR_SAVE_ATTEMPTS):
+            try:
+                anchors: ChainAnchors = self.repository.get(anchors_id)
+            except AggregateNotFoundError:
+                anchors = ChainAnchors.open(tenant_id, provenance)
+            if not anchors.record(position, digest, provenance):
+                return False
+            try:
+                self.save(anchors)
+            except IntegrityError:
+                continue
+            return True
+        raise IntegrityError(f"the chain anchors of tenant {tenant_id} kept changing; try again")
+
+    def chain_anchors(self, tenant_id: UUID) -> list[ChainAnchor]:
+        """A tenant's anchored chain heads, in position order (none anchored yet: empty)."""
+        try:
+            anchors: ChainAnchors = self.repository.get(ChainAnchors.create_id(tenant_id))
+        except AggregateNotFoundError:
+            return []
+        return list(anchors.anchors)
 
     # Internals
 

@@ -76,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_pool_size: int = 4
     projector_poll_seconds: float = 2.0
     view_query_pool_size: int = 5
+    # How often (at most) a projector anchors each tenant's hash-chain head in the control plane.
+    chain_anchor_seconds: float = 300.0
 
     @property
     def uses_postgres(self) -> bool:

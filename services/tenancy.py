@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -158,6 +159,7 @@ class TenantStores(Generic[A]):
 
     def _acquire(self, tenant_id: UUID) -> _Slot[A]:
         timeout = self._settings.tenant_lease_timeout
+        deadline = time.monotonic() + timeout
         evicted: _Slot[A] | None = None
         with self._cond:
             while True:
@@ -172,7 +174,8 @@ class TenantStores(Generic[A]):
                 if len(self._slots) >= self._settings.open_tenants:
                     evicted = self._pick_victim()
                     if evicted is None:
-                        if not self._cond.wait(timeout):
+                        # Woken by any release: wait out what is left, not the whole timeout again.
+                        if not self._cond.wait(max(0.0, deadline - time.monotonic())):
                             raise TenantStoresBusy(
                                 f"all {self._settings.open_tenants} tenant stores stayed in use for {timeout}s"
                             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -26,9 +26,9 @@ from domain.errors import NotFound
 from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewBackend
 from projections.lineage import LineageNode, NodeKind
-from services.http.access import READERS
+from services.http.access import AUDIT_READERS
 from services.http.problems import problem_responses
-from services.http.reads import _container
+from services.http.reads import known_tenant
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = problem_responses(400, 401, 403, 404)
@@ -218,6 +218,25 @@ async def _jsonlines(pages: AsyncIterator[list[AuditRow]]) -> AsyncIterator[byte
         yield b"".join(_jsonl.encode(row) + b"\n" for row in page)
 
 
+async def _export(
+    request: Req,
+    tenant_id: UUID,
+    filters: AuditFilter,
+    encode: Callable[[AsyncIterator[list[AuditRow]]], AsyncIterator[bytes]],
+    media_type: str,
+    extension: str,
+) -> Stream:
+    """The whole trail `filters` select, once the views have caught up, streamed page by page
+    as `encode` writes it, as a download named `audit-<tenant id>.<extension>`."""
+    container = await known_tenant(request, tenant_id)
+    await container.projections.settle(tenant_id)
+    return Stream(
+        encode(_rows(container.views, tenant_id, filters)),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="audit-{tenant_id}.{extension}"'},
+    )
+
+
 def _node_out(node: LineageNode) -> LineageNodeOut:
     return LineageNodeOut(
         node_id=node.node_id,
@@ -243,7 +262,7 @@ class AuditController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}"
     tags = ["audit"]
 
-    @get("/audit", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get("/audit", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS)
     async def audit(
         self,
         request: Req,
@@ -274,14 +293,14 @@ class AuditController(Controller):
             recorded_from=recorded_from,
             recorded_to=recorded_to,
         )
-        container = _container(request)
+        container = await known_tenant(request, tenant_id)
         await container.projections.settle(tenant_id)
         rows = await container.views.audit(tenant_id, filters, after, limit + 1)
         more = len(rows) > limit
         items = rows[:limit]
         return AuditPage(items=items, next_after=items[-1].position if more else None)
 
-    @get("/audit/export.csv", opt={"roles": READERS}, responses=READ_ERRORS, media_type="text/csv")
+    @get("/audit/export.csv", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS, media_type="text/csv")
     async def export_csv(
         self,
         request: Req,
@@ -307,17 +326,11 @@ class AuditController(Controller):
             recorded_from=recorded_from,
             recorded_to=recorded_to,
         )
-        container = _container(request)
-        await container.projections.settle(tenant_id)
-        return Stream(
-            _csv(_rows(container.views, tenant_id, filters)),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="audit-{tenant_id}.csv"'},
-        )
+        return await _export(request, tenant_id, filters, _csv, "text/csv; charset=utf-8", "csv")
 
     @get(
         "/audit/export.jsonl",
-        opt={"roles": READERS},
+        opt={"roles": AUDIT_READERS},
         responses=READ_ERRORS,
         media_type="application/jsonl",
     )
@@ -346,15 +359,9 @@ class AuditController(Controller):
             recorded_from=recorded_from,
             recorded_to=recorded_to,
         )
-        container = _container(request)
-        await container.projections.settle(tenant_id)
-        return Stream(
-            _jsonlines(_rows(container.views, tenant_id, filters)),
-            media_type="application/jsonl",
-            headers={"Content-Disposition": f'attachment; filename="audit-{tenant_id}.jsonl"'},
-        )
+        return await _export(request, tenant_id, filters, _jsonlines, "application/jsonl", "jsonl")
 
-    @get("/lineage/{kind:str}/{entity_id:str}", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get("/lineage/{kind:str}/{entity_id:str}", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS)
     async def lineage(
         self,
         request: Req,
@@ -372,7 +379,7 @@ class AuditController(Controller):
         engagement version that recorded it>`, for a card answer `<card id>:accepted` or
         `<card id>:declined`, as in the node ids the lineage returns."""
         node_id = f"{kind.value}:{entity_id}"
-        container = _container(request)
+        container = await known_tenant(request, tenant_id)
         await container.projections.settle(tenant_id)
         views = container.views
         found = await views.lineage(tenant_id, [node_id])

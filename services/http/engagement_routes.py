@@ -19,6 +19,7 @@ from projections.documents import (
 from services.bootstrap import Container
 from services.http.access import FACILITATORS, PLANNERS, READERS
 from services.http.audit_routes import AuditController
+from services.http.chain_routes import ChainController
 from services.http.commands import execute
 from services.http.follow_up_routes import FollowUpController
 from services.http.live_routes import follow_engagement
@@ -196,4 +197,5 @@ ENGAGEMENT_ROUTES: list[ControllerRouterHandler] = [
     *READ_MODEL_ROUTES,
     follow_engagement,
     AuditController,
+    ChainController,
 ]

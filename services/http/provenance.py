@@ -80,7 +80,10 @@ def build_provenance(
     if role is None:
         raise PermissionDeniedException("Not allowed in this tenant.")
     key = idempotency_key(request.scope)
-    command_id = uuid5(COMMAND_NAMESPACE, f"{principal.user_id}\x1f{key}") if key else uuid4()
+    # Scoped like the idempotency key itself (who, what, where): the same key sent to another
+    # route is another command, and must not name the things the first one created.
+    scope = f"{principal.user_id}\x1f{request.method}\x1f{request.url.path}\x1f{key}"
+    command_id = uuid5(COMMAND_NAMESPACE, scope) if key else uuid4()
     return Provenance(
         actor_id=principal.user_id,
         actor_role=role,

@@ -38,10 +38,19 @@ def _container(request: Request[Any, Any, Any]) -> Container:
     return container
 
 
+async def known_tenant(request: Request[Any, Any, Any], tenant_id: UUID) -> Container:
+    """The container, once the tenant is known to exist (only principals who may act in every
+    tenant reach here for a tenant that does not)."""
+    container = _container(request)
+    if not await container.offloop(container.tenants.exists, tenant_id):
+        raise NotFound("no such client organisation")
+    return container
+
+
 async def _document(
     request: Request[Any, Any, Any], tenant_id: UUID, key: str, missing: str, shape: type[D]
 ) -> D:
-    container = _container(request)
+    container = await known_tenant(request, tenant_id)
     await container.projections.settle(tenant_id)
     body = await container.views.document(tenant_id, key)
     if body is None:
@@ -50,7 +59,7 @@ async def _document(
 
 
 async def _travel(request: Request[Any, Any, Any], tenant_id: UUID, compute: Any) -> Batch:
-    container = _container(request)
+    container = await known_tenant(request, tenant_id)
     source = container.views.source_for(tenant_id)
     batch: Batch = await container.offloop(compute, source, container.projections.mapper)
     return batch

@@ -7,94 +7,10 @@ after two units merged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
-import pytest
-from litestar.testing import AsyncTestClient
-
-from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.errors import AlreadyExists
 from domain.roles import Role
-from services.bootstrap import Container, build_container
-from services.controlplane import system_provenance
-from services.http.app import create_app
-from services.settings import Settings
-
-PASSWORD = "en lang nok adgangskode"
-DIMENSIONS = DEFAULT_INSTRUMENT.dimension_keys
-
-
-def scores(*values: int) -> dict[str, int]:
-    """Scores for the seven dimensions, in the instrument's order."""
-    assert len(values) == len(DIMENSIONS)
-    return dict(zip(DIMENSIONS, values, strict=True))
-
-
-def flat(value: int) -> dict[str, int]:
-    return dict.fromkeys(DIMENSIONS, value)
-
-
-@dataclass
-class Person:
-    """Someone signed in: every request goes with their bearer token."""
-
-    client: AsyncTestClient[Any]
-    headers: dict[str, str]
-    base: str = ""
-
-    async def call(
-        self, method: str, path: str, body: object = None, *, expect: int = 200, **headers: str
-    ) -> Any:
-        response = await self.client.request(
-            method, self.base + path, json=body, headers={**self.headers, **headers}
-        )
-        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json() if response.content else None
-
-    async def get(self, path: str, **kw: Any) -> Any:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, body: object = None, **kw: Any) -> Any:
-        kw.setdefault("expect", 201)
-        return await self.call("POST", path, body, **kw)
-
-    async def put(self, path: str, body: object = None, **kw: Any) -> Any:
-        return await self.call("PUT", path, body, **kw)
-
-
-@dataclass
-class Story:
-    client: AsyncTestClient[Any]
-    container: Container
-    people: dict[str, Person] = field(default_factory=dict)
-
-    async def sign_in(self, email: str) -> Person:
-        response = await self.client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        self.client.cookies.clear()  # bearer tokens only: no CSRF cookie in play
-        return Person(self.client, {"Authorization": f"Bearer {response.json()['token']}"})
-
-
-@pytest.fixture
-async def story(backend: Settings) -> AsyncIterator[Story]:
-    container = await asyncio.to_thread(build_container, backend)
-    # On PostgreSQL the tests of a run share one database and so one control plane.
-    with contextlib.suppress(AlreadyExists):
-        await asyncio.to_thread(
-            container.control.register_user,
-            "admin@konsulenthuset.dk",
-            "Birgitte",
-            PASSWORD,
-            Role.CONSULTANCY_ADMIN,
-            system_provenance("Bootstrap"),
-        )
-    async with AsyncTestClient(create_app(container=container)) as client:
-        yield Story(client, container)
-
+from tests.http_harness import ADMIN, Story, flat, scores
 
 UNITS = (
     "Visitationen",
@@ -110,7 +26,7 @@ UNITS = (
 
 async def test_a_consultancy_runs_the_method_for_a_municipality_over_two_years(story: Story) -> None:
     # -- The consultancy onboards the client organisation and its people -------------------
-    admin = await story.sign_in("admin@konsulenthuset.dk")
+    admin = await story.sign_in(ADMIN)
     tenant = await admin.post("/api/v1/tenants", {"name": "Søby Kommune", "slug": "soeby-kommune"})
     tenant_id = tenant["id"]
     for email, name, platform_role, role in (
@@ -119,11 +35,7 @@ async def test_a_consultancy_runs_the_method_for_a_municipality_over_two_years(s
         ("anna@soeby.dk", "Anna fra Visitationen", None, "participant"),
         ("jens@revision.dk", "Jens", None, "auditor"),
     ):
-        user = await admin.post(
-            "/api/v1/users",
-            {"email": email, "display_name": name, "password": PASSWORD, "platform_role": platform_role},
-        )
-        await admin.post(f"/api/v1/tenants/{tenant_id}/members", {"user_id": user["id"], "role": role})
+        await admin.enrol(tenant_id, email, name, platform_role, role)
 
     facilitator = await story.sign_in("mads@konsulenthuset.dk")
     manager = await story.sign_in("hanne@soeby.dk")
@@ -451,7 +363,7 @@ async def test_a_consultancy_runs_the_method_for_a_municipality_over_two_years(s
 async def test_a_command_made_conditional_with_if_match_is_refused_once_the_engagement_moved_on(
     story: Story,
 ) -> None:
-    admin = await story.sign_in("admin@konsulenthuset.dk")
+    admin = await story.sign_in(ADMIN)
     tenant = await admin.post("/api/v1/tenants", {"name": "Vejby Kommune", "slug": "vejby"})
     admin.base = f"/api/v1/tenants/{tenant['id']}"
     await admin.put("/organisation", {"name": "Vejby Kommune"})

@@ -6,95 +6,9 @@ view and the portfolio, checked the way a person would check them by hand.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
-import pytest
-from litestar.testing import AsyncTestClient
-
-from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.errors import AlreadyExists
-from domain.roles import Role
-from services.bootstrap import Container, build_container
-from services.controlplane import system_provenance
-from services.http.app import create_app
-from services.settings import Settings
-
-PASSWORD = "en lang nok adgangskode"
-ADMIN = "admin@konsulenthuset.dk"
-DIMENSIONS = DEFAULT_INSTRUMENT.dimension_keys
-
-
-def flat(value: int) -> dict[str, int]:
-    return dict.fromkeys(DIMENSIONS, value)
-
-
-def scores(*values: int) -> dict[str, int]:
-    return dict(zip(DIMENSIONS, values, strict=True))
-
-
-def at(moment: str) -> dict[str, str]:
-    """The header that dates a command: when it happened."""
-    return {"X-Occurred-At": moment}
-
-
-@dataclass
-class Person:
-    client: AsyncTestClient[Any]
-    headers: dict[str, str]
-    base: str = ""
-
-    async def call(
-        self, method: str, path: str, body: object = None, *, expect: int = 200, **headers: str
-    ) -> Any:
-        response = await self.client.request(
-            method, self.base + path, json=body, headers={**self.headers, **headers}
-        )
-        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json() if response.content else None
-
-    async def get(self, path: str, **kw: Any) -> Any:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, body: object = None, **kw: Any) -> Any:
-        kw.setdefault("expect", 201)
-        return await self.call("POST", path, body, **kw)
-
-    async def put(self, path: str, body: object = None, **kw: Any) -> Any:
-        return await self.call("PUT", path, body, **kw)
-
-
-@dataclass
-class Story:
-    client: AsyncTestClient[Any]
-    container: Container
-
-    async def sign_in(self, email: str) -> Person:
-        response = await self.client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        self.client.cookies.clear()
-        return Person(self.client, {"Authorization": f"Bearer {response.json()['token']}"})
-
-
-@pytest.fixture
-async def story(backend: Settings) -> AsyncIterator[Story]:
-    container = await asyncio.to_thread(build_container, backend)
-    # On PostgreSQL the tests of a run share one control plane: the admin may exist already.
-    with contextlib.suppress(AlreadyExists):
-        await asyncio.to_thread(
-            container.control.register_user,
-            ADMIN,
-            "Birgitte",
-            PASSWORD,
-            Role.CONSULTANCY_ADMIN,
-            system_provenance("Bootstrap"),
-        )
-    async with AsyncTestClient(create_app(container=container)) as client:
-        yield Story(client, container)
+from tests.http_harness import ADMIN, Story, at, flat, scores
 
 
 async def test_read_models_show_a_year_a_merger_the_next_year_and_an_individual_rating(story: Story) -> None:
@@ -111,11 +25,7 @@ async def test_read_models_show_a_year_a_merger_the_next_year_and_an_individual_
         ("second", None, "participant"),
     ):
         emails[key] = f"{key}-{tag}@laesoe.dk"
-        user = await admin.post(
-            "/api/v1/users",
-            {"email": emails[key], "display_name": key, "password": PASSWORD, "platform_role": platform_role},
-        )
-        await admin.post(f"/api/v1/tenants/{tenant_id}/members", {"user_id": user["id"], "role": role})
+        await admin.enrol(tenant_id, emails[key], key, platform_role, role)
     facilitator, manager, first, second = [await story.sign_in(emails[k]) for k in emails]
     for person in (facilitator, manager, first, second):
         person.base = f"/api/v1/tenants/{tenant_id}"

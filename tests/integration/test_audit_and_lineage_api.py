@@ -6,112 +6,19 @@ rating that started it and the rating on to the decision.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import json
 import secrets
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
-import pytest
-from litestar.testing import AsyncTestClient
-
-from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.errors import AlreadyExists
-from domain.roles import Role
-from services.bootstrap import Container, build_container
-from services.controlplane import system_provenance
-from services.http.app import create_app
-from services.settings import Settings
-
-PASSWORD = "en lang nok adgangskode"
-ADMIN = "admin@konsulenthuset.dk"
-DIMENSIONS = DEFAULT_INSTRUMENT.dimension_keys
-
-
-def flat(value: int) -> dict[str, int]:
-    return dict.fromkeys(DIMENSIONS, value)
-
-
-def at(moment: str) -> dict[str, str]:
-    """The header that dates a command: when it happened."""
-    return {"X-Occurred-At": moment}
+from tests.http_harness import ADMIN, Person, Story, at, flat
 
 
 def moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-@dataclass
-class Person:
-    client: AsyncTestClient[Any]
-    headers: dict[str, str]
-    base: str = ""
-
-    async def call(
-        self,
-        method: str,
-        path: str,
-        body: object = None,
-        *,
-        expect: int = 200,
-        params: Any = None,
-        **headers: str,
-    ) -> Any:
-        response = await self.client.request(
-            method, self.base + path, json=body, params=params, headers={**self.headers, **headers}
-        )
-        assert response.status_code == expect, f"{method} {path}: {response.status_code} {response.text}"
-        return response.json() if response.content else None
-
-    async def get(self, path: str, **kw: Any) -> Any:
-        return await self.call("GET", path, **kw)
-
-    async def post(self, path: str, body: object = None, **kw: Any) -> Any:
-        kw.setdefault("expect", 201)
-        return await self.call("POST", path, body, **kw)
-
-    async def put(self, path: str, body: object = None, **kw: Any) -> Any:
-        return await self.call("PUT", path, body, **kw)
-
-    async def raw(self, path: str, params: Any = None) -> Any:
-        response = await self.client.get(self.base + path, params=params, headers=self.headers)
-        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
-        return response
-
-
-@dataclass
-class Story:
-    client: AsyncTestClient[Any]
-    container: Container
-
-    async def sign_in(self, email: str) -> Person:
-        response = await self.client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        self.client.cookies.clear()
-        return Person(self.client, {"Authorization": f"Bearer {response.json()['token']}"})
-
-
-@pytest.fixture
-async def story(backend: Settings) -> AsyncIterator[Story]:
-    container = await asyncio.to_thread(build_container, backend)
-    # On PostgreSQL the tests of a run share one control plane: the admin may exist already.
-    with contextlib.suppress(AlreadyExists):
-        await asyncio.to_thread(
-            container.control.register_user,
-            ADMIN,
-            "Birgitte",
-            PASSWORD,
-            Role.CONSULTANCY_ADMIN,
-            system_provenance("Bootstrap"),
-        )
-    async with AsyncTestClient(create_app(container=container)) as client:
-        yield Story(client, container)
 
 
 async def walk(person: Person, params: dict[str, Any], limit: int) -> list[dict[str, Any]]:
@@ -147,12 +54,8 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
         ("outsider", None, "client_admin", other["id"]),
     ):
         email = f"{key}-{tag}@aeroe.dk"
-        user = await admin.post(
-            "/api/v1/users",
-            {"email": email, "display_name": key, "password": PASSWORD, "platform_role": platform_role},
-        )
+        user = await admin.enrol(where, email, key, platform_role, role)
         ids[key] = user["id"]
-        await admin.post(f"/api/v1/tenants/{where}/members", {"user_id": user["id"], "role": role})
     facilitator, manager, participant, auditor, outsider = [
         await story.sign_in(f"{key}-{tag}@aeroe.dk") for key in ids
     ]
@@ -445,9 +348,11 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
     naive = await auditor.get("/audit/export.csv", params={"occurred_to": "2025-03-11T10:00:00"}, expect=400)
     assert [e["field"] for e in naive["errors"]] == ["occurred_to"]
 
-    # -- Every reader of the tenant may read it all; no one else -------------------------------------
-    for reader in (participant, manager, facilitator):
+    # -- The consultancy, management and auditors read it all; participants and outsiders do not ------
+    for reader in (manager, facilitator):
         assert (await reader.get("/audit", params={"limit": 500}))["items"] == trail
+    for path in ("/audit", "/audit/export.jsonl", f"/lineage/rating/{weak_rating}"):
+        await participant.get(path, expect=403)
     for path in (
         "/audit",
         "/audit/export.csv",

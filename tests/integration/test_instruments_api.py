@@ -7,26 +7,22 @@ every instrument here gets a name of its own.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
 
 from domain.default_instrument import DEFAULT_INSTRUMENT, DEFAULT_INSTRUMENT_ID
 from domain.instrument import Dimension, StrengthBand
 from domain.roles import Role
-from services.auth.passwords import Passwords
-from services.bootstrap import Container, build_container
-from services.controlplane import ControlPlane, system_provenance
-from services.http.app import create_app
+from services.bootstrap import Container
+from services.controlplane import system_provenance
 from services.settings import Settings
+from tests.http_harness import bearer, onboard, register, serving
 
-PASSWORD = "correct horse battery staple"
 PROBLEM_JSON = "application/problem+json"
 INSTRUMENTS = "/api/v1/instruments"
 LICENSED_KEYS = ("samarbejde", "tillid", "videndeling")
@@ -41,18 +37,10 @@ class Api:
     admin: dict[str, str]
 
     async def login(self, email: str) -> dict[str, str]:
-        response = await self.client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        # Bearer tokens only: the login's cookies would make later requests cookie-authenticated.
-        self.client.cookies.clear()
-        return {"Authorization": f"Bearer {response.json()['token']}"}
+        return await bearer(self.client, email)
 
     async def register(self, role: Role | None = None) -> str:
-        email = f"{uuid4().hex[:10]}@example.dk"
-        await self.container.offloop(
-            self.container.control.register_user, email, "Someone", PASSWORD, role, system_provenance("Test")
-        )
-        return email
+        return (await register(self.container, role)).email
 
     async def create(self, body: Body, headers: dict[str, str] | None = None) -> Any:
         return await self.client.post(INSTRUMENTS, json=body, headers=headers or self.admin)
@@ -77,18 +65,12 @@ class Api:
 
 @pytest.fixture
 async def api(backend: Settings) -> AsyncIterator[Api]:
-    container = await asyncio.to_thread(build_container, backend)
-    # Cheap hashes keep signing in quick; nothing here is about passwords.
-    container.control.passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    # An admin of its own; cheap hashes keep signing in quick, nothing here is about passwords.
     admin_email = f"admin-{uuid4().hex[:10]}@example.dk"
-    container.control.register_user(
-        admin_email, "Platform Admin", PASSWORD, Role.CONSULTANCY_ADMIN, system_provenance("Bootstrap")
-    )
-    # The app closes the container when the client shuts it down.
-    async with AsyncTestClient(create_app(container=container)) as client:
-        api = Api(client=client, container=container, admin={})
-        api.admin = await api.login(admin_email)
-        yield api
+    async with serving(backend, admin=admin_email, quick_hashes=True) as story:
+        yield Api(
+            client=story.client, container=story.container, admin=await bearer(story.client, admin_email)
+        )
 
 
 def assert_problem(response: Any, status: int) -> Body:
@@ -278,9 +260,7 @@ async def test_a_missing_field_or_a_name_for_a_new_version_is_400(api: Api) -> N
 
 async def test_an_engagement_keeps_the_instrument_version_it_pinned(api: Api) -> None:
     instrument_id = (await api.created(licensed()))["instrument_id"]
-    slug = f"org-{uuid4().hex[:12]}"
-    await api.container.offloop(api.container.onboard_tenant, "Region Midt", slug, system_provenance("Test"))
-    tenant = f"/api/v1/tenants/{ControlPlane.tenant_id_for(slug)}"
+    tenant = f"/api/v1/tenants/{await onboard(api.container, 'Region Midt', 'org')}"
     established = await api.client.put(
         f"{tenant}/organisation", json={"name": "Region Midt"}, headers=api.admin
     )

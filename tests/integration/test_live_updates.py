@@ -40,8 +40,8 @@ from services.http import live_routes
 from services.http.app import create_app
 from services.live import REDIS_PREFIX, LiveChannels, channel_for
 from services.settings import Settings
+from tests.http_harness import PASSWORD, bearer
 
-PASSWORD = "correct horse battery staple"
 DELIVERY_SECONDS = 1.0
 
 
@@ -159,13 +159,6 @@ def set_up_board(container: Container) -> Board:
     return Board(tenant_id, eid, (first, second), admin_email, outsider_email)
 
 
-async def login(client: httpx.AsyncClient, email: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    client.cookies.clear()
-    return {"Authorization": f"Bearer {response.json()['token']}"}
-
-
 def events_path(board: Board) -> str:
     return f"/api/v1/tenants/{board.tenant_id}/engagements/{board.engagement_id}/events"
 
@@ -247,7 +240,7 @@ async def live(backend: Settings) -> AsyncIterator[tuple[Server, Board]]:
 async def test_a_command_reaches_an_open_stream_within_a_second(live: tuple[Server, Board]) -> None:
     server, board = live
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        headers = await login(client, board.admin_email)
+        headers = await bearer(client, board.admin_email)
         async with client.stream("GET", events_path(board), headers=headers) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
@@ -286,12 +279,12 @@ async def test_other_tenants_unknown_engagements_and_anonymous_callers_are_refus
 ) -> None:
     server, board = live
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        outsider = await login(client, board.outsider_email)
+        outsider = await bearer(client, board.outsider_email)
         refused = await client.get(events_path(board), headers=outsider)
         assert refused.status_code == 403
         assert refused.headers["content-type"].startswith("application/problem+json")
         assert (await client.get(events_path(board))).status_code == 401
-        admin = await login(client, board.admin_email)
+        admin = await bearer(client, board.admin_email)
         unknown = await client.get(
             f"/api/v1/tenants/{board.tenant_id}/engagements/{uuid4()}/events", headers=admin
         )
@@ -305,7 +298,7 @@ async def test_keep_alive_comments_flow_while_nothing_changes(
     server, board = live
     monkeypatch.setattr(live_routes, "KEEPALIVE_SECONDS", 0.1)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        headers = await login(client, board.admin_email)
+        headers = await bearer(client, board.admin_email)
         async with client.stream("GET", events_path(board), headers=headers) as response:
             reader = EventReader(response)
             assert (await reader.next(5)).event == "snapshot"
@@ -318,7 +311,7 @@ async def test_keep_alive_comments_flow_while_nothing_changes(
 async def test_many_clients_connecting_and_leaving_leak_no_subscriptions(live: tuple[Server, Board]) -> None:
     server, board = live
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as client:
-        headers = await login(client, board.admin_email)
+        headers = await bearer(client, board.admin_email)
 
         async def visit(wait_for_snapshot: bool) -> None:
             async with client.stream("GET", events_path(board), headers=headers) as response:
@@ -349,7 +342,7 @@ async def test_two_app_instances_share_changes_through_redis(backend: Settings, 
             httpx.AsyncClient(base_url=writer.base_url, timeout=10) as write_client,
             httpx.AsyncClient(base_url=reader_server.base_url, timeout=10) as read_client,
         ):
-            headers = await login(write_client, board.admin_email)
+            headers = await bearer(write_client, board.admin_email)
             await writer_container.projections.settle(board.tenant_id)
             async with read_client.stream("GET", events_path(board), headers=headers) as response:
                 events = EventReader(response)
@@ -421,7 +414,7 @@ async def test_streams_survive_a_redis_outage_and_commands_still_succeed(
         serve(settings, container) as server,
         httpx.AsyncClient(base_url=server.base_url, timeout=10) as client,
     ):
-        headers = await login(client, board.admin_email)
+        headers = await bearer(client, board.admin_email)
         async with client.stream("GET", events_path(board), headers=headers) as response:
             events = EventReader(response)
             assert (await events.next(5)).event == "snapshot"

@@ -43,6 +43,7 @@ from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from tests.views_snapshot import postgres_views, sqlite_views
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,31 +156,13 @@ def test_catch_up_on_postgres_matches_sqlite(container: Container, tmp_path: Pat
 
     with closing(sqlite3.connect(sqlite_store.path)) as lite:
         expected_docs = {k: bytes(b) for k, b in lite.execute("SELECT key, body FROM view_documents")}
-        expected_audit = lite.execute(
-            "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
-            "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by, details "
-            "FROM audit_events ORDER BY position"
-        ).fetchall()
-        expected_nodes = lite.execute("SELECT * FROM lineage_nodes ORDER BY node_id").fetchall()
-        expected_links = lite.execute("SELECT child, parent FROM lineage_links ORDER BY 1, 2").fetchall()
+    expected = sqlite_views(sqlite_store.path)
+    expected_audit, expected_nodes, expected_links = expected["audit"], expected["nodes"], expected["links"]
     assert pg_documents(container, tenant_id) == expected_docs
     assert {k.partition(":")[0] for k in expected_docs} == {"organisation", "engagement"}
 
-    schema = sql.Identifier(tenant_store_name(tenant_id))
-    with container.views.open_pool().connection() as conn:  # type: ignore[attr-defined]
-        audit = conn.execute(
-            sql.SQL(
-                "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
-                "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by::text, "
-                "details::text FROM {}.audit_events ORDER BY position"
-            ).format(schema)
-        ).fetchall()
-        nodes = conn.execute(
-            sql.SQL("SELECT * FROM {}.lineage_nodes ORDER BY node_id").format(schema)
-        ).fetchall()
-        links = conn.execute(
-            sql.SQL("SELECT child, parent FROM {}.lineage_links ORDER BY 1, 2").format(schema)
-        ).fetchall()
+    got = postgres_views(container.views.open_pool(), tenant_store_name(tenant_id))  # type: ignore[attr-defined]
+    audit, nodes, links = got["audit"], got["nodes"], got["links"]
 
     def audit_key(row: Any) -> tuple[Any, ...]:
         ids = (str(row[1]), str(row[5]), str(row[10]))

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -35,6 +34,7 @@ from services.demo import Actor, EngagementStory, at, seed_demo
 from services.persistence.env import tenant_store_name
 from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
 from services.settings import Settings
+from tests.views_snapshot import AfterEachCall, assert_same_views, postgres_views, sqlite_views
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,25 +66,10 @@ while True:
 NEW_UNITS = ("Demensteamet", "Hospice Lyngly", "Madservice", "Hjælpemiddeldepotet", "Frivilligcentret")
 
 
-class Paced:
+def paced_service(app: TenantApplication, rng: random.Random) -> AfterEachCall:
     """The application service with a short, random pause after every call: a burst of
     commands spread over a few seconds."""
-
-    def __init__(self, app: TenantApplication, rng: random.Random) -> None:
-        self._app = app
-        self._rng = rng
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._app, name)
-        if not callable(found):
-            return found
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = found(*args, **kwargs)
-            time.sleep(self._rng.uniform(0.0, 0.03))
-            return result
-
-        return call
+    return AfterEachCall(app, lambda: time.sleep(rng.uniform(0.0, 0.03)))
 
 
 def burst(container: Container, tenant_id: UUID, rng: random.Random) -> threading.Thread:
@@ -95,7 +80,7 @@ def burst(container: Container, tenant_id: UUID, rng: random.Random) -> threadin
     facilitator = Actor(tenant_id, uuid4(), Role.CONSULTANT, [200_000])
 
     def build(app: TenantApplication) -> None:
-        paced = Paced(app, rng)
+        paced = paced_service(app, rng)
         units = {
             n: paced.add_unit(tenant_id, n, client.at(at(date(2026, 5, 4)), "AddUnit")) for n in NEW_UNITS
         }
@@ -159,26 +144,6 @@ def kill_repeatedly(
 
 
 # -- PostgreSQL: the production worker -----------------------------------------------------------
-
-
-def postgres_views(pool: ConnectionPool, schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    s = sql.Identifier(schema)
-    queries = {
-        "position": "SELECT position FROM {s}.view_position",
-        "documents": "SELECT key, kind, aggregate_id, body, position FROM {s}.view_documents ORDER BY key",
-        "audit": (
-            "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
-            "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by::text, "
-            "details::text FROM {s}.audit_events ORDER BY position"
-        ),
-        "nodes": "SELECT * FROM {s}.lineage_nodes ORDER BY node_id",
-        "links": "SELECT child, parent FROM {s}.lineage_links ORDER BY 1, 2",
-    }
-    with pool.connection() as conn:
-        return {
-            name: [tuple(row) for row in conn.execute(sql.SQL(query).format(s=s)).fetchall()]
-            for name, query in queries.items()
-        }
 
 
 @pytest.fixture
@@ -248,25 +213,11 @@ def test_the_worker_killed_at_random_moments_ends_with_the_views_of_a_clean_rebu
     assert applied == source.head() > 500
     expected = postgres_views(pool, rebuilt)
     got = postgres_views(pool, schema)
-    for table in expected:
-        assert got[table] == expected[table], (table, kills)
+    assert_same_views(got, expected, kills)
     assert len(got["audit"]) == applied
 
 
 # -- SQLite: a process catching up in small batches ----------------------------------------------
-
-
-def sqlite_views(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    with closing(sqlite3.connect(path)) as conn:
-        return {
-            "position": conn.execute("SELECT position FROM view_position").fetchall(),
-            "documents": conn.execute(
-                "SELECT key, kind, aggregate_id, body, position FROM view_documents ORDER BY key"
-            ).fetchall(),
-            "audit": conn.execute("SELECT * FROM audit_events ORDER BY position").fetchall(),
-            "nodes": conn.execute("SELECT * FROM lineage_nodes ORDER BY node_id").fetchall(),
-            "links": conn.execute("SELECT child, parent FROM lineage_links ORDER BY 1, 2").fetchall(),
-        }
 
 
 @pytest.mark.slow
@@ -318,6 +269,5 @@ def test_a_sqlite_projector_killed_at_random_moments_ends_with_the_views_of_a_cl
     assert applied == head() > 500
     expected = sqlite_views(rebuilt.path)
     got = sqlite_views(views)
-    for table in expected:
-        assert got[table] == expected[table], (table, kills)
+    assert_same_views(got, expected, kills)
     assert len(got["audit"]) == applied

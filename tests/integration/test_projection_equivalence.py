@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import random
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from datetime import date
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,40 +23,24 @@ from domain.roles import Role
 from projections.postgres_views import PostgresViewStore
 from projections.projector import EventSource, Recorded, ViewStore, catch_up
 from projections.sqlite_views import SQLiteViewStore
-from services.application import TenantApplication
-from services.bootstrap import Container, build_container
+from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.settings import Settings
+from tests.views_snapshot import (
+    AfterEachCall,
+    Views,
+    assert_same_views,
+    container_on,
+    postgres_views,
+    sqlite_views,
+)
 
 EXAMPLES = settings(
     max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-# Views read back with plain SQL, in a fixed order, as comparable rows.
-Views = dict[str, list[tuple[Any, ...]]]
-
-
-class Stepwise:
-    """The application service, catching the views up after every call."""
-
-    def __init__(self, app: TenantApplication, after_each: Callable[[], None]) -> None:
-        self._app = app
-        self._after_each = after_each
-
-    def __getattr__(self, name: str) -> Any:
-        found = getattr(self._app, name)
-        if not callable(found):
-            return found
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = found(*args, **kwargs)
-            self._after_each()
-            return result
-
-        return call
 
 
 class RandomBatches:
@@ -126,39 +107,6 @@ def drive(app: Any, tenant_id: UUID, history: History) -> None:
             break
 
 
-def sqlite_views(path: Path) -> Views:
-    with closing(sqlite3.connect(path)) as conn:
-        return {
-            "position": conn.execute("SELECT position FROM view_position").fetchall(),
-            "documents": conn.execute(
-                "SELECT key, kind, aggregate_id, body, position FROM view_documents ORDER BY key"
-            ).fetchall(),
-            "audit": conn.execute("SELECT * FROM audit_events ORDER BY position").fetchall(),
-            "nodes": conn.execute("SELECT * FROM lineage_nodes ORDER BY node_id").fetchall(),
-            "links": conn.execute("SELECT child, parent FROM lineage_links ORDER BY 1, 2").fetchall(),
-        }
-
-
-def postgres_views(pool: ConnectionPool, schema: str) -> Views:
-    s = sql.Identifier(schema)
-    queries = {
-        "position": "SELECT position FROM {s}.view_position",
-        "documents": "SELECT key, kind, aggregate_id, body, position FROM {s}.view_documents ORDER BY key",
-        "audit": (
-            "SELECT position, aggregate_id, aggregate_type, version, event_type, actor_id, actor_role, "
-            "occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by::text, "
-            "details::text FROM {s}.audit_events ORDER BY position"
-        ),
-        "nodes": "SELECT * FROM {s}.lineage_nodes ORDER BY node_id",
-        "links": "SELECT child, parent FROM {s}.lineage_links ORDER BY 1, 2",
-    }
-    with pool.connection() as conn:
-        return {
-            name: [tuple(row) for row in conn.execute(sql.SQL(query).format(s=s)).fetchall()]
-            for name, query in queries.items()
-        }
-
-
 def check_equivalence(
     container: Container,
     history: History,
@@ -175,7 +123,7 @@ def check_equivalence(
     def after_each() -> None:
         steps.append(catch_up(source, stepwise, mapper))
 
-    container.tenants.call(tenant_id, lambda app: drive(Stepwise(app, after_each), tenant_id, history))
+    container.tenants.call(tenant_id, lambda app: drive(AfterEachCall(app, after_each), tenant_id, history))
     assert catch_up(source, stepwise, mapper) == 0
     once = new_store("once")
     applied = catch_up(source, once, mapper, batch_size=10_000)
@@ -190,31 +138,22 @@ def check_equivalence(
     assert expected["nodes"]
     assert expected["links"]
     for name, store in (("stepwise", stepwise), ("random", new_store("random"))):
-        got = read_views(store)
-        for table in expected:
-            assert got[table] == expected[table], (name, table)
+        assert_same_views(read_views(store), expected, name)
 
 
 @pytest.fixture(scope="module")
 def sqlite_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    built = build_container(Settings(data_dir=tmp_path_factory.mktemp("equivalence") / "data"))
-    try:
+    with container_on(Settings(data_dir=tmp_path_factory.mktemp("equivalence") / "data")) as built:
         yield built
-    finally:
-        built.tenants.close()
-        built.control.close()
 
 
 @pytest.fixture(scope="module")
 def postgres_container(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    built = build_container(
-        Settings(database_url=postgres_url, data_dir=tmp_path_factory.mktemp("equivalence-pg") / "data")
+    settings = Settings(
+        database_url=postgres_url, data_dir=tmp_path_factory.mktemp("equivalence-pg") / "data"
     )
-    try:
+    with container_on(settings) as built:
         yield built
-    finally:
-        built.tenants.close()
-        built.control.close()
 
 
 @pytest.fixture(scope="module")
