@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from uuid import UUID
 
 import psycopg
@@ -15,6 +17,8 @@ from projections.backends import SQLiteViewBackend, ViewBackend
 from projections.runner import ProjectionRunner
 from projections.verify import anchor_head
 from services.application import TenantApplication
+from services.auth.join_codes import code_key
+from services.auth.jwt import jwt_secret
 from services.controlplane import ControlPlane
 from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
 from services.offloop import OffLoop
@@ -40,6 +44,10 @@ class Container:
     redis: aioredis.Redis | None
     views: ViewBackend
     projections: ProjectionRunner
+    # Keys join codes' digests (services/auth/join_codes.py).
+    join_code_key: bytes
+    # What join codes are checked against; tests move it to see codes expire.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     closed: bool = False
 
     def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
@@ -100,6 +108,7 @@ def build_container(settings: Settings) -> Container:
             anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
             anchor_seconds=settings.chain_anchor_seconds,
         ),
+        join_code_key=code_key(jwt_secret(settings)),
     )
 
 

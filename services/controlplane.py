@@ -17,6 +17,7 @@ from domain.default_instrument import DEFAULT_INSTRUMENT, DEFAULT_INSTRUMENT_ID
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
 from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
+from domain.join_code import JoinCode, JoinCodeRoster
 from domain.provenance import Provenance
 from domain.roles import Role
 from domain.tenant import TENANT_DIRECTORY_ID, Tenant, TenantDirectory
@@ -51,6 +52,8 @@ class InstrumentSummary(msgspec.Struct, frozen=True, kw_only=True):
 INSTRUMENT_SAVE_ATTEMPTS = 3
 # Anchoring a tenant's chain head retries this often when another process anchored meanwhile.
 ANCHOR_SAVE_ATTEMPTS = 3
+# Issuing a join code retries this often when another code of the engagement was issued meanwhile.
+ROSTER_SAVE_ATTEMPTS = 5
 
 
 def system_provenance(
@@ -307,6 +310,57 @@ class ControlPlane(BalkortApplication):
             if candidate.version == version:
                 return candidate
         raise NotFound(f"instrument {instrument_id} has no version {version}")
+
+    # Join codes
+
+    def issue_join_code(
+        self,
+        tenant_id: UUID,
+        engagement_id: UUID,
+        unit_id: UUID,
+        digest: str,
+        expires_at: datetime,
+        provenance: Provenance,
+    ) -> JoinCode:
+        """Records a join code for one unit of one engagement, by its digest (the code itself is
+        never stored), and lists it with the engagement's codes. Raises AlreadyExists when the
+        digest is known (a code drawn twice: draw again) and InvariantViolated for a past expiry."""
+        self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        if self._exists(JoinCode.create_id(digest)):
+            raise AlreadyExists("this join code has been issued already")
+        roster_id = JoinCodeRoster.create_id(tenant_id, engagement_id)
+        for _ in range(ROSTER_SAVE_ATTEMPTS):
+            try:
+                roster: JoinCodeRoster = self.repository.get(roster_id)
+            except AggregateNotFoundError:
+                roster = JoinCodeRoster.open(tenant_id, engagement_id, provenance)
+            code = JoinCode.issue(tenant_id, engagement_id, unit_id, digest, expires_at, provenance)
+            roster.add(code, provenance)
+            try:
+                self.save(code, roster)
+            except IntegrityError:
+                continue
+            return code
+        raise IntegrityError(f"the join codes of engagement {engagement_id} kept changing; try again")
+
+    def join_code(self, code_id: UUID) -> JoinCode:
+        """One join code; raises NotFound."""
+        return self._get(JoinCode, code_id, f"no join code {code_id}")
+
+    def join_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> list[JoinCode]:
+        """The join codes issued for one unit of one engagement, oldest first."""
+        try:
+            roster: JoinCodeRoster = self.repository.get(JoinCodeRoster.create_id(tenant_id, engagement_id))
+        except AggregateNotFoundError:
+            return []
+        return [self.join_code(code_id) for code_id in roster.codes_of(unit_id)]
+
+    def revoke_join_code(self, code_id: UUID, provenance: Provenance) -> JoinCode:
+        """Stops a join code from letting anyone in, including tokens it gave out already."""
+        code = self.join_code(code_id)
+        code.revoke(provenance)
+        self.save(code)
+        return code
 
     # Hash-chain anchors
 

@@ -78,6 +78,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     view_query_pool_size: int = 5
     # How often (at most) a projector anchors each tenant's hash-chain head in the control plane.
     chain_anchor_seconds: float = 300.0
+    # Requests per minute per signed-in principal and tenant (anonymous: per client address),
+    # and wrong join codes per minute per address and per code prefix. The namespace prefixes
+    # the counters' Redis keys.
+    rate_limit_per_minute: int = 1200
+    join_failures_per_minute: int = 10
+    rate_limit_namespace: str = "balkort:rate-limit"
+    # Where people reach the app (join links in QR codes); the request's own base URL without it.
+    public_url: str | None = None
 
     @property
     def uses_postgres(self) -> bool:

@@ -123,6 +123,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         data_dir=data_dir,
         database_url=request.getfixturevalue("postgres_url"),
         redis_url=request.getfixturevalue("redis_url"),
+        # Tests share one Redis database; each counts its requests apart from the others'.
+        rate_limit_namespace=f"balkort:rate-limit:test-{secrets.token_hex(6)}",
     )
 
 

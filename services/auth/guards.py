@@ -8,6 +8,9 @@ Routes state their audience in `opt`:
 is refused unless the principal holds one of the route's `roles` in that tenant; a tenant
 route that names no roles is refused outright (fail closed). A principal without access
 gets 403 whether or not the tenant exists, so ids of other tenants cannot be probed.
+
+`join_scope_guard` runs on every route too: a participant who joined with a join code may
+only use routes that declare `opt["unit_scope"]`, in its own engagement, as its own unit.
 """
 
 from __future__ import annotations
@@ -15,21 +18,29 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Collection
-from typing import Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.roles import Role
+from services.auth.join_codes import JOIN_PATH
 from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, CSRF_HEADER, LOGIN_PATH
 from services.auth.principal import Principal
 
+if TYPE_CHECKING:
+    from services.bootstrap import Container
+
 ROLES_OPT = "roles"
+UNIT_SCOPE_OPT = "unit_scope"
 TENANT_PARAM = "tenant_id"
+ENGAGEMENT_PARAM = "engagement_id"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 logger = logging.getLogger("balkort.auth")
 
@@ -59,6 +70,98 @@ def tenant_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: 
     role = principal.role_in(tenant_id)
     if role is None or role not in roles:
         raise PermissionDeniedException("Not allowed in this tenant.")
+
+
+class UnitScope(str, Enum):
+    """What a participant acting by join code may do on a route (`opt={"unit_scope": ...}`), and
+    where the unit it acts as is found. A route that names none is closed to them."""
+
+    READ = "read"  # a read of its own engagement
+    PATH_UNIT = "path:unit_id"
+    BODY_UNIT = "body:unit_id"  # rating, or answering / withdrawing a card: the acting unit
+    BODY_FROM_UNIT = "body:from_unit"  # sending a card
+    CARD_IN_BODY = "body:card_id"  # recording a dialogue: a unit of the card
+    DIALOGUE_IN_PATH = "path:dialogue_id"  # adding to a dialogue: a unit of the dialogue
+
+
+NOT_YOUR_UNIT = "A join code lets you act only as your own unit, in your own engagement."
+
+
+async def join_scope_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """403 for a join-code participant unless the route names a `unit_scope`, the path is its
+    engagement, and the unit it acts as (path, body, or the card or dialogue named) is its own.
+    Principals with an account pass untouched."""
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal) or not principal.is_unit_scoped:
+        return
+    scope: UnitScope | None = route_handler.opt.get(UNIT_SCOPE_OPT)
+    tenant_id = _uuid(connection.path_params.get(TENANT_PARAM))
+    engagement_id = _uuid(connection.path_params.get(ENGAGEMENT_PARAM))
+    if (
+        scope is None
+        or tenant_id is None
+        or engagement_id is None
+        or principal.role_in(tenant_id) is None
+        or engagement_id != principal.engagement_id
+    ):
+        raise PermissionDeniedException(NOT_YOUR_UNIT)
+    if scope is UnitScope.READ:
+        return
+    if principal.unit_id not in await _acting_units(connection, scope, tenant_id, engagement_id):
+        raise PermissionDeniedException(NOT_YOUR_UNIT)
+
+
+async def _acting_units(
+    connection: ASGIConnection[Any, Any, Any, Any], scope: UnitScope, tenant_id: UUID, engagement_id: UUID
+) -> Collection[UUID]:
+    where, _, name = scope.value.partition(":")
+    if where == "path":
+        named = _uuid(connection.path_params.get(name))
+    else:
+        named = await _body_uuid(connection, name)
+    if named is None:
+        return ()
+    if scope in (UnitScope.PATH_UNIT, UnitScope.BODY_UNIT, UnitScope.BODY_FROM_UNIT):
+        return (named,)
+    container: Container = connection.app.state.container
+    if scope is UnitScope.CARD_IN_BODY:
+        units: tuple[UUID, UUID] = await container.offloop(
+            container.tenants.call, tenant_id, lambda app: app.engagement(engagement_id).card(named).units
+        )
+    else:
+        units = await container.offloop(
+            container.tenants.call, tenant_id, lambda app: app.engagement(engagement_id).dialogue(named).units
+        )
+    return units
+
+
+async def _body_uuid(connection: ASGIConnection[Any, Any, Any, Any], name: str) -> UUID | None:
+    """The UUID field `name` of the JSON body; 400 when it is missing or not a UUID. (The body
+    is cached on the request, so the handler reads it again for free.)"""
+    if not isinstance(connection, Request):
+        return None
+    try:
+        body = await connection.json()
+    except Exception:  # the handler answers an undecodable body with its own 400
+        body = None
+    value = _uuid(body.get(name)) if isinstance(body, dict) else None
+    if value is None:
+        raise ValidationException(
+            f"{name} is required",
+            extra=[{"key": name, "source": "body", "message": "a unit's id is required"}],
+        )
+    return value
+
+
+def _uuid(raw: object) -> UUID | None:
+    if raw is None or isinstance(raw, UUID):
+        return raw
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        return None
 
 
 def platform_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -104,7 +207,7 @@ class CSRFMiddleware:
 
     @staticmethod
     def _refuses(scope: Scope) -> bool:
-        if scope.get("method") not in UNSAFE_METHODS or scope.get("path") == LOGIN_PATH:
+        if scope.get("method") not in UNSAFE_METHODS or scope.get("path") in (LOGIN_PATH, JOIN_PATH):
             return False
         if _header(scope, b"authorization") or _cookie(scope, AUTH_COOKIE) is None:
             return False

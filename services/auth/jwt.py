@@ -18,6 +18,7 @@ from litestar.security.jwt import JWTCookieAuth, Token
 
 from domain.errors import NotFound
 from domain.user import User
+from services.auth.join_codes import JOIN_CLAIM, JOIN_PATH, participant_principal
 from services.auth.principal import Principal
 from services.settings import Settings
 
@@ -29,7 +30,7 @@ CSRF_COOKIE = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_PATH = "/api/v1/auth/login"
 # Regular expressions matched against the request path: reachable without a token.
-PUBLIC_PATHS = [f"^{LOGIN_PATH}$", "^/schema", "^/healthz$"]
+PUBLIC_PATHS = [f"^{LOGIN_PATH}$", f"^{JOIN_PATH}$", "^/schema", "^/healthz$"]
 SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
 
 
@@ -65,12 +66,22 @@ def principal_of(user: User) -> Principal:
 async def retrieve_principal(
     token: Token, connection: ASGIConnection[Any, Any, Any, Any]
 ) -> Principal | None:
-    """Loads the token's user from the control plane (off the event loop); None signs the request out."""
+    """Loads the token's user from the control plane (off the event loop); None signs the request out.
+
+    A join-code participant's token names its code: the code is read on every request, so a
+    revoked or expired code signs its holders out at once, whatever the token's own expiry.
+    """
     container: Container = connection.app.state.container
     try:
         user_id = UUID(token.sub)
     except ValueError:
         return None
+    if token.extras.get(JOIN_CLAIM):
+        try:
+            code = await container.offloop(container.control.join_code, user_id)
+        except NotFound:
+            return None
+        return participant_principal(code) if code.usable_at(container.clock()) else None
     try:
         user = await container.offloop(container.control.user, user_id)
     except NotFound:

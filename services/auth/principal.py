@@ -10,13 +10,25 @@ from domain.roles import Role
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    """A signed-in user with the roles they hold: on the platform and in each tenant."""
+    """A signed-in user with the roles they hold: on the platform and in each tenant.
+
+    A participant who joined with a join code has no account: `user_id` is the code's id, the
+    one membership is PARTICIPANT in the code's tenant, and `engagement_id` / `unit_id` scope
+    everything it may do to one unit of one engagement (`services.auth.guards.join_scope_guard`).
+    """
 
     user_id: UUID
     email: str
     display_name: str
     platform_role: Role | None
     memberships: dict[UUID, Role] = msgspec.field(default_factory=dict)
+    engagement_id: UUID | None = None
+    unit_id: UUID | None = None
+
+    @property
+    def is_unit_scoped(self) -> bool:
+        """True for a participant acting by join code: one unit of one engagement, nothing else."""
+        return self.unit_id is not None
 
     @property
     def is_consultancy_admin(self) -> bool:

@@ -31,13 +31,14 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from domain.provenance import Provenance
-from services.auth.guards import CSRFMiddleware, principal_from, tenant_guard
+from services.auth.guards import CSRFMiddleware, join_scope_guard, principal_from, tenant_guard
 from services.auth.jwt import build_jwt_auth
 from services.auth.principal import Principal
 from services.bootstrap import Container, build_container
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
+from services.http.rate_limits import rate_limit_config, rate_limit_stores
 from services.live import build_channels_plugin, publisher
 from services.settings import Settings
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from services.http.auth_routes import AUTH_ROUTES
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
     from services.http.instrument_routes import INSTRUMENT_ROUTES
+    from services.http.join_code_routes import JOIN_CODE_ROUTES
 
     settings = settings or (container.settings if container is not None else Settings.from_environ())
     the_container = container if container is not None else build_container(settings)
@@ -102,16 +104,26 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await the_container.close()
 
     return Litestar(
-        route_handlers=[healthz, *AUTH_ROUTES, *ADMIN_ROUTES, *INSTRUMENT_ROUTES, *ENGAGEMENT_ROUTES],
+        route_handlers=[
+            healthz,
+            *AUTH_ROUTES,
+            *ADMIN_ROUTES,
+            *INSTRUMENT_ROUTES,
+            *ENGAGEMENT_ROUTES,
+            *JOIN_CODE_ROUTES,
+        ],
         state=State({"container": the_container, "jwt_auth": jwt_auth}),
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
             "provenance_for": Provide(provide_provenance_for, sync_to_thread=False),
         },
-        guards=[tenant_guard],
+        guards=[tenant_guard, join_scope_guard],
+        stores=rate_limit_stores(settings, the_container.redis),
         middleware=[
             CSRFMiddleware,
+            # Inside authentication, so a signed-in caller is counted as who it is, per tenant.
+            rate_limit_config(settings).middleware,
             DefineMiddleware(
                 IdempotencyMiddleware,
                 keys=the_container.idempotency,

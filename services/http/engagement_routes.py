@@ -16,6 +16,7 @@ from projections.documents import (
     EngagementOut,
     EngagementSummary,
 )
+from services.auth.guards import UnitScope
 from services.bootstrap import Container
 from services.http.access import FACILITATORS, PLANNERS, READERS
 from services.http.audit_routes import AuditController
@@ -94,7 +95,11 @@ class EngagementController(Controller):
         organisation = await organisation_view(request, tenant_id)
         return [EngagementSummary(e.engagement_id, e.title) for e in organisation.engagements]
 
-    @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get(
+        "/{engagement_id:uuid}",
+        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        responses=problem_responses(401, 403, 404),
+    )
     async def show(
         self,
         request: Req,

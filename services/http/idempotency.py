@@ -31,7 +31,10 @@ from services.settings import Settings
 HEADER = b"idempotency-key"
 REPLAYED_HEADER = b"idempotent-replayed"
 API_PREFIX = "/api/v1/"
-EXEMPT_PREFIX = "/api/v1/auth/"
+# Answers that carry a secret are never kept: tokens (sign-in, joining) and freshly issued join
+# codes. A retried issue gives a second code; the facilitator revokes the one not handed out.
+EXEMPT_PREFIXES = ("/api/v1/auth/", "/api/v1/join")
+EXEMPT_SUFFIXES = ("/join-codes",)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 255
 WAIT_SECONDS = 10.0
@@ -272,7 +275,8 @@ class IdempotencyMiddleware:
             scope["type"] == "http"
             and scope.get("method") in UNSAFE_METHODS
             and path.startswith(API_PREFIX)
-            and not path.startswith(EXEMPT_PREFIX)
+            and not path.startswith(EXEMPT_PREFIXES)
+            and not path.endswith(EXEMPT_SUFFIXES)
         )
 
     async def _claim_or_wait(self, key: str, mine: Record) -> Record | None:

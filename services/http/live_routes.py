@@ -21,6 +21,7 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from projections.documents import EngagementOut
+from services.auth.guards import UnitScope
 from services.http.access import READERS
 from services.http.problems import problem_responses
 from services.http.reads import engagement_view
@@ -80,7 +81,7 @@ async def engagement_events(
 
 @get(
     "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}/events",
-    opt={"roles": READERS},
+    opt={"roles": READERS, "unit_scope": UnitScope.READ},
     tags=["engagements"],
     responses=problem_responses(401, 403, 404),
 )

@@ -12,7 +12,7 @@ with the parameter types, e.g. `/api/v1/tenants/{tenant_id:uuid}`).
 Scopes:
 
 - `PUBLIC`: no token needed (sign-in, liveness, the OpenAPI documents).
-- `ACCOUNT`: any valid token; there is no tenant in the path, and the route answers only
+- `ACCOUNT`: any valid token of an account (not a join code's); there is no tenant in the path, and the route answers only
   with what the caller may see (its own account, the tenants it may act in, shared
   instruments).
 - `PLATFORM`: no tenant in the path; only the listed callers, whatever their tenants.
@@ -43,6 +43,9 @@ class Caller(str, Enum):
     PARTICIPANT = "participant"
     AUDITOR = "auditor"
     UNASSIGNED_CONSULTANT = "unassigned_consultant"  # a consultant, but not of this tenant
+    # A participant without an account, joined by a unit's join code: acts only as that unit
+    # in that engagement (the path's unit and the one the matrix's card and dialogue are of).
+    UNIT_TABLE = "unit_table"
 
 
 class Scope(str, Enum):
@@ -67,8 +70,10 @@ class Policy:
     def allows(self, caller: Caller, *, own_tenant: bool = True) -> bool:
         """Whether `caller`, with a valid token, is let through. `own_tenant`: the path names
         the caller's own tenant (True) or another tenant (False); only tenant routes care."""
-        if self.scope in (Scope.PUBLIC, Scope.ACCOUNT):
+        if self.scope is Scope.PUBLIC:
             return True
+        if self.scope is Scope.ACCOUNT:
+            return caller is not Caller.UNIT_TABLE
         if self.scope is Scope.CLOSED:
             return False
         if self.scope is Scope.PLATFORM:
@@ -95,6 +100,10 @@ TENANT_PLANNERS = TENANT_FACILITATORS | {Caller.CLIENT_ADMIN}
 TENANT_PARTICIPANTS = TENANT_FACILITATORS | {Caller.PARTICIPANT}
 # The record of who did what: the consultancy, the client's management and its auditors.
 TENANT_AUDIT_READERS = TENANT_PLANNERS | {Caller.AUDITOR}
+# Reads a unit table may make of its own engagement: the document, board, cards, relations, live.
+TENANT_READERS_AND_UNIT_TABLES = TENANT_READERS | {Caller.UNIT_TABLE}
+# Acting as its own unit: mapping, ratings, cards, dialogues, wrap-ups.
+TENANT_PARTICIPANTS_AND_UNIT_TABLES = TENANT_PARTICIPANTS | {Caller.UNIT_TABLE}
 # Platform administration.
 CONSULTANCY_ADMINS = frozenset({_ADMIN})
 # The consultancy's staff, assigned to a tenant or not.
@@ -118,6 +127,8 @@ FACILITATE = tenant(TENANT_FACILITATORS)
 PLAN = tenant(TENANT_PLANNERS)
 TAKE_PART = tenant(TENANT_PARTICIPANTS)
 AUDIT = tenant(TENANT_AUDIT_READERS)
+READ_AT_TABLE = tenant(TENANT_READERS_AND_UNIT_TABLES)
+TAKE_PART_AT_TABLE = tenant(TENANT_PARTICIPANTS_AND_UNIT_TABLES)
 
 _T = TENANT_PATH_PREFIX
 _E = f"{_T}/engagements/{{engagement_id:uuid}}"
@@ -128,6 +139,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     # Public: liveness, sign-in, the API's own documentation.
     ("GET", "/healthz"): PUBLIC,
     ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/join"): PUBLIC,  # a join code for a token; wrong codes are rate limited
     ("GET", "/schema"): PUBLIC,
     ("GET", "/schema/scalar"): PUBLIC,
     ("GET", "/schema/openapi.json"): PUBLIC,
@@ -160,25 +172,31 @@ POLICY: dict[tuple[str, str], Policy] = {
     # Engagements: preparation and phases.
     ("GET", f"{_T}/engagements"): READ,
     ("POST", f"{_T}/engagements"): PLAN,
-    ("GET", _E): READ,
+    ("GET", _E): READ_AT_TABLE,
     ("PUT", f"{_E}/preparation"): PLAN,
     ("PUT", f"{_E}/rounds"): FACILITATE,
     ("POST", f"{_E}/phase/advance"): FACILITATE,
     ("POST", f"{_E}/phase/back"): FACILITATE,
+    # Join codes for the unit tables: issued, listed, revoked, printed as QR codes by facilitators.
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/join-codes"): FACILITATE,
+    ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes"): FACILITATE,
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/revoke"): FACILITATE,
+    ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.svg"): FACILITATE,
+    ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.png"): FACILITATE,
     # The theme day: mapping and ratings, dance cards, the schedule, dialogues, wrap-ups.
-    ("PUT", f"{_E}/units/{{unit_id:uuid}}/relations"): TAKE_PART,
-    ("GET", f"{_E}/relations"): READ,
-    ("POST", f"{_E}/ratings"): TAKE_PART,
-    ("GET", f"{_E}/cards"): READ,
-    ("POST", f"{_E}/cards"): TAKE_PART,
-    ("POST", f"{_E}/cards/{{card_id:uuid}}/accept"): TAKE_PART,
-    ("POST", f"{_E}/cards/{{card_id:uuid}}/decline"): TAKE_PART,
-    ("POST", f"{_E}/cards/{{card_id:uuid}}/withdraw"): TAKE_PART,
+    ("PUT", f"{_E}/units/{{unit_id:uuid}}/relations"): TAKE_PART_AT_TABLE,
+    ("GET", f"{_E}/relations"): READ_AT_TABLE,
+    ("POST", f"{_E}/ratings"): TAKE_PART_AT_TABLE,
+    ("GET", f"{_E}/cards"): READ_AT_TABLE,
+    ("POST", f"{_E}/cards"): TAKE_PART_AT_TABLE,
+    ("POST", f"{_E}/cards/{{card_id:uuid}}/accept"): TAKE_PART_AT_TABLE,
+    ("POST", f"{_E}/cards/{{card_id:uuid}}/decline"): TAKE_PART_AT_TABLE,
+    ("POST", f"{_E}/cards/{{card_id:uuid}}/withdraw"): TAKE_PART_AT_TABLE,
     ("POST", f"{_E}/schedule"): FACILITATE,
     ("PUT", f"{_E}/cards/{{card_id:uuid}}/round"): FACILITATE,
-    ("POST", f"{_E}/dialogues"): TAKE_PART,
-    ("POST", f"{_E}/dialogues/{{dialogue_id:uuid}}/outcomes"): TAKE_PART,
-    ("PUT", f"{_E}/wrap-ups/{{unit_id:uuid}}"): TAKE_PART,
+    ("POST", f"{_E}/dialogues"): TAKE_PART_AT_TABLE,
+    ("POST", f"{_E}/dialogues/{{dialogue_id:uuid}}/outcomes"): TAKE_PART_AT_TABLE,
+    ("PUT", f"{_E}/wrap-ups/{{unit_id:uuid}}"): TAKE_PART_AT_TABLE,
     ("POST", f"{_E}/closing-plenary"): FACILITATE,
     # The follow-up meeting and afterwards: decisions and check-ins.
     ("GET", f"{_E}/agreements"): READ,
@@ -187,10 +205,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", f"{_E}/proposals"): READ,
     ("POST", f"{_E}/proposals/{{proposal_id:uuid}}/decision"): PLAN,
     # Read models and live updates.
-    ("GET", f"{_E}/board"): READ,
+    ("GET", f"{_E}/board"): READ_AT_TABLE,
     ("GET", f"{_E}/matrix"): READ,
     ("GET", f"{_E}/dashboard"): READ,
-    ("GET", f"{_E}/events"): READ,
+    ("GET", f"{_E}/events"): READ_AT_TABLE,
     ("GET", f"{_T}/longitudinal"): READ,
     # The audit trail, its exports and decision lineage.
     ("GET", f"{_T}/audit"): AUDIT,

@@ -20,6 +20,7 @@ from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
+    TooManyRequestsException,
     ValidationException,
 )
 from litestar.openapi.datastructures import ResponseSpec
@@ -101,12 +102,16 @@ _STATUS_DESCRIPTIONS = {
     404: "No such resource.",
     409: "A rule of the method forbids this now (`rule`, `state`), or a concurrent change got there first.",
     422: "The Idempotency-Key was used before with a different request body.",
+    429: "Too many requests (or wrong join codes); retry after `Retry-After` seconds.",
     503: "A backing service is unavailable; retry after `Retry-After` seconds.",
 }
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI declarations of the problem responses a route can return, for `responses=`."""
+    """OpenAPI declarations of the problem responses a route can return, for `responses=`.
+
+    429 is always among them: every route under the API is rate limited
+    (`services/http/rate_limits.py`)."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -114,7 +119,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_JSON,
             generate_examples=False,
         )
-        for status in statuses
+        for status in sorted({*statuses, 429})
     }
 
 
@@ -201,6 +206,16 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[byt
     return problem_response(exc.status_code, detail, headers=headers)
 
 
+def on_too_many(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Response[bytes]:
+    headers = dict(exc.headers) if exc.headers else {}
+    if "Retry-After" not in headers:
+        # The rate-limit middleware says when its window resets; clients look for Retry-After.
+        reset = next((v for k, v in headers.items() if k.lower() == "ratelimit-reset"), "1")
+        headers["Retry-After"] = str(max(1, int(reset))) if reset.isdigit() else "1"
+    detail = exc.detail if exc.detail and exc.detail != "Too Many Requests" else "Slow down."
+    return problem_response(429, detail, name="rate-limited", title="Too many requests", headers=headers)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "Something went wrong on our side; it has been logged.")
@@ -222,6 +237,7 @@ PROBLEM_HANDLERS: ExceptionHandlersMap = {
     ValidationException: on_validation,
     UnknownTenant: on_unknown_tenant,
     TenantStoresBusy: on_busy,
+    TooManyRequestsException: on_too_many,
     ClientException: on_client_error,
     NotAuthorizedException: on_not_authorized,
     PermissionDeniedException: on_permission_denied,

@@ -31,7 +31,7 @@ from projections.queries import (
     relation_matrix,
     theme_day_board,
 )
-from services.auth.guards import principal_from
+from services.auth.guards import UnitScope, principal_from
 from services.bootstrap import Container
 from services.http.access import READERS
 from services.http.problems import problem_responses
@@ -64,7 +64,11 @@ class ReadModelController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}"
     tags = ["read models"]
 
-    @get("/engagements/{engagement_id:uuid}/board", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get(
+        "/engagements/{engagement_id:uuid}/board",
+        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        responses=READ_ERRORS,
+    )
     async def board(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> ThemeDayBoard:

@@ -12,6 +12,7 @@ from projections.documents import (
     CardOut,
     RelationOut,
 )
+from services.auth.guards import UnitScope
 from services.http.access import FACILITATORS, PARTICIPANTS, READERS
 from services.http.commands import execute
 from services.http.problems import problem_responses
@@ -42,7 +43,11 @@ class ThemeDayController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["theme day"]
 
-    @put("/units/{unit_id:uuid}/relations", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @put(
+        "/units/{unit_id:uuid}/relations",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT},
+        responses=WRITE_ERRORS,
+    )
     async def map_relations(
         self,
         request: Req,
@@ -62,7 +67,7 @@ class ThemeDayController(Controller):
         )
         return Recorded(version)
 
-    @post("/ratings", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @post("/ratings", opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT}, responses=WRITE_ERRORS)
     async def submit_rating(
         self,
         request: Req,
@@ -82,7 +87,11 @@ class ThemeDayController(Controller):
         )
         return RatingCreated(rating_id)
 
-    @get("/relations", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get(
+        "/relations",
+        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        responses=problem_responses(401, 403, 404),
+    )
     async def relations(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[RelationOut]:
@@ -90,7 +99,9 @@ class ThemeDayController(Controller):
         individually by fewer than the minimum group size are suppressed."""
         return (await engagement_view(request, tenant_id, engagement_id)).relation_views
 
-    @post("/cards", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @post(
+        "/cards", opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_FROM_UNIT}, responses=WRITE_ERRORS
+    )
     async def send_card(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: JSONBody[SendCard]
     ) -> CardCreated:
@@ -114,7 +125,11 @@ class ThemeDayController(Controller):
         )
         return CardCreated(card_id)
 
-    @get("/cards", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get(
+        "/cards",
+        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        responses=problem_responses(401, 403, 404),
+    )
     async def cards(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[CardOut]:
@@ -122,7 +137,10 @@ class ThemeDayController(Controller):
         return (await engagement_view(request, tenant_id, engagement_id)).cards
 
     @post(
-        "/cards/{card_id:uuid}/accept", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+        "/cards/{card_id:uuid}/accept",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        status_code=200,
+        responses=WRITE_ERRORS,
     )
     async def accept_card(
         self,
@@ -142,7 +160,10 @@ class ThemeDayController(Controller):
         return Recorded(version)
 
     @post(
-        "/cards/{card_id:uuid}/decline", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+        "/cards/{card_id:uuid}/decline",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        status_code=200,
+        responses=WRITE_ERRORS,
     )
     async def decline_card(
         self,
@@ -164,7 +185,10 @@ class ThemeDayController(Controller):
         return Recorded(version)
 
     @post(
-        "/cards/{card_id:uuid}/withdraw", opt={"roles": PARTICIPANTS}, status_code=200, responses=WRITE_ERRORS
+        "/cards/{card_id:uuid}/withdraw",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        status_code=200,
+        responses=WRITE_ERRORS,
     )
     async def withdraw_card(
         self,
@@ -215,7 +239,11 @@ class ThemeDayController(Controller):
         )
         return Recorded(version)
 
-    @post("/dialogues", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @post(
+        "/dialogues",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.CARD_IN_BODY},
+        responses=WRITE_ERRORS,
+    )
     async def hold_dialogue(
         self,
         request: Req,
@@ -242,7 +270,11 @@ class ThemeDayController(Controller):
         )
         return DialogueCreated(dialogue_id, list(agreement_ids), list(proposal_ids))
 
-    @post("/dialogues/{dialogue_id:uuid}/outcomes", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @post(
+        "/dialogues/{dialogue_id:uuid}/outcomes",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.DIALOGUE_IN_PATH},
+        responses=WRITE_ERRORS,
+    )
     async def add_outcomes(
         self,
         request: Req,
@@ -267,7 +299,11 @@ class ThemeDayController(Controller):
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
 
-    @put("/wrap-ups/{unit_id:uuid}", opt={"roles": PARTICIPANTS}, responses=WRITE_ERRORS)
+    @put(
+        "/wrap-ups/{unit_id:uuid}",
+        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT},
+        responses=WRITE_ERRORS,
+    )
     async def wrap_up(
         self,
         request: Req,

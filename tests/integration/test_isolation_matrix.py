@@ -4,7 +4,8 @@ policy (`services/http/policy.py`).
 Two tenants ("own" and "other"), each with an organisation, units and an engagement run up
 to a dialogue with an agreement and a proposal, so every path parameter names something
 real. Callers: a consultancy admin, the own tenant's consultant, client admin, participant
-and auditor, and a consultant assigned to neither tenant. The test walks the app's route
+and auditor, a consultant assigned to neither tenant, and a unit table: a participant without
+an account, joined with a join code for one unit of the own tenant's engagement. The test walks the app's route
 table (a route without a policy entry fails it) and calls each route:
 
 - as each caller in the own tenant and in the other tenant, with a valid token;
@@ -87,6 +88,8 @@ class TenantIds:
 
     tenant_id: UUID
     params: dict[str, str] = field(default_factory=dict)
+    # A join code for the path's unit, kept out of the walk (which revokes `code_id`).
+    table_code: str = ""
 
     @property
     def secrets(self) -> set[str]:
@@ -172,7 +175,8 @@ class Matrix:
     settings: Settings
     own: TenantIds
     other: TenantIds
-    users: dict[Caller, UUID]
+    users: dict[Caller, UUID]  # for the unit table: its join code's id
+    unit_table_token: str
 
 
 def _bearer(token: str) -> tuple[tuple[bytes, bytes], ...]:
@@ -205,9 +209,11 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
     units = []
     for name in ("Visitationen", "Hjemmeplejen", "Akutteamet"):
         units.append((await api.send("POST", "/organisation/units", {"name": name}, 201))["unit_id"])
-    visit, home, acute = units
+    visit, home, _acute = units
+    # Ahead, so that join codes (which expire with the theme day) can be issued.
+    theme_day = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
     prepared = await api.send(
-        "POST", "/engagements", {"title": "Isolation", "theme_day": "2025-03-11", "unit_ids": units}, 201
+        "POST", "/engagements", {"title": "Isolation", "theme_day": theme_day, "unit_ids": units}, 201
     )
     engagement = f"/engagements/{prepared['engagement_id']}"
     for phase in ("prepared", "theme_day_open"):
@@ -246,12 +252,18 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
         },
         201,
     )
+    codes = f"{engagement}/units/{visit}/join-codes"
+    table_code = (await api.send("POST", codes, {}, 201))["code"]
+    revocable = (await api.send("POST", codes, {}, 201))["id"]
     return TenantIds(
         tenant_id=tenant_id,
+        table_code=table_code,
         params={
             "tenant_id": str(tenant_id),
             "engagement_id": prepared["engagement_id"],
-            "unit_id": acute,
+            # The unit of the card and dialogue: a unit table of it may act on them.
+            "unit_id": visit,
+            "code_id": revocable,
             "card_id": card_id,
             "dialogue_id": outcome["dialogue_id"],
             "agreement_id": outcome["agreement_ids"][0],
@@ -282,7 +294,11 @@ async def open_matrix(backend: Settings) -> AsyncIterator[Matrix]:
     container.control.passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     app = create_app(container=container)
     async with app.lifespan():
-        users = {caller: await _register(container, PLATFORM_ROLES.get(caller)) for caller in Caller}
+        users = {
+            caller: await _register(container, PLATFORM_ROLES.get(caller))
+            for caller in Caller
+            if caller is not Caller.UNIT_TABLE
+        }
         admin_token = app.state.jwt_auth.create_token(identifier=str(users[Caller.CONSULTANCY_ADMIN]))
         own = await _set_up_tenant(app, container, admin_token)
         other = await _set_up_tenant(app, container, admin_token)
@@ -295,7 +311,15 @@ async def open_matrix(backend: Settings) -> AsyncIterator[Matrix]:
                 system_provenance("Test"),
             )
         assert not own.secrets & other.secrets, "the two tenants must not share an id"
-        yield Matrix(app=app, settings=backend, own=own, other=other, users=users)
+        joined = await call(app, "POST", "/api/v1/join", (), json.dumps({"code": own.table_code}).encode())
+        assert joined.status == 200, joined.body
+        table = json.loads(joined.body)
+        users[Caller.UNIT_TABLE] = UUID(
+            pyjwt.decode(table["token"], options={"verify_signature": False})["sub"]
+        )
+        yield Matrix(
+            app=app, settings=backend, own=own, other=other, users=users, unit_table_token=table["token"]
+        )
 
 
 # -- The walk ------------------------------------------------------------------------------------
@@ -318,10 +342,15 @@ def fill(route: HTTPRoute, ids: TenantIds) -> str:
     return route.path_format.format(**{name: values[name] for name in route.path_parameters})
 
 
-def expired_token(settings: Settings, user_id: UUID) -> str:
+def expired_token(settings: Settings, user_id: UUID, *, join: bool = False) -> str:
     past = datetime.now(UTC) - timedelta(hours=2)
     return pyjwt.encode(
-        {"sub": str(user_id), "iat": past, "exp": past + timedelta(minutes=5)},
+        {
+            "sub": str(user_id),
+            "iat": past,
+            "exp": past + timedelta(minutes=5),
+            **({"join": True} if join else {}),
+        },
         jwt_secret(settings),
         algorithm="HS256",
     )
@@ -334,9 +363,13 @@ def tampered(token: str) -> str:
 def build_cases(m: Matrix) -> tuple[list[Case], list[str]]:
     """Every case of the matrix, and the routes the policy does not declare."""
     create = m.app.state.jwt_auth.create_token
-    valid = {c: _bearer(create(identifier=str(u))) for c, u in m.users.items()}
-    expired = {c: _bearer(expired_token(m.settings, u)) for c, u in m.users.items()}
-    broken = {c: _bearer(tampered(create(identifier=str(u)))) for c, u in m.users.items()}
+    tokens = {c: create(identifier=str(u)) for c, u in m.users.items()}
+    tokens[Caller.UNIT_TABLE] = m.unit_table_token
+    valid = {c: _bearer(t) for c, t in tokens.items()}
+    expired = {
+        c: _bearer(expired_token(m.settings, u, join=c is Caller.UNIT_TABLE)) for c, u in m.users.items()
+    }
+    broken = {c: _bearer(tampered(t)) for c, t in tokens.items()}
     own_ids, other_ids = frozenset(m.own.secrets), frozenset(m.other.secrets)
     # The ids a caller may never be shown: those of every tenant it holds no role in.
     forbidden = {

@@ -1,0 +1,361 @@
+"""Join codes: facilitators issue one per unit table; participants join with it, no account needed.
+
+The code is shown once, in the answer that issues it, together with its QR image (inline
+SVG) for the table card. The store keeps only a digest, so nothing can show the code again:
+the QR endpoints (SVG and PNG, for printing) render it only when the caller sends the code in
+`X-Join-Code`, and check that it is that join code's. A header, not the URL, so the code
+stays out of access logs. The join link puts the code after `#`, which browsers never send
+to a server.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+import segno
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.params import FromPath, JSONBody
+from litestar.types import ControllerRouterHandler
+
+from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.join_code import JoinCode
+from services.auth.join_codes import (
+    JOIN_CLAIM,
+    JOIN_PATH,
+    digest_of,
+    end_of_theme_day,
+    grouped,
+    new_code,
+    normalised,
+)
+from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE
+from services.bootstrap import Container
+from services.http.access import FACILITATORS
+from services.http.commands import query
+from services.http.problems import problem_responses
+from services.http.provenance import build_provenance
+from services.http.rate_limits import JOIN_ATTEMPTS_STORE, FailedAttempts, client_address
+
+Req = Request[Any, Any, Any]
+CODE_HEADER = "X-Join-Code"
+# A freshly drawn code that collides with an issued one is drawn again, this often.
+DRAWS = 3
+
+
+class IssueJoinCode(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When the code should stop working, if before the end of the theme day (the default)."""
+
+    expires_at: datetime | None = None
+
+
+class JoinCodeIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """A new join code. `code`, `join_url` and `qr_svg` are shown this once and never again."""
+
+    id: UUID
+    unit_id: UUID
+    code: str
+    expires_at: datetime
+    join_url: str
+    qr_svg: str
+
+
+class JoinCodeOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A join code as listed: never the code itself."""
+
+    id: UUID
+    engagement_id: UUID
+    unit_id: UUID
+    expires_at: datetime
+    revoked_at: datetime | None
+    usable: bool
+
+
+class JoinIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The code from the unit table's card, as typed (case, spaces and hyphens do not matter)."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Joined(msgspec.Struct, frozen=True, kw_only=True):
+    """A token for acting as one unit of one engagement until `expires_at`."""
+
+    token: str
+    token_type: str
+    expires_at: datetime
+    tenant_id: UUID
+    engagement_id: UUID
+    unit_id: UUID
+
+
+def _out(code: JoinCode, now: datetime) -> JoinCodeOut:
+    return JoinCodeOut(
+        id=code.id,
+        engagement_id=code.engagement_id,
+        unit_id=code.unit_id,
+        expires_at=code.expires_at,
+        revoked_at=code.revoked_at,
+        usable=code.usable_at(now),
+    )
+
+
+def _join_url(request: Req, container: Container, code: str) -> str:
+    base = (container.settings.public_url or str(request.base_url)).rstrip("/")
+    return f"{base}/join#{code}"
+
+
+def _svg(url: str) -> str:
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, border=4, xmldecl=False, title="Join code")
+    return out.getvalue().decode("utf-8")
+
+
+def _png(url: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=10, border=4)
+    return out.getvalue()
+
+
+class JoinCodeController(Controller):
+    path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}/units/{unit_id:uuid}/join-codes"
+    tags = ["join codes"]
+
+    @post("/", opt={"roles": FACILITATORS}, responses=problem_responses(400, 401, 403, 404, 409))
+    async def issue(
+        self,
+        request: Req,
+        container: NamedDependency[Container],
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        data: JSONBody[IssueJoinCode],
+    ) -> Response[JoinCodeIssued]:
+        """Issue a join code for a unit's table: whoever holds it acts as that unit in this
+        engagement, until the end of the theme day (Danish time) or the earlier `expires_at`.
+        The answer is the only place the code appears; it is not kept."""
+        engagement = await query(request, tenant_id, lambda app: app.engagement(engagement_id))
+        if unit_id not in engagement.unit_ids:
+            raise NotFound(f"unit {unit_id} does not take part in this engagement")
+        latest = end_of_theme_day(engagement.preparation.theme_day)
+        if data.expires_at is not None and data.expires_at.tzinfo is None:
+            raise ValidationException(
+                extra=[{"key": "expires_at", "source": "body", "message": "add a time zone"}]
+            )
+        expires_at = data.expires_at or latest
+        if expires_at > latest:
+            raise InvariantViolated(
+                "a join code expires with its theme day at the latest",
+                state=f"theme day ends {latest.isoformat()}",
+            )
+        provenance = build_provenance(request, request.user, tenant_id, "IssueJoinCode")
+        for attempt in range(DRAWS):
+            code = new_code()
+            digest = digest_of(container.join_code_key, code.replace("-", ""))
+            try:
+                issued: JoinCode = await container.offloop(
+                    container.control.issue_join_code,
+                    tenant_id,
+                    engagement_id,
+                    unit_id,
+                    digest,
+                    expires_at,
+                    provenance,
+                )
+            except AlreadyExists:
+                if attempt == DRAWS - 1:
+                    raise
+                continue
+            url = _join_url(request, container, code)
+            body = JoinCodeIssued(
+                id=issued.id,
+                unit_id=unit_id,
+                code=code,
+                expires_at=expires_at,
+                join_url=url,
+                qr_svg=_svg(url),
+            )
+            return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @get("/", opt={"roles": FACILITATORS}, responses=problem_responses(401, 403, 404))
+    async def listed(
+        self,
+        container: NamedDependency[Container],
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+    ) -> list[JoinCodeOut]:
+        """The unit's join codes in this engagement, oldest first: expiry and revocation, no codes."""
+        codes = await container.offloop(container.control.join_codes, tenant_id, engagement_id, unit_id)
+        now = container.clock()
+        return [_out(code, now) for code in codes]
+
+    @post(
+        "/{code_id:uuid}/revoke",
+        opt={"roles": FACILITATORS},
+        status_code=200,
+        responses=problem_responses(401, 403, 404),
+    )
+    async def revoke(
+        self,
+        request: Req,
+        container: NamedDependency[Container],
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        code_id: FromPath[UUID],
+    ) -> JoinCodeOut:
+        """Revoke a join code: nobody joins with it any more, and tokens it gave are refused on
+        their next request."""
+        await self._own_code(container, tenant_id, engagement_id, unit_id, code_id)
+        provenance = build_provenance(request, request.user, tenant_id, "RevokeJoinCode")
+        code = await container.offloop(container.control.revoke_join_code, code_id, provenance)
+        return _out(code, container.clock())
+
+    @get(
+        "/{code_id:uuid}/qr.svg",
+        opt={"roles": FACILITATORS},
+        media_type="image/svg+xml",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def qr_svg(
+        self,
+        request: Req,
+        container: NamedDependency[Container],
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        code_id: FromPath[UUID],
+    ) -> Response[str]:
+        """The join link as a QR code (SVG). Send the code in `X-Join-Code`: it is not kept, so
+        it cannot be looked up."""
+        url = await self._join_url_of(request, container, tenant_id, engagement_id, unit_id, code_id)
+        return Response(_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+    @get(
+        "/{code_id:uuid}/qr.png",
+        opt={"roles": FACILITATORS},
+        media_type="image/png",
+        responses=problem_responses(400, 401, 403, 404),
+    )
+    async def qr_png(
+        self,
+        request: Req,
+        container: NamedDependency[Container],
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        unit_id: FromPath[UUID],
+        code_id: FromPath[UUID],
+    ) -> Response[bytes]:
+        """The join link as a QR code (PNG, for printing). Send the code in `X-Join-Code`."""
+        url = await self._join_url_of(request, container, tenant_id, engagement_id, unit_id, code_id)
+        return Response(_png(url), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @staticmethod
+    async def _own_code(
+        container: Container, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, code_id: UUID
+    ) -> JoinCode:
+        code: JoinCode = await container.offloop(container.control.join_code, code_id)
+        if (code.tenant_id, code.engagement_id, code.unit_id) != (tenant_id, engagement_id, unit_id):
+            raise NotFound(f"no join code {code_id} for this unit")
+        return code
+
+    async def _join_url_of(
+        self,
+        request: Req,
+        container: Container,
+        tenant_id: UUID,
+        engagement_id: UUID,
+        unit_id: UUID,
+        code_id: UUID,
+    ) -> str:
+        code = await self._own_code(container, tenant_id, engagement_id, unit_id, code_id)
+        typed = normalised(request.headers.get(CODE_HEADER, ""))
+        if typed is None or not secrets.compare_digest(
+            digest_of(container.join_code_key, typed), code.digest
+        ):
+            raise ValidationException(
+                f"{CODE_HEADER} must carry this join code's code",
+                extra=[{"key": CODE_HEADER, "source": "header", "message": "not this join code's code"}],
+            )
+        return _join_url(request, container, grouped(typed))
+
+
+@post(
+    JOIN_PATH, exclude_from_auth=True, status_code=200, responses=problem_responses(400, 401), tags=["auth"]
+)
+async def join(
+    data: JSONBody[JoinIn], request: Req, container: NamedDependency[Container]
+) -> Response[Joined]:
+    """Join a theme day with the code from the unit's table: a token (and the HttpOnly cookie)
+    for acting as that unit in that engagement until the code expires.
+
+    Wrong codes are counted per client address and per code prefix; past the limit, 429 with
+    `Retry-After`. Unknown, revoked and expired codes are refused alike (401)."""
+    typed = normalised(data.code)
+    prefix = typed[:5] if typed else data.code.upper()[:5]
+    attempts = FailedAttempts(
+        request.app.stores.get(JOIN_ATTEMPTS_STORE), container.settings.join_failures_per_minute
+    )
+    keys = (f"join:address:{client_address(request)}", f"join:prefix:{prefix}")
+    await attempts.check(*keys)
+    now = container.clock()
+    code: JoinCode | None = None
+    if typed is not None:
+        try:
+            code = await container.offloop(
+                container.control.join_code, JoinCode.create_id(digest_of(container.join_code_key, typed))
+            )
+        except NotFound:
+            code = None
+    if code is None or not code.usable_at(now):
+        await attempts.fail(*keys)
+        raise NotAuthorizedException("This join code is unknown, revoked or expired.")
+    ttl = min(code.expires_at - now, timedelta(minutes=container.settings.jwt_ttl_minutes))
+    token = request.app.state.jwt_auth.create_token(
+        identifier=str(code.id), token_expiration=ttl, token_extras={JOIN_CLAIM: True}
+    )
+    settings = container.settings
+    max_age = max(1, int(ttl.total_seconds()))
+    return Response(
+        Joined(
+            token=token,
+            token_type="Bearer",  # noqa: S106 - the scheme's name
+            expires_at=datetime.now(UTC) + ttl,
+            tenant_id=code.tenant_id,
+            engagement_id=code.engagement_id,
+            unit_id=code.unit_id,
+        ),
+        status_code=200,
+        cookies=[
+            Cookie(
+                key=AUTH_COOKIE,
+                value=token,
+                httponly=True,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                max_age=max_age,
+                path="/",
+            ),
+            Cookie(
+                key=CSRF_COOKIE,
+                value=secrets.token_urlsafe(32),
+                httponly=False,
+                samesite="lax",
+                secure=settings.cookie_secure,
+                max_age=max_age,
+                path="/",
+            ),
+        ],
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+JOIN_CODE_ROUTES: list[ControllerRouterHandler] = [JoinCodeController, join]
