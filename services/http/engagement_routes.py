@@ -88,13 +88,13 @@ class EngagementController(Controller):
         )
         return EngagementCreated(engagement_id)
 
-    @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def list_engagements(self, request: Req, tenant_id: FromPath[UUID]) -> list[EngagementSummary]:
         """The organisation's engagements, oldest first."""
         organisation = await organisation_view(request, tenant_id)
         return [EngagementSummary(e.engagement_id, e.title) for e in organisation.engagements]
 
-    @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/{engagement_id:uuid}", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def show(
         self,
         request: Req,

@@ -32,14 +32,14 @@ class FollowUpController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["follow-up"]
 
-    @get("/agreements", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/agreements", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def agreements(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[AgreementOut]:
         """Agreements with their acceptance decision and every check-in."""
         return (await engagement_view(request, tenant_id, engagement_id)).agreements
 
-    @get("/proposals", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/proposals", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def proposals(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[ProposalOut]:

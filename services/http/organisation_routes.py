@@ -34,7 +34,7 @@ class OrganisationController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/organisation"
     tags = ["organisation"]
 
-    @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 409))
+    @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 404, 409))
     async def establish(
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[EstablishOrganisation]
     ) -> OrganisationOut:

@@ -82,7 +82,7 @@ class ThemeDayController(Controller):
         )
         return RatingCreated(rating_id)
 
-    @get("/relations", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/relations", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def relations(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[RelationOut]:
@@ -114,7 +114,7 @@ class ThemeDayController(Controller):
         )
         return CardCreated(card_id)
 
-    @get("/cards", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/cards", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
     async def cards(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[CardOut]:
