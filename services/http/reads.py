@@ -61,7 +61,8 @@ async def _document(
 async def _travel(request: Request[Any, Any, Any], tenant_id: UUID, compute: Any) -> Batch:
     container = await known_tenant(request, tenant_id)
     source = container.views.source_for(tenant_id)
-    batch: Batch = await container.offloop(compute, source, container.projections.mapper)
+    # The tenant's mapper may need its key read first: off the event loop too.
+    batch: Batch = await container.offloop(lambda: compute(source, container.projections.mappers(tenant_id)))
     return batch
 
 
