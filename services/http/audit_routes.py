@@ -28,11 +28,11 @@ from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewBackend
 from projections.lineage import LineageNode, NodeKind
 from services.http.access import AUDIT_READERS
-from services.http.problems import problem_responses
+from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
 
 Req = Request[Any, Any, Any]
-READ_ERRORS = problem_responses(400, 401, 403, 404)
+READ_ERRORS = QUERY_ERRORS
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
 # The exports read the trail in pages of this many rows, one page at a time.

@@ -86,9 +86,11 @@ async def _travel(
     """One document as it stood: folded off the event loop, on the time-travel gate so that a
     few long histories cannot take the threads commands run on."""
     container = await known_tenant(request, tenant_id)
-    source = container.views.source_for(tenant_id)
     async with _time_travel_gate():
-        documents = await container.offloop(documents_at, source, keep, {key})
+        # The tenant's mapper may need its key read first: the source is made off the loop too.
+        documents = await container.offloop(
+            lambda: documents_at(container.views.source_for(tenant_id), keep, {key})
+        )
     found = documents.get(key)
     if not isinstance(found, shape):
         raise NotFound(missing)
