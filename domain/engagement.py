@@ -24,6 +24,9 @@ from domain.provenance import Cause, Provenance
 from domain.ratings import Rating, RatingMode, RelationView, relation_view
 from domain.scheduling import DialogueRequest, propose_schedule
 
+# What an erased participant's name reads as, wherever it stood.
+REDACTED = "(slettet)"
+
 MAX_ROUNDS = 10
 # Below this, an individual's scores could be read off a group's means.
 MIN_INDIVIDUAL_GROUP = 2
@@ -474,6 +477,32 @@ class Engagement(Aggregate):
         self._check_new_outcomes(agreements, proposals)
         self._dialogue_held(dialogue, provenance.because_of(Cause("dance_card", card_id)))
         self._record_outcomes(dialogue, agreements, proposals, provenance)
+
+    def redact_participant(self, name: str, provenance: Provenance) -> int:
+        """Erase a person's name from the dialogues' participant lists (the right to erasure):
+        each place it appears (any case) reads REDACTED from now on; returns how many places.
+        The event names the places (dialogue and position), never the name itself. Ratings
+        are untouched: individual raters are pseudonyms already."""
+        wanted = name.strip().casefold()
+        if not wanted:
+            raise InvariantViolated("name the participant whose name is to be erased")
+        places = tuple(
+            (dialogue.dialogue_id, index)
+            for dialogue in self.dialogues.values()
+            for index, participant in enumerate(dialogue.participants)
+            if participant.casefold() == wanted
+        )
+        if places:
+            self._participant_redacted(places, provenance)
+        return len(places)
+
+    @event("ParticipantRedacted")
+    def _participant_redacted(self, places: tuple[tuple[UUID, int], ...], provenance: Provenance) -> None:
+        for dialogue_id, index in places:
+            dialogue = self.dialogues[dialogue_id]
+            names = list(dialogue.participants)
+            names[index] = REDACTED
+            self.dialogues[dialogue_id] = replace(dialogue, participants=tuple(names))
 
     def add_outcomes(
         self,

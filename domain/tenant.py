@@ -54,6 +54,22 @@ class Tenant(Aggregate):
     def _renamed(self, name: str, provenance: Provenance) -> None:
         self.name = name
 
+    @property
+    def erased(self) -> bool:
+        return getattr(self, "erased_slug", None) is not None
+
+    def erase(self, provenance: Provenance) -> None:
+        """The erasure record: who erased the organisation, and when (in the provenance), its
+        slug and id. It carries no content: the name goes from the current state too."""
+        if self.erased:
+            raise NotFound(f"tenant {self.id} was erased")
+        self._erased(slug=self.slug, provenance=provenance)
+
+    @event("TenantErased")
+    def _erased(self, slug: str, provenance: Provenance) -> None:
+        self.erased_slug = slug
+        self.name = ""
+
 
 class TenantDirectory(Aggregate):
     """Every tenant on the platform by id, with slug and name; keeps slugs unique."""
@@ -89,6 +105,16 @@ class TenantDirectory(Aggregate):
     def _renamed(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
         slug, _ = self.entries[str(tenant_id)]
         self.entries[str(tenant_id)] = (slug, name)
+
+    def remove(self, tenant_id: UUID, provenance: Provenance) -> None:
+        """The tenant was erased: it is no longer listed (its slug stays retired with its id)."""
+        if str(tenant_id) not in self.entries:
+            raise NotFound(f"no tenant {tenant_id}")
+        self._removed(tenant_id=tenant_id, provenance=provenance)
+
+    @event("TenantRemoved")
+    def _removed(self, tenant_id: UUID, provenance: Provenance) -> None:
+        del self.entries[str(tenant_id)]
 
     def tenants(self) -> dict[UUID, tuple[str, str]]:
         return {UUID(key): value for key, value in self.entries.items()}

@@ -6,7 +6,7 @@ projector runs them off the event loop), and answers queries asynchronously.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 from uuid import UUID
@@ -53,16 +53,29 @@ class ViewBackend(Protocol):
         """The (child, parent) links walked from `node_id` on to what it caused, `depth` links at most."""
         ...
 
+    def forget(self, tenant_id: UUID) -> None:
+        """The tenant was erased: drop what is cached about it and refuse to recreate its views."""
+        ...
+
     async def close(self) -> None: ...
+
+
+# tenant id -> the mapper that decodes (and decrypts) that tenant's events.
+Mappers = Callable[[UUID], Mapper[UUID]]
+
+
+class TenantErased(LookupError):
+    """The tenant's store was erased; its views are not recreated."""
 
 
 class SQLiteViewBackend:
     """The embedded default: `<data_dir>/stores/tenant_<id>.views.sqlite3` beside the event store."""
 
-    def __init__(self, stores_dir: Path, mapper: Mapper[UUID]) -> None:
+    def __init__(self, stores_dir: Path, mappers: Mappers) -> None:
         self.stores_dir = stores_dir
-        self.mapper = mapper
+        self.mappers = mappers
         self._stores: dict[UUID, SQLiteViewStore] = {}
+        self._erased: set[UUID] = set()
 
     def _events_path(self, tenant_id: UUID) -> Path:
         return self.stores_dir / f"{tenant_store_name(tenant_id)}.sqlite3"
@@ -70,13 +83,17 @@ class SQLiteViewBackend:
     def store_for(self, tenant_id: UUID) -> SQLiteViewStore:
         store = self._stores.get(tenant_id)
         if store is None:
+            if tenant_id in self._erased:
+                raise TenantErased(f"tenant {tenant_id} was erased")
             store = self._stores[tenant_id] = SQLiteViewStore(
                 self.stores_dir / f"{tenant_store_name(tenant_id)}.views.sqlite3"
             )
         return store
 
     def source_for(self, tenant_id: UUID) -> SQLiteEventSource:
-        return SQLiteEventSource(self._events_path(tenant_id), self.mapper)
+        if tenant_id in self._erased:
+            raise TenantErased(f"tenant {tenant_id} was erased")
+        return SQLiteEventSource(self._events_path(tenant_id), self.mappers(tenant_id))
 
     def behind(self, tenant_ids: Iterable[UUID]) -> list[UUID]:
         # Asking each file is as cheap as a catch-up that finds nothing to do.
@@ -108,6 +125,10 @@ class SQLiteViewBackend:
         return await anyio.to_thread.run_sync(
             lambda: self.store_for(tenant_id).lineage_descendants(node_id, depth)
         )
+
+    def forget(self, tenant_id: UUID) -> None:
+        self._erased.add(tenant_id)
+        self._stores.pop(tenant_id, None)
 
     async def close(self) -> None:
         self._stores.clear()

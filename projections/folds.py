@@ -25,15 +25,24 @@ class FoldState(msgspec.Struct):
     trail: EngagementTrail | None = None
 
 
+def _plain(mapper: Mapper[UUID]) -> Mapper[UUID]:
+    """The mapper without its cipher or compressor. A fold's state lives in the views, beside
+    the documents rendered from it in the clear, and dropped with them when the tenant is
+    erased: encrypting it would protect nothing and make it differ on every write."""
+    if mapper.cipher is None and mapper.compressor is None:
+        return mapper
+    return type(mapper)(transcoder=mapper.transcoder)
+
+
 def _dump(aggregate: Any, mapper: Mapper[UUID], trail: EngagementTrail | None) -> bytes:
     snapshot = type(aggregate).Snapshot.take(aggregate)
-    stored = mapper.to_stored_event(snapshot)
+    stored = _plain(mapper).to_stored_event(snapshot)
     return msgspec.msgpack.encode(FoldState(stored.topic, stored.originator_version, stored.state, trail))
 
 
 def _load(data: bytes, key_id: UUID, mapper: Mapper[UUID]) -> tuple[Any, EngagementTrail | None]:
     state = msgspec.msgpack.decode(data, type=FoldState)
-    snapshot = mapper.to_domain_event(StoredEvent(key_id, state.version, state.topic, state.snapshot))
+    snapshot = _plain(mapper).to_domain_event(StoredEvent(key_id, state.version, state.topic, state.snapshot))
     return snapshot.mutate(None), state.trail  # type: ignore[attr-defined]
 
 

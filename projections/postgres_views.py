@@ -8,7 +8,7 @@ composite-type adapter clash does not arise. Queries are answered by a small asy
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Protocol
 from uuid import UUID
@@ -456,9 +456,10 @@ class PostgresViewBackend:
     """Every tenant's views in its own schema. One bounded psycopg pool (opened on first use)
     for the projector, one asyncpg pool (created on the first query) for queries."""
 
-    def __init__(self, settings: Settings, mapper: Mapper[UUID]) -> None:
+    def __init__(self, settings: Settings, mappers: Callable[[UUID], Mapper[UUID]]) -> None:
         self.settings = settings
-        self.mapper = mapper
+        self.mappers = mappers
+        self._erased: set[UUID] = set()
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
         self._stores: dict[UUID, PostgresViewStore] = {}
@@ -488,13 +489,25 @@ class PostgresViewBackend:
     def store_for(self, tenant_id: UUID) -> PostgresViewStore:
         store = self._stores.get(tenant_id)
         if store is None:
+            if tenant_id in self._erased:
+                raise LookupError(f"tenant {tenant_id} was erased")
             store = PostgresViewStore(self.open_pool(), tenant_store_name(tenant_id))
             with self._lock:
                 store = self._stores.setdefault(tenant_id, store)
         return store
 
     def source_for(self, tenant_id: UUID) -> PostgresEventSource:
-        return PostgresEventSource(self.open_pool(), tenant_store_name(tenant_id), self.mapper, tenant_id)
+        if tenant_id in self._erased:
+            raise LookupError(f"tenant {tenant_id} was erased")
+        return PostgresEventSource(
+            self.open_pool(), tenant_store_name(tenant_id), self.mappers(tenant_id), tenant_id
+        )
+
+    def forget(self, tenant_id: UUID) -> None:
+        """The tenant was erased (its schema, views included, dropped): forget its store."""
+        with self._lock:
+            self._erased.add(tenant_id)
+            self._stores.pop(tenant_id, None)
 
     # -- queries (asyncpg) ----------------------------------------------------------
 

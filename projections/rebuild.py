@@ -81,7 +81,7 @@ def rebuild(
     started = time.perf_counter()
     container = build_container(settings)
     backend = container.views
-    mapper = container.projections.mapper
+    mappers = container.projections.mappers
     try:
         listed = [t.id for t in container.control.tenants()]
         if tenant_id is not None and tenant_id not in listed:
@@ -91,10 +91,10 @@ def rebuild(
         for tenant in tenants:
             report = progress or (lambda _t, _at, _head: None)
             if isinstance(backend, PostgresViewBackend):
-                applied += rebuild_postgres(backend, mapper, tenant, report, batch_size=batch_size)
+                applied += rebuild_postgres(backend, mappers(tenant), tenant, report, batch_size=batch_size)
             else:
                 applied += rebuild_sqlite(
-                    settings.data_dir / "stores", mapper, tenant, report, batch_size=batch_size
+                    settings.data_dir / "stores", mappers(tenant), tenant, report, batch_size=batch_size
                 )
     finally:
         if isinstance(backend, PostgresViewBackend):

@@ -13,9 +13,8 @@ from uuid import UUID
 import anyio
 import anyio.to_thread
 from anyio.abc import TaskGroup
-from eventsourcing.persistence import Mapper
 
-from projections.backends import ViewBackend
+from projections.backends import Mappers, ViewBackend
 from projections.projector import PositionMoved, ViewStore, catch_up
 
 logger = logging.getLogger("balkort.projections")
@@ -33,7 +32,7 @@ class ProjectionRunner:
     def __init__(
         self,
         backend: ViewBackend,
-        mapper: Mapper[UUID],
+        mappers: Mappers,
         tenants: Callable[[], Iterable[UUID]],
         *,
         poll_seconds: float = 2.0,
@@ -43,7 +42,8 @@ class ProjectionRunner:
         anchor_seconds: float = 300.0,
     ) -> None:
         self.backend = backend
-        self.mapper = mapper
+        # Each tenant's events decode (and decrypt) with that tenant's own mapper.
+        self.mappers = mappers
         self.tenants = tenants
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
@@ -81,7 +81,7 @@ class ProjectionRunner:
         source = self.backend.source_for(tenant_id)
         while True:
             try:
-                applied = catch_up(source, store, self.mapper, self.batch_size, changed)
+                applied = catch_up(source, store, self.mappers(tenant_id), self.batch_size, changed)
             except PositionMoved:
                 continue
             self.anchor_head(tenant_id, store)
@@ -135,7 +135,13 @@ class ProjectionRunner:
                 await anyio.sleep(max(COALESCE_SECONDS, min(self._last_seconds, MAX_COALESCE_SECONDS)))
             due = set(self._dirty)
             if waited.cancelled_caught:
-                due |= set(await anyio.to_thread.run_sync(lambda: self.backend.behind(list(self.tenants()))))
+                try:
+                    due |= set(
+                        await anyio.to_thread.run_sync(lambda: self.backend.behind(list(self.tenants())))
+                    )
+                except Exception:
+                    # A database away for a moment must not end the runner: poll again later.
+                    logger.warning("looking for tenants behind failed; polling again", exc_info=True)
             self._dirty.clear()
             for tenant_id in sorted(due):
                 requested = self._requested.get(tenant_id, 0)

@@ -14,7 +14,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
-from projections.projector import Batch, EventSource, Recorded, project
+from projections.folds import EngagementFold, OrganisationFold
+from projections.projector import ENGAGEMENT, Batch, EventSource, Recorded, document_key, project
 
 PAGE = 1000
 
@@ -54,3 +55,18 @@ def at_version(source: EventSource, mapper: Mapper[UUID], aggregate_id: UUID, ve
         lambda event: event.originator_version <= version,
     )
     return project(0, records, {}, mapper)
+
+
+def documents_at(source: EventSource, keep: Callable[[Any], bool], keys: set[str]) -> dict[str, Any]:
+    """Only the documents named by `keys`, as they stood, rendered straight from the fold:
+    what a query needs, without the audit rows, lineage and fold states a full batch carries."""
+    folds: dict[str, EngagementFold | OrganisationFold] = {}
+    for record in prefix(history(source), keep):
+        found = document_key(record.event)
+        if found is None or found[0] not in keys:
+            continue
+        key, kind = found
+        if key not in folds:
+            folds[key] = EngagementFold() if kind == ENGAGEMENT else OrganisationFold()
+        folds[key].apply(record.event)
+    return {key: fold.render() for key, fold in folds.items()}

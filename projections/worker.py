@@ -133,7 +133,7 @@ class Projector:
     def __init__(
         self,
         backend: PostgresViewBackend,
-        mapper: Mapper[UUID],
+        mappers: Callable[[UUID], Mapper[UUID]],
         tenants: Callable[[], Iterable[UUID]],
         *,
         partition: Partition | None = None,
@@ -144,7 +144,7 @@ class Projector:
         anchor_seconds: float = 300.0,
     ) -> None:
         self.backend = backend
-        self.mapper = mapper
+        self.mappers = mappers
         self.tenants = tenants
         self.partition = partition
         self.poll_seconds = poll_seconds
@@ -186,10 +186,11 @@ class Projector:
         started = time.perf_counter()
         store = self.backend.store_for(tenant_id)
         source = _Stoppable(self.backend.source_for(tenant_id), self.stop)
+        mapper = self.mappers(tenant_id)
         applied = 0
         while True:
             try:
-                applied += catch_up(source, store, self.mapper, self.batch_size)
+                applied += catch_up(source, store, mapper, self.batch_size)
                 break
             except PositionMoved:
                 # Another worker committed first; read on from where it got to.
@@ -285,7 +286,7 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
     control = container.control
     projector = Projector(
         backend,
-        container.projections.mapper,
+        container.projections.mappers,
         lambda: [t.id for t in control.tenants()],
         partition=partition,
         poll_seconds=settings.projector_poll_seconds,

@@ -412,6 +412,23 @@ class TenantApplication(BalkortApplication):
             engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), expected_version
         )
 
+    def redact_participant(
+        self,
+        engagement_id: UUID,
+        name: str,
+        provenance: Provenance,
+        expected_version: int | None = None,
+    ) -> int:
+        """Erase a participant's name from the engagement's dialogues; how many places."""
+        places = 0
+
+        def redact(engagement: Engagement) -> None:
+            nonlocal places
+            places = engagement.redact_participant(name, provenance)
+
+        self._on_engagement(engagement_id, redact, expected_version)
+        return places
+
     def hold_dialogue(
         self,
         engagement_id: UUID,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import click
@@ -39,6 +40,9 @@ def container_for(settings: Settings) -> Iterator[Container]:
     try:
         yield container
     finally:
+        close_views = getattr(container.views, "close_blocking", None)
+        if close_views is not None:
+            close_views()
         container.tenants.close()
         container.control.close()
 
@@ -82,7 +86,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 
 @main.group()
 def tenants() -> None:
-    """Client organisations (tenants): onboard and list."""
+    """Client organisations (tenants): onboard, list, export and erase."""
 
 
 @tenants.command("create")
@@ -111,6 +115,62 @@ def tenants_list(settings: Settings) -> None:
     for tenant in rows:
         table.add_row(tenant.slug, tenant.name, str(tenant.id))
     console.print(table)
+
+
+@tenants.command("erase")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Confirm without being asked (scripts).")
+@click.pass_obj
+def tenants_erase(settings: Settings, slug: str, yes: bool) -> None:
+    """Erase a client organisation for good: delete its encryption key (crypto-shredding), drop
+    its event store and read models, and leave only an erasure record (who, when, slug, id).
+
+    Cannot be undone. Asks for the slug again unless --yes is given.
+    """
+    if not yes:
+        typed = click.prompt(
+            f"This erases {slug} and all its data for good. Type the slug to confirm", default=""
+        )
+        if typed.strip() != slug:
+            raise click.ClickException("not confirmed; nothing was erased")
+    with container_for(settings) as container:
+        tenant_id = container.control.tenant_id_for(slug)
+        try:
+            container.erase_tenant(slug, operator_provenance(tenant_id, "EraseTenant"))
+        except DomainError as error:
+            raise click.ClickException(f"no tenant with slug {slug!r} ({error.message})") from None
+    console.print(f"erased {slug} ({tenant_id}): key deleted, event store and read models dropped")
+
+
+@tenants.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the export into (created).",
+)
+@click.pass_obj
+def tenants_export(settings: Settings, slug: str, out: Path) -> None:
+    """Export a client organisation whole: its events decrypted (JSON lines), the hash-chain
+    export, its organisation and engagement read models, and a manifest with each file's SHA-256."""
+    from services.export import export_to
+
+    with container_for(settings) as container:
+        tenant_id = container.control.tenant_id_for(slug)
+        try:
+            container.control.tenant(tenant_id)
+        except DomainError:
+            raise click.ClickException(f"no tenant with slug {slug!r}") from None
+        manifest = export_to(container, tenant_id, out)
+    verdict = "chain intact" if manifest.chain_intact else "CHAIN BROKEN"
+    console.print(
+        f"exported {slug}: {manifest.events} events, {manifest.engagements} engagements, {verdict} "
+        f"up to position {manifest.chain_verified_to} -> {out}"
+    )
+    if not manifest.chain_intact:
+        raise SystemExit(1)
 
 
 @main.group()

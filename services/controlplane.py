@@ -107,6 +107,10 @@ class ControlPlane(BalkortApplication):
 
     def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
         """Records a new client organisation; raises AlreadyExists when the slug is taken."""
+        if self._exists(Tenant.create_id(slug)):
+            raise AlreadyExists(
+                f"slug {slug!r} was used by an erased tenant", state=f"tenant {Tenant.create_id(slug)}"
+            )
         directory = self._directory(provenance)
         tenant = Tenant.onboard(name=name, slug=slug, provenance=provenance)
         directory.add(tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, provenance=provenance)
@@ -126,13 +130,37 @@ class ControlPlane(BalkortApplication):
         return sorted(listed, key=lambda t: (t.name.casefold(), t.slug))
 
     def tenant(self, tenant_id: UUID) -> TenantSummary:
-        """One client organisation; raises NotFound."""
-        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        """One client organisation; raises NotFound (also for an erased one)."""
+        tenant = self._live_tenant(tenant_id)
         return TenantSummary(id=tenant.id, slug=tenant.slug, name=tenant.name)
+
+    def erase_tenant(self, tenant_id: UUID, provenance: Provenance) -> None:
+        """Records the erasure of a client organisation (`TenantErased`: who, when, slug, id)
+        and takes it off the directory; raises NotFound for an unknown or erased tenant.
+        Deleting its key and store is the caller's part (`Container.erase_tenant`)."""
+        tenant = self._live_tenant(tenant_id)
+        directory = self._directory(provenance)
+        tenant.erase(provenance)
+        directory.remove(tenant_id, provenance)
+        self.save(tenant, directory)
+
+    def erased(self, tenant_id: UUID) -> bool:
+        """True when the tenant was onboarded and later erased."""
+        try:
+            tenant: object = self.repository.get(tenant_id)
+        except AggregateNotFoundError:
+            return False
+        return isinstance(tenant, Tenant) and tenant.erased
+
+    def _live_tenant(self, tenant_id: UUID) -> Tenant:
+        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        if tenant.erased:
+            raise NotFound(f"no tenant {tenant_id}")
+        return tenant
 
     def rename_tenant(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
         """Gives a client organisation a new display name (the slug stays)."""
-        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        tenant = self._live_tenant(tenant_id)
         directory = self._directory(provenance)
         tenant.rename(name, provenance)
         directory.rename(tenant_id, tenant.name, provenance)
@@ -177,7 +205,7 @@ class ControlPlane(BalkortApplication):
 
     def grant_membership(self, user_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
         """Gives a user a role in a tenant (replacing any role held there before)."""
-        self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        self._live_tenant(tenant_id)
         user = self.user(user_id)
         user.grant_membership(tenant_id, role, provenance)
         self.save(user)

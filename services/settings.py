@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     jwt_secret: str | None = None
+    # Base64 of 32 bytes: wraps every tenant's encryption key. Unset: generated once into
+    # data_dir/master-key (the embedded default).
+    master_key: str | None = None
     jwt_ttl_minutes: int = 12 * 60
     # Bounds that keep dormant tenants free: at most this many tenant event stores open at
     # once, each with this many PostgreSQL connections; the executor that runs them.
@@ -68,6 +71,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long a caller waits for a tenant store slot when every open one is in use.
     tenant_lease_timeout: float = 30.0
     worker_threads: int = 8
+    database_connect_timeout: int = 2
     snapshot_interval: int = 100
     idempotency_ttl_seconds: int = 24 * 3600
     cookie_secure: bool = False

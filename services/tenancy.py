@@ -33,6 +33,8 @@ from psycopg import sql
 from services.auth.jwt import jwt_secret
 from services.persistence.base import BalkortApplication
 from services.persistence.env import PSEUDONYM_KEY, SNAPSHOT_INTERVAL, application_env, tenant_store_name
+from services.persistence.keys import TenantKeys
+from services.persistence.mappers import cipher_env
 from services.settings import Settings
 
 A = TypeVar("A", bound=BalkortApplication)
@@ -70,11 +72,18 @@ class _Slot(Generic[A]):
 class TenantStores(Generic[A]):
     """Opens tenants' applications on demand and keeps at most ``open_tenants`` of them open."""
 
-    def __init__(self, settings: Settings, factory: Callable[[dict[str, str]], A]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        factory: Callable[[dict[str, str]], A],
+        keys: TenantKeys | None = None,
+    ) -> None:
         if settings.open_tenants < 1:
             raise ValueError("open_tenants must be at least 1")
         self._settings = settings
         self._factory = factory
+        # With keys, each tenant's event payloads are encrypted under the tenant's own key.
+        self._keys = keys
         self._cond = threading.Condition()
         # Least recently used first. A slot counts against the bound from the moment it is
         # reserved until its application is closed.
@@ -85,7 +94,10 @@ class TenantStores(Generic[A]):
     # -- tenants ---------------------------------------------------------------------
 
     def onboard(self, tenant_id: UUID) -> None:
-        """Create the tenant's event store (idempotent; also creates tables added since)."""
+        """Create the tenant's event store (idempotent; also creates tables added since),
+        and its encryption key (kept if it has one)."""
+        if self._keys is not None:
+            self._keys.create(tenant_id)
         if self._settings.uses_postgres:
             with self._admin_connection() as conn:
                 conn.execute(
@@ -114,6 +126,28 @@ class TenantStores(Generic[A]):
             with self._cond:
                 self._known.add(tenant_id)
         return found
+
+    def erase(self, tenant_id: UUID) -> None:
+        """Closes the tenant's store and deletes it: the PostgreSQL schema (events and the
+        read models beside them) or the SQLite files. Waits for leases in flight to end."""
+        with self._cond:
+            self._known.discard(tenant_id)
+            while (slot := self._slots.get(tenant_id)) is not None and slot.leases:
+                self._cond.wait()
+            slot = self._slots.pop(tenant_id, None)
+        if slot is not None and slot.app is not None:
+            slot.app.close()
+        if self._settings.uses_postgres:
+            with self._admin_connection() as conn:
+                conn.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                        sql.Identifier(tenant_store_name(tenant_id))
+                    )
+                )
+            return
+        stores = self._sqlite_path(tenant_id).parent
+        for path in stores.glob(f"{tenant_store_name(tenant_id)}.*"):
+            path.unlink(missing_ok=True)
 
     # -- use -------------------------------------------------------------------------
 
@@ -227,6 +261,8 @@ class TenantStores(Generic[A]):
         env = application_env(self._settings, store)
         # Tables are created at onboarding; opening a tenant then costs no DDL round trips.
         env[PostgresFactory.CREATE_TABLE] = "y" if create_tables else "n"
+        if self._keys is not None:
+            env.update(cipher_env(self._keys.get(tenant_id)))
         env[SNAPSHOT_INTERVAL] = str(self._settings.snapshot_interval)
         # Pseudonyms of individual raters: a key per tenant, derived from the platform secret.
         secret = jwt_secret(self._settings).encode()

@@ -6,6 +6,7 @@ production path was exercised. `make services` starts local services that are st
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Iterator
@@ -55,6 +56,9 @@ def _create_database() -> str:
 def _drop_database(dbname: str) -> None:
     with _admin_connection() as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+SESSION_MASTER_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture(scope="session")
@@ -119,12 +123,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     data_dir = tmp_path / "data"
     if request.param == "sqlite":
         return Settings(data_dir=data_dir)
+    # The tests of a run share one database, so one control plane and its wrapped tenant keys:
+    # like every process of a deployment, they share one master key.
     return Settings(
         data_dir=data_dir,
         database_url=request.getfixturevalue("postgres_url"),
         redis_url=request.getfixturevalue("redis_url"),
         # Tests share one Redis database; each counts its requests apart from the others'.
         rate_limit_namespace=f"balkort:rate-limit:test-{secrets.token_hex(6)}",
+        master_key=SESSION_MASTER_KEY,
     )
 
 

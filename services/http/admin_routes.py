@@ -113,7 +113,7 @@ async def list_tenants(
 @get(
     "/api/v1/tenants/{tenant_id:uuid}",
     opt={"roles": EVERY_TENANT_ROLE},
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
     tags=["platform"],
 )
 async def get_tenant(tenant_id: FromPath[UUID], container: NamedDependency[Container]) -> TenantView:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,11 +28,11 @@ from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewBackend
 from projections.lineage import LineageNode, NodeKind
 from services.http.access import AUDIT_READERS
-from services.http.problems import problem_responses
+from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
 
 Req = Request[Any, Any, Any]
-READ_ERRORS = problem_responses(400, 401, 403, 404)
+READ_ERRORS = QUERY_ERRORS
 PAGE_DEFAULT = 100
 PAGE_MAX = 500
 # The exports read the trail in pages of this many rows, one page at a time.
@@ -131,6 +132,17 @@ Depth = Annotated[
 ]
 
 
+EVENT_TYPE_NAME = re.compile(r"[A-Za-z]{1,80}")
+
+
+def _representable(moment: datetime) -> bool:
+    try:
+        moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
 def audit_filter(
     *,
     aggregate_id: UUID | None,
@@ -155,9 +167,20 @@ def audit_filter(
             f"{', '.join(naive)} need{'s' if len(naive) == 1 else ''} a time zone",
             extra=[{"key": name, "source": "query", "message": "add a time zone, e.g. Z"} for name in naive],
         )
+    outside = [name for name, moment in moments.items() if moment is not None and not _representable(moment)]
+    if outside:
+        raise ValidationException(
+            "times must lie between the years 1 and 9999 in UTC",
+            extra=[{"key": name, "source": "query", "message": "out of range"} for name in outside],
+        )
     types = tuple(
         dict.fromkeys(part.strip() for value in event_type or () for part in value.split(",") if part.strip())
     )
+    if any(not EVENT_TYPE_NAME.fullmatch(t) for t in types):
+        raise ValidationException(
+            "event_type names events, e.g. DanceCardSent",
+            extra=[{"key": "event_type", "source": "query", "message": "letters only, e.g. DanceCardSent"}],
+        )
     return AuditFilter(
         aggregate_id=aggregate_id,
         aggregate_type=aggregate_type,

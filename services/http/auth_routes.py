@@ -12,6 +12,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.security.jwt import JWTCookieAuth, Token
 from litestar.types import ControllerRouterHandler
@@ -127,7 +128,12 @@ async def login(
     )
 
 
-@post("/api/v1/auth/logout", status_code=204, responses=problem_responses(401, 403), tags=["auth"])
+@post(
+    "/api/v1/auth/logout",
+    status_code=204,
+    responses={**problem_responses(401, 403), 204: ResponseSpec(None, description="Signed out; no content.")},
+    tags=["auth"],
+)
 async def logout(container: NamedDependency[Container]) -> Response[None]:
     """Signs out of the browser: clears the token and CSRF cookies. (Bearer tokens simply expire.)"""
     secure = container.settings.cookie_secure

@@ -20,11 +20,11 @@ from litestar.response import Stream
 from projections.verify import Verdict, export_tenant, verify_tenant
 from services.bootstrap import Container
 from services.http.access import AUDIT_READERS
-from services.http.problems import problem_responses
+from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
 
 Req = Request[Any, Any, Any]
-READ_ERRORS = problem_responses(400, 401, 403, 404)
+READ_ERRORS = QUERY_ERRORS
 
 
 async def _pages(container: Container, tenant_id: UUID) -> AsyncIterator[bytes]:

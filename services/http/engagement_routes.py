@@ -25,7 +25,7 @@ from services.http.commands import execute
 from services.http.follow_up_routes import FollowUpController
 from services.http.live_routes import follow_engagement
 from services.http.organisation_routes import OrganisationController
-from services.http.problems import problem_responses
+from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.read_model_routes import READ_MODEL_ROUTES
 from services.http.reads import AS_OF, engagement_view, organisation_view
 from services.http.schemas.engagement import (
@@ -40,7 +40,7 @@ from services.http.schemas.engagement import (
 from services.http.theme_day_routes import ThemeDayController
 
 Req = Request[Any, Any, Any]
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+WRITE_ERRORS = COMMAND_ERRORS
 
 
 def preparation_of(data: JSONBody[PreparationIn]) -> Preparation:
@@ -89,7 +89,7 @@ class EngagementController(Controller):
         )
         return EngagementCreated(engagement_id)
 
-    @get("/", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def list_engagements(self, request: Req, tenant_id: FromPath[UUID]) -> list[EngagementSummary]:
         """The organisation's engagements, oldest first."""
         organisation = await organisation_view(request, tenant_id)
@@ -98,7 +98,7 @@ class EngagementController(Controller):
     @get(
         "/{engagement_id:uuid}",
         opt={"roles": READERS, "unit_scope": UnitScope.READ},
-        responses=problem_responses(401, 403, 404),
+        responses=QUERY_ERRORS,
     )
     async def show(
         self,

@@ -14,7 +14,7 @@ from projections.documents import (
 )
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute
-from services.http.problems import problem_responses
+from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.reads import engagement_view
 from services.http.schemas.engagement import (
     CheckInCreated,
@@ -25,21 +25,21 @@ from services.http.schemas.engagement import (
 )
 
 Req = Request[Any, Any, Any]
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+WRITE_ERRORS = COMMAND_ERRORS
 
 
 class FollowUpController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["follow-up"]
 
-    @get("/agreements", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/agreements", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def agreements(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[AgreementOut]:
         """Agreements with their acceptance decision and every check-in."""
         return (await engagement_view(request, tenant_id, engagement_id)).agreements
 
-    @get("/proposals", opt={"roles": READERS}, responses=problem_responses(401, 403, 404))
+    @get("/proposals", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def proposals(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[ProposalOut]:

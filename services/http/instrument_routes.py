@@ -159,7 +159,7 @@ async def list_instruments(container: NamedDependency[Container]) -> list[Instru
 
 @get(
     "/api/v1/instruments/{instrument_id:uuid}",
-    responses=problem_responses(401, 404),
+    responses=problem_responses(400, 401, 404),
     tags=["instruments"],
 )
 async def get_instrument(

@@ -83,7 +83,8 @@ async def engagement_events(
     "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}/events",
     opt={"roles": READERS, "unit_scope": UnitScope.READ},
     tags=["engagements"],
-    responses=problem_responses(401, 403, 404),
+    media_type="text/event-stream",
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def follow_engagement(
     request: Req,

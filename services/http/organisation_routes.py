@@ -14,7 +14,7 @@ from projections.documents import (
 )
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute
-from services.http.problems import problem_responses
+from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS, problem_responses
 from services.http.reads import AS_OF, organisation_view
 from services.http.schemas.organisation import (
     AddUnit,
@@ -27,14 +27,14 @@ from services.http.schemas.organisation import (
 )
 
 Req = Request[Any, Any, Any]
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+WRITE_ERRORS = COMMAND_ERRORS
 
 
 class OrganisationController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/organisation"
     tags = ["organisation"]
 
-    @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 409))
+    @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 404, 409))
     async def establish(
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[EstablishOrganisation]
     ) -> OrganisationOut:
@@ -47,7 +47,7 @@ class OrganisationController(Controller):
         )
         return await organisation_view(request, tenant_id)
 
-    @get("/", opt={"roles": READERS}, responses=problem_responses(400, 401, 403, 404))
+    @get("/", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def show(
         self,
         request: Req,

@@ -197,6 +197,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", f"{_E}/dialogues"): TAKE_PART_AT_TABLE,
     ("POST", f"{_E}/dialogues/{{dialogue_id:uuid}}/outcomes"): TAKE_PART_AT_TABLE,
     ("PUT", f"{_E}/wrap-ups/{{unit_id:uuid}}"): TAKE_PART_AT_TABLE,
+    # Erasing a person's name from the dialogues: the planning group, on a data subject's request.
+    ("POST", f"{_E}/participants/redactions"): PLAN,
     ("POST", f"{_E}/closing-plenary"): FACILITATE,
     # The follow-up meeting and afterwards: decisions and check-ins.
     ("GET", f"{_E}/agreements"): READ,

@@ -13,6 +13,9 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import psycopg
+from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import RecordConflictError
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -216,7 +219,7 @@ def on_too_many(_: Request[Any, Any, Any], exc: TooManyRequestsException) -> Res
     return problem_response(429, detail, name="rate-limited", title="Too many requests", headers=headers)
 
 
-def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "Something went wrong on our side; it has been logged.")
 
@@ -233,6 +236,51 @@ def on_busy(_: Request[Any, Any, Any], exc: TenantStoresBusy) -> Response[bytes]
     )
 
 
+# The database is away (restarting, failing over, unreachable) or every connection is taken:
+# eventsourcing wraps psycopg's errors (a pool timeout is an OperationalError too) in its own.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    StoreOperationalError,
+    StoreInterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+def _asyncpg_unavailable() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - installed with the PostgreSQL extra
+        return ()
+    return (
+        asyncpg.exceptions.PostgresConnectionError,
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.InterfaceError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.TooManyConnectionsError,
+    )
+
+
+DATABASE_UNAVAILABLE += (*_asyncpg_unavailable(), ConnectionError)
+
+
+def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "The database cannot be reached right now; retry shortly.",
+        name="database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    # asyncpg lets a refused or reset connection through as the OS's own error.
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return on_database_unavailable(request, exc)
+    return _on_unexpected(request, exc)
+
+
 PROBLEM_HANDLERS: ExceptionHandlersMap = {
     ValidationException: on_validation,
     UnknownTenant: on_unknown_tenant,
@@ -244,5 +292,12 @@ PROBLEM_HANDLERS: ExceptionHandlersMap = {
     HTTPException: on_http_error,
     DomainError: on_domain_error,
     RecordConflictError: on_conflict,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
     Exception: on_unexpected,
 }
+
+
+# What the tenant routes can answer besides success. 422: an Idempotency-Key reused with
+# another body; 503: the database (or, for keyed commands, Redis) is away for a moment.
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 503)
+QUERY_ERRORS = problem_responses(400, 401, 403, 404, 503)

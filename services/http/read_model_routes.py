@@ -34,11 +34,11 @@ from projections.queries import (
 from services.auth.guards import UnitScope, principal_from
 from services.bootstrap import Container
 from services.http.access import READERS
-from services.http.problems import problem_responses
+from services.http.problems import QUERY_ERRORS, problem_responses
 from services.http.reads import AS_OF, engagement_view, organisation_view
 
 Req = Request[Any, Any, Any]
-READ_ERRORS = problem_responses(400, 401, 403, 404)
+READ_ERRORS = QUERY_ERRORS
 PORTFOLIO_ROLES = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
 TODAY = "The day to judge dates against (due dates, check-in horizons); today (UTC) by default, or the day of `as_of`."
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+import anyio
 import msgspec
 from litestar import Request
 from litestar.exceptions import ValidationException
@@ -13,8 +15,8 @@ from litestar.exceptions import ValidationException
 from domain.errors import NotFound
 from domain.organisation import Organisation
 from projections.documents import EngagementOut, OrganisationOut
-from projections.projector import ENGAGEMENT, ORGANISATION, Batch
-from projections.time_travel import as_of, at_version
+from projections.projector import ENGAGEMENT, ORGANISATION
+from projections.time_travel import documents_at
 from services.bootstrap import Container
 
 D = TypeVar("D")
@@ -31,6 +33,21 @@ def _check_zone(moment: datetime) -> None:
             "as_of needs a time zone",
             extra=[{"key": "as_of", "source": "query", "message": "add a time zone, e.g. Z"}],
         )
+
+
+# At most this many time-travel folds at once per process (each reads a tenant's history).
+TIME_TRAVEL_AT_ONCE = 2
+_gate: list[anyio.Semaphore] = []
+
+
+def _time_travel_gate() -> anyio.Semaphore:
+    if not _gate:
+        _gate.append(anyio.Semaphore(TIME_TRAVEL_AT_ONCE))
+    return _gate[0]
+
+
+def _happened_by(moment: datetime) -> Callable[[Any], bool]:
+    return lambda event: event.provenance.occurred_at <= moment
 
 
 def _container(request: Request[Any, Any, Any]) -> Container:
@@ -58,18 +75,26 @@ async def _document(
     return msgspec.json.decode(body, type=shape)
 
 
-async def _travel(request: Request[Any, Any, Any], tenant_id: UUID, compute: Any) -> Batch:
+async def _travel(
+    request: Request[Any, Any, Any],
+    tenant_id: UUID,
+    key: str,
+    keep: Callable[[Any], bool],
+    missing: str,
+    shape: type[D],
+) -> D:
+    """One document as it stood: folded off the event loop, on the time-travel gate so that a
+    few long histories cannot take the threads commands run on."""
     container = await known_tenant(request, tenant_id)
-    source = container.views.source_for(tenant_id)
-    batch: Batch = await container.offloop(compute, source, container.projections.mapper)
-    return batch
-
-
-def _from_batch(batch: Batch, key: str, missing: str, shape: type[D]) -> D:
-    for document in batch.documents:
-        if document.key == key:
-            return msgspec.json.decode(document.body, type=shape)
-    raise NotFound(missing)
+    async with _time_travel_gate():
+        # The tenant's mapper may need its key read first: the source is made off the loop too.
+        documents = await container.offloop(
+            lambda: documents_at(container.views.source_for(tenant_id), keep, {key})
+        )
+    found = documents.get(key)
+    if not isinstance(found, shape):
+        raise NotFound(missing)
+    return found
 
 
 async def engagement_view(
@@ -85,13 +110,18 @@ async def engagement_view(
     missing = f"no engagement {engagement_id}"
     if moment is not None:
         _check_zone(moment)
-        batch = await _travel(request, tenant_id, lambda source, mapper: as_of(source, mapper, moment))
-        return _from_batch(batch, key, f"{missing} at {moment.isoformat()}", EngagementOut)
-    if version is not None:
-        batch = await _travel(
-            request, tenant_id, lambda source, mapper: at_version(source, mapper, engagement_id, version)
+        return await _travel(
+            request, tenant_id, key, _happened_by(moment), f"{missing} at {moment.isoformat()}", EngagementOut
         )
-        return _from_batch(batch, key, missing, EngagementOut)
+    if version is not None:
+        return await _travel(
+            request,
+            tenant_id,
+            key,
+            lambda event: event.originator_version <= version or event.originator_id != engagement_id,
+            missing,
+            EngagementOut,
+        )
     return await _document(request, tenant_id, key, missing, EngagementOut)
 
 
@@ -103,6 +133,5 @@ async def organisation_view(
     missing = "the organisation has not been established yet"
     if moment is not None:
         _check_zone(moment)
-        batch = await _travel(request, tenant_id, lambda source, mapper: as_of(source, mapper, moment))
-        return _from_batch(batch, key, missing, OrganisationOut)
+        return await _travel(request, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
     return await _document(request, tenant_id, key, missing, OrganisationOut)

@@ -13,9 +13,9 @@ from projections.documents import (
     RelationOut,
 )
 from services.auth.guards import UnitScope
-from services.http.access import FACILITATORS, PARTICIPANTS, READERS
+from services.http.access import FACILITATORS, PARTICIPANTS, PLANNERS, READERS
 from services.http.commands import execute
-from services.http.problems import problem_responses
+from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.reads import engagement_view
 from services.http.schemas.engagement import (
     AddOutcomes,
@@ -28,15 +28,17 @@ from services.http.schemas.engagement import (
     MapRelations,
     MoveDialogue,
     OutcomesCreated,
+    ParticipantRedacted,
     RatingCreated,
     Recorded,
+    RedactParticipant,
     SendCard,
     SubmitRating,
     WrapUpIn,
 )
 
 Req = Request[Any, Any, Any]
-WRITE_ERRORS = problem_responses(400, 401, 403, 404, 409)
+WRITE_ERRORS = COMMAND_ERRORS
 
 
 class ThemeDayController(Controller):
@@ -90,7 +92,7 @@ class ThemeDayController(Controller):
     @get(
         "/relations",
         opt={"roles": READERS, "unit_scope": UnitScope.READ},
-        responses=problem_responses(401, 403, 404),
+        responses=QUERY_ERRORS,
     )
     async def relations(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
@@ -128,7 +130,7 @@ class ThemeDayController(Controller):
     @get(
         "/cards",
         opt={"roles": READERS, "unit_scope": UnitScope.READ},
-        responses=problem_responses(401, 403, 404),
+        responses=QUERY_ERRORS,
     )
     async def cards(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
@@ -298,6 +300,24 @@ class ThemeDayController(Controller):
             ),
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
+
+    @post("/participants/redactions", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    async def redact_participant(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        data: JSONBody[RedactParticipant],
+    ) -> ParticipantRedacted:
+        """Erase a person's name from the engagement's dialogues (the right to erasure): it
+        reads "(slettet)" wherever it stood. Ratings are kept; raters are pseudonyms already."""
+        places = await execute(
+            request,
+            tenant_id,
+            "RedactParticipant",
+            lambda app, p, v: app.redact_participant(engagement_id, data.name, p, expected_version=v),
+        )
+        return ParticipantRedacted(places)
 
     @put(
         "/wrap-ups/{unit_id:uuid}",

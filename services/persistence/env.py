@@ -32,4 +32,6 @@ def application_env(settings: Settings, store: str) -> dict[str, str]:
         "POSTGRES_SCHEMA": store,
         "POSTGRES_POOL_SIZE": str(settings.tenant_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.tenant_pool_overflow),
+        # Short, so a database that is away turns into a quick 503 rather than a hung request.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_connect_timeout),
     }

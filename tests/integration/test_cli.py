@@ -15,6 +15,8 @@ COMMANDS = (
     ["tenants"],
     ["tenants", "create"],
     ["tenants", "list"],
+    ["tenants", "export"],
+    ["tenants", "erase"],
     ["users"],
     ["users", "create"],
     ["demo"],

@@ -132,7 +132,9 @@ def pg_count(container: Container, schema: str, table: str) -> int:
 
 def catch_up_pg(container: Container, tenant_id: UUID) -> int:
     views = container.views
-    return catch_up(views.source_for(tenant_id), views.store_for(tenant_id), container.projections.mapper)
+    return catch_up(
+        views.source_for(tenant_id), views.store_for(tenant_id), container.projections.mappers(tenant_id)
+    )
 
 
 def _iso(value: Any) -> str:
@@ -143,7 +145,7 @@ def _iso(value: Any) -> str:
 
 def test_catch_up_on_postgres_matches_sqlite(container: Container, tmp_path: Path) -> None:
     tenant_id = seed_story(container)
-    mapper = container.projections.mapper
+    mapper = container.projections.mappers(tenant_id)
     source = container.views.source_for(tenant_id)
     assert isinstance(source, PostgresEventSource)
     applied = catch_up_pg(container, tenant_id)
@@ -213,7 +215,7 @@ def test_position_guard_applies_a_batch_once(container: Container) -> None:
     pool = container.views.open_pool()  # type: ignore[attr-defined]
     schema = tenant_store_name(tenant_id)
     first, second = PostgresViewStore(pool, schema), PostgresViewStore(pool, schema)
-    mapper = container.projections.mapper
+    mapper = container.projections.mappers(tenant_id)
     records = container.views.source_for(tenant_id).read(0, 100)
     assert len(records) == 6
     batch = project(0, records, first.states(keys_touched(records)), mapper)
@@ -388,7 +390,8 @@ def test_projector_process_wakes_on_notify_and_survives_a_killed_listen(
     built = build_container(settings)
     # A poll far slower than the deadline: only the notification can make it in time.
     process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, postgres_database_url, str(tmp_path / "worker"), "30"],
+        # The same data directory, and so the same master key, as the process that writes.
+        [sys.executable, "-c", WORKER, postgres_database_url, str(settings.data_dir), "30"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stderr=subprocess.PIPE,

@@ -32,7 +32,6 @@ from services.application import TenantApplication
 from services.bootstrap import Container, build_container
 from services.demo import Actor, EngagementStory, at, seed_demo
 from services.persistence.env import tenant_store_name
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
 from services.settings import Settings
 from tests.views_snapshot import AfterEachCall, assert_same_views, postgres_views, sqlite_views
 
@@ -52,8 +51,12 @@ import random, sys, time
 from pathlib import Path
 from projections.projector import catch_up
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
-mapper = TypedMapper(transcoder=MsgspecTranscoder())
+from uuid import UUID
+from services.persistence.keys import TenantKeys
+from services.persistence.mappers import TenantMappers
+from services.settings import Settings
+# The tenant's own mapper: the same data directory holds the master key and the tenant keys.
+mapper = TenantMappers(TenantKeys(Settings(data_dir=Path(sys.argv[3]))).get)(UUID(sys.argv[4]))
 source = SQLiteEventSource(Path(sys.argv[1]), mapper)
 store = SQLiteViewStore(Path(sys.argv[2]))
 rng = random.Random()
@@ -166,14 +169,15 @@ def test_the_worker_killed_at_random_moments_ends_with_the_views_of_a_clean_rebu
     rng = random.Random()
     tenant_id = seed_demo(container)
     schema = tenant_store_name(tenant_id)
-    mapper = TypedMapper(transcoder=MsgspecTranscoder())
+    mapper = container.mappers(tenant_id)
     source = PostgresEventSource(pool, schema, mapper)
     log = tmp_path / "worker.log"
 
     def start() -> subprocess.Popen[str]:
         with log.open("a") as err:
             return subprocess.Popen(
-                [sys.executable, "-c", WORKER, settings.postgres.dsn, str(tmp_path / "worker")],
+                # The worker shares the data directory, and so the master key, with the writers.
+                [sys.executable, "-c", WORKER, settings.postgres.dsn, str(settings.data_dir)],
                 cwd=ROOT,
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
                 stderr=err,
@@ -231,7 +235,7 @@ def test_a_sqlite_projector_killed_at_random_moments_ends_with_the_views_of_a_cl
         stores = tmp_path / "data" / "stores"
         events = stores / f"{tenant_store_name(tenant_id)}.sqlite3"
         views = stores / f"{tenant_store_name(tenant_id)}.views.sqlite3"
-        mapper = TypedMapper(transcoder=MsgspecTranscoder())
+        mapper = container.mappers(tenant_id)
         source = SQLiteEventSource(events, mapper)
         store = SQLiteViewStore(views)
 
@@ -241,7 +245,15 @@ def test_a_sqlite_projector_killed_at_random_moments_ends_with_the_views_of_a_cl
 
         def start() -> subprocess.Popen[str]:
             process = subprocess.Popen(
-                [sys.executable, "-c", SQLITE_PROJECTOR, str(events), str(views)],
+                [
+                    sys.executable,
+                    "-c",
+                    SQLITE_PROJECTOR,
+                    str(events),
+                    str(views),
+                    str(tmp_path / "data"),
+                    str(tenant_id),
+                ],
                 cwd=ROOT,
                 env={**os.environ, "PYTHONPATH": str(ROOT)},
                 stdout=subprocess.PIPE,

@@ -115,7 +115,7 @@ def check_equivalence(
 ) -> None:
     slug = f"equivalence-{secrets.token_hex(5)}"
     tenant_id = container.onboard_tenant(f"Kommune {slug}", slug, system_provenance("Test"))
-    mapper = container.projections.mapper
+    mapper = container.projections.mappers(tenant_id)
     source = container.views.source_for(tenant_id)
     stepwise = new_store("stepwise")
     steps: list[int] = []

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 import pytest
+from eventsourcing.persistence import Mapper
 from litestar.testing import AsyncTestClient
 
 from domain.organisation import Organisation
@@ -26,7 +27,6 @@ from services.bootstrap import Container, build_container
 from services.demo import DEMO_PASSWORD, seed_demo
 from services.http.app import create_app
 from services.persistence.env import tenant_store_name
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
 from services.settings import Settings
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -43,6 +43,7 @@ class Seeded:
     tenant_id: UUID
     source: SQLiteEventSource
     records: list[Recorded]
+    mapper: Mapper[UUID]
 
 
 class ListSource:
@@ -62,19 +63,18 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     try:
         tenant_id = seed_demo(container)
         views = container.views
-        catch_up(views.source_for(tenant_id), views.store_for(tenant_id), container.projections.mapper)
+        catch_up(
+            views.source_for(tenant_id), views.store_for(tenant_id), container.projections.mappers(tenant_id)
+        )
+        tenant_mapper = container.mappers(tenant_id)
     finally:
         container.tenants.close()
         container.control.close()
     path = settings.data_dir / "stores" / f"{tenant_store_name(tenant_id)}.sqlite3"
-    source = SQLiteEventSource(path, mapper())
+    source = SQLiteEventSource(path, tenant_mapper)
     records = source.read(0, 100_000)
     assert len(records) > 400
-    return Seeded(settings, tenant_id, source, records)
-
-
-def mapper() -> TypedMapper:
-    return TypedMapper(transcoder=MsgspecTranscoder())
+    return Seeded(settings, tenant_id, source, records, tenant_mapper)
 
 
 def happened_by(records: list[Recorded], moment: datetime) -> list[Recorded]:
@@ -118,7 +118,7 @@ def fold_state(state: bytes) -> dict[str, Any]:
 
 
 def test_as_of_equals_a_fresh_projection_of_what_had_happened(seeded: Seeded) -> None:
-    the_mapper = mapper()
+    the_mapper = seeded.mapper
     when = moments(seeded.records)
     assert len(when) > 100
     # Out-of-order histories exist: an aggregate with an event recorded after one that
@@ -147,7 +147,7 @@ def test_as_of_equals_a_fresh_projection_of_what_had_happened(seeded: Seeded) ->
 
 
 def test_as_of_equals_a_fresh_store_fed_only_those_events(seeded: Seeded, tmp_path: Path) -> None:
-    the_mapper = mapper()
+    the_mapper = seeded.mapper
     times = sorted({r.event.provenance.occurred_at for r in seeded.records})
     picked = [times[len(times) * i // 4] for i in range(4)] + [times[-1] + timedelta(days=1)]
     for index, moment in enumerate(picked):
@@ -184,7 +184,7 @@ def iso(moment: datetime) -> str:
 async def test_http_as_of_shows_the_phase_and_the_unit_names_of_then(
     seeded: Seeded, reader: AsyncTestClient[Any]
 ) -> None:
-    the_mapper = mapper()
+    the_mapper = seeded.mapper
     base = f"/api/v1/tenants/{seeded.tenant_id}"
     org_key = f"{ORGANISATION}:{Organisation.id_for(seeded.tenant_id)}"
     now = msgspec.json.decode((await reader.get(f"{base}/organisation")).content, type=OrganisationOut)

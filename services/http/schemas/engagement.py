@@ -111,6 +111,18 @@ class HoldDialogue(msgspec.Struct, forbid_unknown_fields=True):
     proposals: Annotated[list[ProposalIn], msgspec.Meta(max_length=50)] = []
 
 
+class RedactParticipant(msgspec.Struct, forbid_unknown_fields=True):
+    """A person whose name is to be erased from the engagement's dialogues (any case)."""
+
+    name: Name
+
+
+class ParticipantRedacted(msgspec.Struct):
+    """How many places in the dialogues' participant lists now read "(slettet)"."""
+
+    places: int
+
+
 class AddOutcomes(msgspec.Struct, forbid_unknown_fields=True):
     agreements: Annotated[list[AgreementIn], msgspec.Meta(max_length=50)] = []
     proposals: Annotated[list[ProposalIn], msgspec.Meta(max_length=50)] = []
