@@ -35,6 +35,7 @@ from services.auth.guards import CSRFMiddleware, principal_from, tenant_guard
 from services.auth.jwt import build_jwt_auth
 from services.auth.principal import Principal
 from services.bootstrap import Container, build_container
+from services.http.auditor_access import AuditorAccessMiddleware
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         guards=[tenant_guard],
         middleware=[
             CSRFMiddleware,
+            AuditorAccessMiddleware,
             DefineMiddleware(
                 IdempotencyMiddleware,
                 keys=the_container.idempotency,
