@@ -6,17 +6,19 @@ Blocking: call it off the event loop (services.offloop).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from domain.access_log import AccessLog, month_of
 from domain.agreements import CheckInStatus
 from domain.engagement import AgreementDraft, Engagement, Preparation, ProposalDraft
 from domain.errors import NotFound
@@ -554,3 +556,52 @@ class TenantApplication(BalkortApplication):
             expected_version,
         )
         return check_in_id
+
+    # -- what auditors looked at -----------------------------------------------------------
+
+    def record_auditor_access(
+        self, tenant_id: UUID, method: str, path: str, query: str, status: int, provenance: Provenance
+    ) -> None:
+        """Append an auditor's access to the tenant's access log of the month it happened in,
+        opening that log on first use. Concurrent recorders retry; an access that cannot be
+        recorded raises, it is never dropped quietly."""
+        month = month_of(provenance.occurred_at)
+        log_id = AccessLog.id_for(tenant_id, month)
+        every = int(self.env.get(SNAPSHOT_INTERVAL) or 100)
+
+        def load() -> AccessLog:
+            try:
+                found: object = self.repository.get(log_id)
+            except AggregateNotFoundError:
+                return AccessLog.open(tenant_id, month, provenance)
+            if not isinstance(found, AccessLog):
+                raise TypeError(f"{log_id} is not an access log")
+            return found
+
+        def refresh(log: AccessLog) -> AccessLog:
+            for event in self.events.get(originator_id=log.id, gt=log.version):
+                log = event.mutate(log)  # type: ignore[attr-defined]
+            return log
+
+        # A working copy beside the engagements': a busy month is replayed once per process,
+        # not once per access.
+        working = cast("WorkingCopies[AccessLog]", self.working)
+        # Every process serving the tenant's auditors appends to the same log, and an access
+        # that cannot be recorded is refused: more patience than for a command. Accesses do not
+        # depend on each other, so a retry is always safe.
+        for _ in range(RETRIES_ON_CONFLICT * 4):
+            try:
+                with working.checkout(log_id, load, refresh) as log:
+                    log.record(method, path, query, status, provenance)
+                    self.save(log)
+                    accesses, version = log.accesses, log.version
+            except IntegrityError:
+                # Another process opened the log or appended first; the retry reloads it.
+                continue
+            if accesses % every == 0:
+                # The log's state is a count, so a snapshot is tiny; it spares a new process
+                # the replay of the whole month.
+                with contextlib.suppress(IntegrityError):
+                    self.take_snapshot(log_id, version=version)
+            return
+        raise ConcurrentModification("too many concurrent changes; try again")

@@ -6,7 +6,6 @@ production path was exercised. `make services` starts local services that are st
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import redis
 from psycopg import sql
 
 from services.settings import Settings
+from tests.keys import SESSION_MASTER_KEY
 
 # The harness's own inputs, not application settings, so they are read here.
 DATABASE_URL = os.environ.get("BALKORT_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -56,9 +56,6 @@ def _create_database() -> str:
 def _drop_database(dbname: str) -> None:
     with _admin_connection() as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
-
-
-SESSION_MASTER_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture(scope="session")

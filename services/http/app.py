@@ -35,6 +35,7 @@ from services.auth.guards import CSRFMiddleware, join_scope_guard, principal_fro
 from services.auth.jwt import build_jwt_auth
 from services.auth.principal import Principal
 from services.bootstrap import Container, build_container
+from services.http.auditor_access import AuditorAccessMiddleware
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             CSRFMiddleware,
             # Inside authentication, so a signed-in caller is counted as who it is, per tenant.
             rate_limit_config(settings).middleware,
+            AuditorAccessMiddleware,
             DefineMiddleware(
                 IdempotencyMiddleware,
                 keys=the_container.idempotency,

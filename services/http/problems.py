@@ -30,6 +30,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, NotFound
+from services.persistence.keys import KeyUnwrapError
 from services.tenancy import TenantStoresBusy, UnknownTenant
 
 PROBLEM_JSON = "application/problem+json"
@@ -281,7 +282,17 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[b
     return _on_unexpected(request, exc)
 
 
+def on_key_unavailable(request: Request[Any, Any, Any], exc: KeyUnwrapError) -> Response[bytes]:
+    # A process started with another master key than the one the tenant's key was wrapped
+    # under: an operational fault to fix, not the client's; say so without details.
+    logger.error("tenant key unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503, "This client organisation's data cannot be opened right now.", headers={"Retry-After": "30"}
+    )
+
+
 PROBLEM_HANDLERS: ExceptionHandlersMap = {
+    KeyUnwrapError: on_key_unavailable,
     ValidationException: on_validation,
     UnknownTenant: on_unknown_tenant,
     TenantStoresBusy: on_busy,

@@ -149,7 +149,7 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
     )
 
     # -- The whole trail: every event in order, with who did it under which role -------------------
-    trail = (await auditor.get("/audit", params={"limit": 500}))["items"]
+    trail = (await manager.get("/audit", params={"limit": 500}))["items"]
     positions = [row["position"] for row in trail]
     assert positions == sorted(set(positions))
     assert all(row["actor_id"] in role_of for row in trail)
@@ -197,7 +197,7 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
 
     # -- Filters return exactly the rows they select --------------------------------------------
     async def selected(**params: Any) -> list[dict[str, Any]]:
-        page = await auditor.get("/audit", params={**params, "limit": 500})
+        page = await manager.get("/audit", params={**params, "limit": 500})
         assert page["next_after"] is None
         return list(page["items"])
 
@@ -232,21 +232,21 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
     assert await selected(actor_id=ids["auditor"]) == []
 
     # -- Keyset pagination walks every row once ------------------------------------------------------
-    paged = await walk(auditor, {}, 2)
+    paged = await walk(manager, {}, 2)
     assert paged == trail
-    assert await walk(auditor, {"actor_id": ids["participant"]}, 2) == by_participant
-    assert await walk(auditor, {"event_type": "RatingSubmitted"}, 3) == ratings_rows
-    assert (await auditor.get("/audit", params={"after": positions[-1]}))["items"] == []
+    assert await walk(manager, {"actor_id": ids["participant"]}, 2) == by_participant
+    assert await walk(manager, {"event_type": "RatingSubmitted"}, 3) == ratings_rows
+    assert (await manager.get("/audit", params={"after": positions[-1]}))["items"] == []
 
     # -- The exports hold the same rows as the paged API ---------------------------------------------
-    response = await auditor.raw("/audit/export.jsonl")
+    response = await manager.raw("/audit/export.jsonl")
     assert response.headers["content-type"].startswith("application/jsonl")
     assert response.headers["content-disposition"] == f'attachment; filename="audit-{tenant_id}.jsonl"'
     assert [json.loads(line) for line in response.text.splitlines()] == trail
-    response = await auditor.raw("/audit/export.jsonl", params={"actor_id": ids["participant"]})
+    response = await manager.raw("/audit/export.jsonl", params={"actor_id": ids["participant"]})
     assert [json.loads(line) for line in response.text.splitlines()] == by_participant
 
-    response = await auditor.raw("/audit/export.csv")
+    response = await manager.raw("/audit/export.csv")
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"] == f'attachment; filename="audit-{tenant_id}.csv"'
     exported = list(csv.DictReader(io.StringIO(response.text)))
@@ -270,11 +270,11 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
         }
 
     assert [parsed(line) for line in exported] == [as_csv(row) for row in trail]
-    response = await auditor.raw("/audit/export.csv", params={"event_type": "RatingSubmitted"})
+    response = await manager.raw("/audit/export.csv", params={"event_type": "RatingSubmitted"})
     assert [parsed(line) for line in csv.DictReader(io.StringIO(response.text))] == [
         as_csv(row) for row in ratings_rows
     ]
-    empty = await auditor.raw("/audit/export.csv", params={"actor_id": ids["auditor"]})
+    empty = await manager.raw("/audit/export.csv", params={"actor_id": ids["auditor"]})
     assert empty.text.strip() == ",".join(next(csv.reader(io.StringIO(response.text))))
 
     # -- Lineage: the decision back to the rating, the rating on to the decision ---------------------
@@ -349,8 +349,13 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
     assert [e["field"] for e in naive["errors"]] == ["occurred_to"]
 
     # -- The consultancy, management and auditors read it all; participants and outsiders do not ------
-    for reader in (manager, facilitator):
-        assert (await reader.get("/audit", params={"limit": 500}))["items"] == trail
+    for reader in (manager, facilitator, auditor):
+        rows = (await reader.get("/audit", params={"limit": 500}))["items"]
+        assert [row for row in rows if row["aggregate_type"] != "AccessLog"] == trail
+    # What the auditor read is recorded, as the auditor's own accesses.
+    accessed = await manager.get("/audit", params={"actor_id": ids["auditor"], "limit": 500})
+    assert accessed["items"]
+    assert {(r["aggregate_type"], r["actor_role"]) for r in accessed["items"]} == {("AccessLog", "auditor")}
     for path in ("/audit", "/audit/export.jsonl", f"/lineage/rating/{weak_rating}"):
         await participant.get(path, expect=403)
     for path in (

@@ -128,7 +128,12 @@ def assert_only_the_erasure_record(settings: Settings, tenant_id: UUID) -> None:
 
 
 def cli(settings: Settings) -> CliRunner:
-    env = {"BALKORT_DATA_DIR": str(settings.data_dir), "DATABASE_URL": "", "REDIS_URL": ""}
+    env = {
+        "BALKORT_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "BALKORT_MASTER_KEY": settings.master_key or "",
+    }
     if settings.uses_postgres:
         env |= {"DATABASE_URL": settings.database_url or "", "REDIS_URL": settings.redis_url or ""}
     return CliRunner(env=env)

@@ -132,7 +132,11 @@ def flipped(state: bytes, at: int = 7) -> bytes:
 
 
 def cli_verify(settings: Settings) -> tuple[int, str]:
-    env = {"BALKORT_DATA_DIR": str(settings.data_dir), "DATABASE_URL": settings.database_url or ""}
+    env = {
+        "BALKORT_DATA_DIR": str(settings.data_dir),
+        "DATABASE_URL": settings.database_url or "",
+        "BALKORT_MASTER_KEY": settings.master_key or "",
+    }
     result = CliRunner().invoke(main, ["audit", "verify", "--tenant", DEMO_TENANT_SLUG], env=env)
     return result.exit_code, result.output
 

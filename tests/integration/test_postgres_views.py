@@ -43,6 +43,7 @@ from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from tests.keys import SESSION_MASTER_KEY
 from tests.views_snapshot import postgres_views, sqlite_views
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,9 @@ def close(container: Container) -> None:
 
 @pytest.fixture
 def container(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
-    built = build_container(Settings(database_url=postgres_url, data_dir=tmp_path / "data"))
+    built = build_container(
+        Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
+    )
     try:
         yield built
     finally:
@@ -186,7 +189,9 @@ def test_catch_up_on_postgres_matches_sqlite(container: Container, tmp_path: Pat
 
 
 async def test_async_queries_read_the_same_documents(postgres_url: str, tmp_path: Path) -> None:
-    built = build_container(Settings(database_url=postgres_url, data_dir=tmp_path / "data"))
+    built = build_container(
+        Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
+    )
     try:
         tenant_id = seed_story(built)
         never_projected = onboard(built)
@@ -277,7 +282,7 @@ def test_tenants_with_new_events_finds_exactly_those_behind(container: Container
 
 
 def test_rebuild_gives_identical_views_and_keeps_serving(postgres_url: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=postgres_url, data_dir=tmp_path / "data")
+    settings = Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
     built = build_container(settings)
     try:
         tenant_id = seed_story(built)
