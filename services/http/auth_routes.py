@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -73,6 +73,40 @@ def _jwt_auth(request: Request[Any, Any, Any]) -> JWTCookieAuth[Principal, Token
     return jwt_auth
 
 
+T = TypeVar("T")
+
+
+def signed_in(body: T, token: str, ttl: timedelta, *, secure: bool) -> Response[T]:
+    """The answer to a successful sign-in (by password or by join code): the token in the body
+    for API clients, and for browsers as an HttpOnly cookie beside a CSRF cookie to echo."""
+    max_age = max(1, int(ttl.total_seconds()))
+    return Response(
+        body,
+        status_code=200,
+        cookies=[
+            Cookie(
+                key=AUTH_COOKIE,
+                value=token,
+                httponly=True,
+                samesite="lax",
+                secure=secure,
+                max_age=max_age,
+                path="/",
+            ),
+            Cookie(
+                key=CSRF_COOKIE,
+                value=secrets.token_urlsafe(32),
+                httponly=False,
+                samesite="lax",
+                secure=secure,
+                max_age=max_age,
+                path="/",
+            ),
+        ],
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 @post(
     LOGIN_PATH,
     exclude_from_auth=True,
@@ -95,36 +129,16 @@ async def login(
     ttl = timedelta(minutes=settings.jwt_ttl_minutes)
     expires_at = datetime.now(UTC) + ttl
     token = _jwt_auth(request).create_token(identifier=str(user.id), token_expiration=ttl)
-    max_age = int(ttl.total_seconds())
-    return Response(
+    return signed_in(
         LoginResult(
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme's name
             expires_at=expires_at,
             user=me_view(principal_of(user)),
         ),
-        status_code=200,
-        cookies=[
-            Cookie(
-                key=AUTH_COOKIE,
-                value=token,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                max_age=max_age,
-                path="/",
-            ),
-            Cookie(
-                key=CSRF_COOKIE,
-                value=secrets.token_urlsafe(32),
-                httponly=False,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                max_age=max_age,
-                path="/",
-            ),
-        ],
-        headers={"Cache-Control": "no-store"},
+        token,
+        ttl,
+        secure=settings.cookie_secure,
     )
 
 

@@ -19,7 +19,6 @@ from uuid import UUID
 import msgspec
 import segno
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import FromPath, JSONBody
@@ -36,9 +35,9 @@ from services.auth.join_codes import (
     new_code,
     normalised,
 )
-from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE
 from services.bootstrap import Container
 from services.http.access import FACILITATORS
+from services.http.auth_routes import signed_in
 from services.http.commands import query
 from services.http.problems import problem_responses
 from services.http.provenance import build_provenance
@@ -322,9 +321,7 @@ async def join(
     token = request.app.state.jwt_auth.create_token(
         identifier=str(code.id), token_expiration=ttl, token_extras={JOIN_CLAIM: True}
     )
-    settings = container.settings
-    max_age = max(1, int(ttl.total_seconds()))
-    return Response(
+    return signed_in(
         Joined(
             token=token,
             token_type="Bearer",  # noqa: S106 - the scheme's name
@@ -333,28 +330,9 @@ async def join(
             engagement_id=code.engagement_id,
             unit_id=code.unit_id,
         ),
-        status_code=200,
-        cookies=[
-            Cookie(
-                key=AUTH_COOKIE,
-                value=token,
-                httponly=True,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                max_age=max_age,
-                path="/",
-            ),
-            Cookie(
-                key=CSRF_COOKIE,
-                value=secrets.token_urlsafe(32),
-                httponly=False,
-                samesite="lax",
-                secure=settings.cookie_secure,
-                max_age=max_age,
-                path="/",
-            ),
-        ],
-        headers={"Cache-Control": "no-store"},
+        token,
+        ttl,
+        secure=container.settings.cookie_secure,
     )
 
 
