@@ -24,6 +24,25 @@ Published = Callable[[UUID, set[str]], Awaitable[None]]
 # Anchors a tenant's hash-chain head (position, digest) outside its store.
 Anchor = Callable[[UUID, int, bytes], object]
 SETTLE_SECONDS = 5.0
+
+
+def anchor_when_due(
+    anchor: Anchor | None, every: float, anchored: dict[UUID, float], tenant_id: UUID, store: ViewStore
+) -> None:
+    """Anchors the tenant's chain head, at most once per `every` seconds (`anchored` remembers
+    when each tenant was last anchored). A failure is logged: anchoring is retried next time."""
+    now = time.monotonic()
+    if anchor is None or now - anchored.get(tenant_id, -every) < every:
+        return
+    head = store.last_digest()
+    if head is not None:
+        try:
+            anchor(tenant_id, head.position, head.digest)
+        except Exception:
+            logger.warning("anchoring the chain head of tenant %s failed", tenant_id, exc_info=True)
+        anchored[tenant_id] = now
+
+
 COALESCE_SECONDS = 0.03
 MAX_COALESCE_SECONDS = 0.5
 
@@ -89,19 +108,7 @@ class ProjectionRunner:
 
     def anchor_head(self, tenant_id: UUID, store: ViewStore) -> None:
         """Anchors the tenant's chain head, at most once per `anchor_seconds`."""
-        now = time.monotonic()
-        if (
-            self.anchor is None
-            or now - self._anchored.get(tenant_id, -self.anchor_seconds) < self.anchor_seconds
-        ):
-            return
-        head = store.last_digest()
-        if head is not None:
-            try:
-                self.anchor(tenant_id, head.position, head.digest)
-            except Exception:
-                logger.warning("anchoring the chain head of tenant %s failed", tenant_id, exc_info=True)
-            self._anchored[tenant_id] = now
+        anchor_when_due(self.anchor, self.anchor_seconds, self._anchored, tenant_id, store)
 
     async def _run_one(self, tenant_id: UUID) -> bool:
         changed: set[str] = set()

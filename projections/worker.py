@@ -33,7 +33,7 @@ from projections.postgres_views import (
     tenants_with_new_events,
 )
 from projections.projector import PositionMoved, Recorded, catch_up
-from projections.runner import Anchor
+from projections.runner import Anchor, anchor_when_due
 from projections.verify import anchor_head
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
@@ -209,19 +209,7 @@ class Projector:
 
     def anchor_head(self, tenant_id: UUID, store: PostgresViewStore) -> None:
         """Anchors the tenant's chain head, at most once per `anchor_seconds`."""
-        now = time.monotonic()
-        if (
-            self.anchor is None
-            or now - self._anchored.get(tenant_id, -self.anchor_seconds) < self.anchor_seconds
-        ):
-            return
-        head = store.last_digest()
-        if head is not None:
-            try:
-                self.anchor(tenant_id, head.position, head.digest)
-            except Exception:
-                logger.warning("anchoring the chain head of tenant %s failed", tenant_id, exc_info=True)
-            self._anchored[tenant_id] = now
+        anchor_when_due(self.anchor, self.anchor_seconds, self._anchored, tenant_id, store)
 
     def pass_once(self, tenants: list[UUID], executor: ThreadPoolExecutor | None = None) -> int:
         """One wake-up: which tenants are behind (one query), then catch each of them up."""
