@@ -33,6 +33,7 @@ from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.settings import Settings
 from tests.http_harness import Story, onboard, register, serving, token_for
+from tests.keys import SESSION_MASTER_KEY
 
 T = TypeVar("T")
 
@@ -227,7 +228,12 @@ async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
         pytest.fail("no local PostgreSQL cluster to restart (pg_ctlcluster)", pytrace=False)
     # How long a store waits for a connection; the store retries ten times before giving up.
     monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "1")
-    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url, redis_url=redis_url)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=postgres_url,
+        redis_url=redis_url,
+        master_key=SESSION_MASTER_KEY,
+    )
     acknowledged: set[UUID] = set()
     refused: list[httpx.Response] = []
     with postgres_left_running():
@@ -353,7 +359,10 @@ async def test_with_redis_away_keyed_commands_get_503_and_the_rest_go_through(
     server = _redis_server(port)
     try:
         settings = Settings(
-            data_dir=tmp_path / "data", database_url=postgres_url, redis_url=f"redis://127.0.0.1:{port}/0"
+            data_dir=tmp_path / "data",
+            database_url=postgres_url,
+            redis_url=f"redis://127.0.0.1:{port}/0",
+            master_key=SESSION_MASTER_KEY,
         )
         async with serving(settings, admin=None, quick_hashes=True) as story:
             load = await prepare_load(story)

@@ -27,6 +27,7 @@ from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.settings import Settings
+from tests.keys import SESSION_MASTER_KEY
 from tests.views_snapshot import (
     AfterEachCall,
     Views,
@@ -150,7 +151,9 @@ def sqlite_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conta
 @pytest.fixture(scope="module")
 def postgres_container(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
     settings = Settings(
-        database_url=postgres_url, data_dir=tmp_path_factory.mktemp("equivalence-pg") / "data"
+        database_url=postgres_url,
+        data_dir=tmp_path_factory.mktemp("equivalence-pg") / "data",
+        master_key=SESSION_MASTER_KEY,
     )
     with container_on(settings) as built:
         yield built
