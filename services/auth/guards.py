@@ -42,6 +42,7 @@ UNIT_SCOPE_OPT = "unit_scope"
 TENANT_PARAM = "tenant_id"
 ENGAGEMENT_PARAM = "engagement_id"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_PREFIX = "/api/"
 logger = logging.getLogger("balkort.auth")
 
 
@@ -194,7 +195,9 @@ class CSRFMiddleware:
     An unsafe request that carries the auth cookie and no `Authorization` header must echo
     the `csrf_token` cookie (set at login, readable by the page's script) in `X-CSRF-Token`.
     A cross-site form can make the browser send the cookie but cannot read it to set the
-    header. Bearer requests are exempt: a browser never adds that header by itself.
+    header. Bearer requests are exempt: a browser never adds that header by itself. Pages
+    (paths outside `/api/`) are checked by their router instead (`services.web.forms`), where
+    a plain HTML form may carry the token in a field.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -209,6 +212,8 @@ class CSRFMiddleware:
     def _refuses(scope: Scope) -> bool:
         if scope.get("method") not in UNSAFE_METHODS or scope.get("path") in (LOGIN_PATH, JOIN_PATH):
             return False
+        if not str(scope.get("path", "")).startswith(API_PREFIX):
+            return False  # pages: their forms carry the token in a field (services.web.forms)
         if _header(scope, b"authorization") or _cookie(scope, AUTH_COOKIE) is None:
             return False
         expected = _cookie(scope, CSRF_COOKIE)

@@ -29,6 +29,7 @@ from litestar.logging.config import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
 
 from domain.provenance import Provenance
 from services.auth.guards import CSRFMiddleware, join_scope_guard, principal_from, tenant_guard
@@ -84,6 +85,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
     from services.http.instrument_routes import INSTRUMENT_ROUTES
     from services.http.join_code_routes import JOIN_CODE_ROUTES
+    from services.web.errors import page_aware
+    from services.web.rendering import template_config
+    from services.web.routes import web_routers
 
     settings = settings or (container.settings if container is not None else Settings.from_environ())
     the_container = container if container is not None else build_container(settings)
@@ -112,6 +116,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             *INSTRUMENT_ROUTES,
             *ENGAGEMENT_ROUTES,
             *JOIN_CODE_ROUTES,
+            *web_routers(),
         ],
         state=State({"container": the_container, "jwt_auth": jwt_auth}),
         dependencies={
@@ -132,10 +137,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 ttl_seconds=settings.idempotency_ttl_seconds,
             ),
         ],
-        exception_handlers=PROBLEM_HANDLERS,
+        exception_handlers=page_aware(PROBLEM_HANDLERS),
         before_send=[echo_request_id],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[channels],
+        plugins=[channels, HTMXPlugin()],
+        template_config=template_config(),
         lifespan=[keep_views_current],
         openapi_config=OpenAPIConfig(
             title="Balkort",

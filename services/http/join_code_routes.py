@@ -287,19 +287,15 @@ class JoinCodeController(Controller):
         return _join_url(request, container, grouped(typed))
 
 
-@post(
-    JOIN_PATH, exclude_from_auth=True, status_code=200, responses=problem_responses(400, 401), tags=["auth"]
-)
-async def join(
-    data: JSONBody[JoinIn], request: Req, container: NamedDependency[Container]
-) -> Response[Joined]:
-    """Join a theme day with the code from the unit's table: a token (and the HttpOnly cookie)
-    for acting as that unit in that engagement until the code expires.
 
-    Wrong codes are counted per client address and per code prefix; past the limit, 429 with
-    `Retry-After`. Unknown, revoked and expired codes are refused alike (401)."""
-    typed = normalised(data.code)
-    prefix = typed[:5] if typed else data.code.upper()[:5]
+async def redeem_join_code(
+    request: Req, container: Container, text: str
+) -> tuple[JoinCode, str, timedelta] | None:
+    """A token for the join code `text`, with the code and the token's lifetime; None for an
+    unknown, revoked or expired code. Wrong codes are counted per client address and per code
+    prefix; past the limit, 429 with `Retry-After`."""
+    typed = normalised(text)
+    prefix = typed[:5] if typed else text.upper()[:5]
     attempts = FailedAttempts(
         request.app.stores.get(JOIN_ATTEMPTS_STORE), container.settings.join_failures_per_minute
     )
@@ -316,11 +312,29 @@ async def join(
             code = None
     if code is None or not code.usable_at(now):
         await attempts.fail(*keys)
-        raise NotAuthorizedException("This join code is unknown, revoked or expired.")
+        return None
     ttl = min(code.expires_at - now, timedelta(minutes=container.settings.jwt_ttl_minutes))
     token = request.app.state.jwt_auth.create_token(
         identifier=str(code.id), token_expiration=ttl, token_extras={JOIN_CLAIM: True}
     )
+    return code, token, ttl
+
+
+@post(
+    JOIN_PATH, exclude_from_auth=True, status_code=200, responses=problem_responses(400, 401), tags=["auth"]
+)
+async def join(
+    data: JSONBody[JoinIn], request: Req, container: NamedDependency[Container]
+) -> Response[Joined]:
+    """Join a theme day with the code from the unit's table: a token (and the HttpOnly cookie)
+    for acting as that unit in that engagement until the code expires.
+
+    Wrong codes are counted per client address and per code prefix; past the limit, 429 with
+    `Retry-After`. Unknown, revoked and expired codes are refused alike (401)."""
+    redeemed = await redeem_join_code(request, container, data.code)
+    if redeemed is None:
+        raise NotAuthorizedException("This join code is unknown, revoked or expired.")
+    code, token, ttl = redeemed
     return signed_in(
         Joined(
             token=token,

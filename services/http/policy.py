@@ -29,9 +29,12 @@ one rule (see `policy_for`): `PUBLIC` on paths without a tenant, `CLOSED` on ten
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from enum import Enum
 
 TENANT_PATH_PREFIX = "/api/v1/tenants/{tenant_id:uuid}"
+# The pages of one client organisation.
+PAGE_TENANT_PREFIX = "/t/{tenant_id:uuid}"
 
 
 class Caller(str, Enum):
@@ -222,19 +225,31 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", f"{_T}/lineage/{{kind:str}}/{{entity_id:str}}"): AUDIT,
 }
 
-_DECLARED_PATHS = frozenset(path for _, path in POLICY)
+@cache
+def declared() -> dict[tuple[str, str], Policy]:
+    """The whole table: the API's routes above and the pages', declared beside their handlers
+    (`services/web/*_pages.py`); read when first asked, since the pages import this module."""
+    from services.web.routes import WEB_POLICY
+
+    overlap = POLICY.keys() & WEB_POLICY.keys()
+    if overlap:
+        raise RuntimeError(f"routes declared twice: {sorted(overlap)}")
+    return {**POLICY, **WEB_POLICY}
 
 
 def is_tenant_path(path: str) -> bool:
-    return path == TENANT_PATH_PREFIX or path.startswith(f"{TENANT_PATH_PREFIX}/")
+    return any(
+        path == prefix or path.startswith(f"{prefix}/") for prefix in (TENANT_PATH_PREFIX, PAGE_TENANT_PREFIX)
+    )
 
 
 def policy_for(method: str, path: str) -> Policy | None:
     """The declared policy of `method` on `path` (a Litestar path template), or None when the
     route is not declared. `OPTIONS` follows one rule for every declared path."""
     method = method.upper()
+    table = declared()
     if method == "OPTIONS":
-        if path not in _DECLARED_PATHS:
+        if all(declared_path != path for _, declared_path in table):
             return None
         return CLOSED if is_tenant_path(path) else PUBLIC
-    return POLICY.get((method, path))
+    return table.get((method, path))

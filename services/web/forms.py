@@ -1,0 +1,121 @@
+"""Forms: decoding a posted form into the same msgspec command the API takes, with errors named
+by field and in the user's language, and the CSRF check for forms.
+
+A page handler decodes with `decode(form, Struct)`; a `FormInvalid` carries one message per
+field, which the page shows next to that field (`templates/_forms.html`). Rules of the method
+broken by a command (domain errors) come back as one message for the whole form.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from domain.errors import DomainError
+from services.auth.jwt import CSRF_COOKIE, CSRF_HEADER
+from services.web.i18n import gettext as _
+from services.web.rendering import CSRF_FIELD
+
+S = TypeVar("S", bound=msgspec.Struct)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FIELD = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class FormInvalid(Exception):
+    """Posted values that do not make a command: messages by field name ("" for the form)."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+def values(form: FormMultiDict, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The form as a dict: blank fields left out (so defaults apply), `lists` kept as lists."""
+    out: dict[str, Any] = {}
+    for key in form:
+        if key == CSRF_FIELD:
+            continue
+        if key in lists:
+            out[key] = [v for v in form.getall(key) if str(v).strip()]
+            continue
+        value = form.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                continue
+        out[key] = value
+    return out
+
+
+def decode(data: Mapping[str, Any], shape: type[S]) -> S:
+    """`data` as a `shape`, with strings converted ("3" → 3, "2026-03-11" → a date)."""
+    try:
+        return msgspec.convert(dict(data), type=shape, strict=False)
+    except msgspec.ValidationError as error:
+        raise FormInvalid({field_of(error): explain(error)}) from None
+
+
+def field_of(error: msgspec.ValidationError) -> str:
+    found = _FIELD.search(str(error))
+    return found.group(1) if found else ""
+
+
+def explain(error: msgspec.ValidationError) -> str:
+    """msgspec's message, in the user's words."""
+    text = str(error)
+    if text.startswith("Object missing required field"):
+        return _("Please fill this in.")
+    if "Expected `int`" in text or "Expected `float`" in text or "Expected `decimal`" in text:
+        return _("Please enter a number.")
+    if "Expected `date`" in text or "Invalid RFC3339" in text or "Expected `datetime`" in text:
+        return _("Please enter a date.")
+    if "Expected `uuid`" in text or "Invalid UUID" in text:
+        return _("Please choose from the list.")
+    if "length <=" in text:
+        return _("This is too long.")
+    if "length >=" in text:
+        return _("This is too short.")
+    if "Expected `array` of length >=" in text:
+        return _("Please choose at least one.")
+    if "Expected `int` >=" in text or "Expected `int` <=" in text or ">=" in text or "<=" in text:
+        return _("This value is out of range.")
+    if "Invalid enum value" in text:
+        return _("Please choose from the list.")
+    return _("This value is not valid.")
+
+
+def domain_message(error: DomainError) -> str:
+    """A rule of the method that refused the command, for the whole form."""
+    headline = {
+        "wrong_phase": _("The engagement is not in the right phase for this."),
+        "not_found": _("That no longer exists."),
+        "already_exists": _("That has already been recorded."),
+    }.get(error.rule, _("This is not allowed now."))
+    return f"{headline} ({error.message})"
+
+
+async def form_csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
+    """Double-submit check for page forms: the `_csrf` field (or the `X-CSRF-Token` header HTMX
+    sends) must equal the `csrf_token` cookie set at sign-in. A cross-site form cannot read the
+    cookie, so it cannot fill the field."""
+    if connection.scope.get("method") not in UNSAFE_METHODS or not isinstance(connection, Request):
+        return
+    expected = connection.cookies.get(CSRF_COOKIE, "")
+    given = connection.headers.get(CSRF_HEADER.lower(), "")
+    if not given and connection.content_type[0] in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await connection.form()
+        given = str(form.get(CSRF_FIELD, ""))
+    if not (expected and given and hmac.compare_digest(expected.encode(), given.encode())):
+        raise PermissionDeniedException(_("The form had expired. Please try again."))

@@ -1,0 +1,76 @@
+"""The web router: every page, behind the same authentication and tenant guard as the API,
+with the language chosen per request and CSRF checked on forms (errors are shown as pages by
+the app's handlers: `services.web.errors.page_aware`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router
+from litestar.datastructures import CacheControlHeader
+from litestar.plugins.htmx import HTMXRequest
+from litestar.static_files import create_static_files_router
+from litestar.types import ControllerRouterHandler
+
+from services.http.policy import Policy, Scope
+from services.web import (
+    audit_pages,
+    auth_pages,
+    board_pages,
+    consultant_pages,
+    dashboards_pages,
+    follow_up_pages,
+    participant_pages,
+)
+from services.web.forms import form_csrf_guard
+from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.rendering import STATIC_DIR
+
+STATIC_PATH = "/static"
+_AREAS = (consultant_pages, participant_pages, board_pages, dashboards_pages, follow_up_pages, audit_pages)
+
+
+def _speak_the_users_language(request: Request[Any, Any, Any]) -> None:
+    set_language(request.cookies.get(LANGUAGE_COOKIE, ""))
+
+
+def web_routers() -> list[ControllerRouterHandler]:
+    pages: list[ControllerRouterHandler] = [*auth_pages.AUTH_PAGES]
+    for area in _AREAS:
+        pages.extend(area.PAGES)
+    return [
+        Router(
+            path="/",
+            route_handlers=pages,
+            guards=[form_csrf_guard],
+            before_request=_speak_the_users_language,
+            request_class=HTMXRequest,
+            include_in_schema=False,
+        ),
+        create_static_files_router(
+            STATIC_PATH,
+            directories=[STATIC_DIR],
+            opt={"exclude_from_auth": True},
+            cache_control=CacheControlHeader(max_age=3600, public=True),
+            include_in_schema=False,
+        ),
+    ]
+
+
+_PUBLIC = Policy(Scope.PUBLIC)
+_ACCOUNT = Policy(Scope.ACCOUNT)
+
+WEB_POLICY: dict[tuple[str, str], Policy] = {
+    ("GET", "/"): _PUBLIC,
+    ("GET", "/login"): _PUBLIC,
+    ("POST", "/login"): _PUBLIC,
+    ("GET", "/join"): _PUBLIC,
+    ("POST", "/join"): _PUBLIC,
+    ("POST", "/language"): _PUBLIC,
+    ("POST", "/logout"): _ACCOUNT,
+    ("GET", "/organisations"): _ACCOUNT,
+    ("GET", f"{STATIC_PATH}/{{file_path:path}}"): _PUBLIC,
+    ("HEAD", f"{STATIC_PATH}/{{file_path:path}}"): _PUBLIC,
+}
+for _area in _AREAS:
+    WEB_POLICY.update(_area.POLICY)
