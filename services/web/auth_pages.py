@@ -10,8 +10,6 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from domain.roles import Role
@@ -22,13 +20,12 @@ from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.http.auth_routes import signed_in
 from services.http.join_code_routes import redeem_join_code
-from services.web.forms import FormInvalid, decode, values
+from services.web.forms import Form, FormData, FormInvalid, decode, values
 from services.web.i18n import LANGUAGE_COOKIE, language_of
 from services.web.i18n import gettext as _
 from services.web.rendering import NEW_CSRF_STATE, page, principal_of
 
 Req = Request[Any, Any, Any]
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 YEAR = 365 * 24 * 3600
 
 
@@ -86,7 +83,7 @@ async def login_page(request: Req, next: str | None = None) -> Template:
 
 @post("/login", exclude_from_auth=True, include_in_schema=False, status_code=303)
 async def login(request: Req, data: Form, container: Container) -> Response[Any]:
-    form = values(_as_form(data))
+    form = values(FormData(data))
     target = _safe_next(form.pop("next", None))
     try:
         credentials = decode(form, SignIn)
@@ -110,7 +107,7 @@ async def join_page(request: Req, code: str | None = None) -> Template:
 
 @post("/join", exclude_from_auth=True, include_in_schema=False, status_code=303)
 async def join(request: Req, data: Form, container: Container) -> Response[Any]:
-    form = values(_as_form(data))
+    form = values(FormData(data))
     try:
         entry = decode(form, JoinIn)
     except FormInvalid as invalid:
@@ -130,7 +127,9 @@ async def logout(container: Container) -> Redirect:
     response = Redirect("/login", status_code=303)
     response.cookies.extend(
         [
-            Cookie(key=AUTH_COOKIE, value="", max_age=0, httponly=True, samesite="lax", secure=secure, path="/"),
+            Cookie(
+                key=AUTH_COOKIE, value="", max_age=0, httponly=True, samesite="lax", secure=secure, path="/"
+            ),
             Cookie(key=CSRF_COOKIE, value="", max_age=0, samesite="lax", secure=secure, path="/"),
         ]
     )
@@ -140,7 +139,7 @@ async def logout(container: Container) -> Redirect:
 @post("/language", exclude_from_auth=True, include_in_schema=False, status_code=303)
 async def choose_language(request: Req, data: Form) -> Redirect:
     """Danish or English, kept in a cookie for this browser; back to the page it was chosen on."""
-    form = _as_form(data)
+    form = FormData(data)
     language = language_of(str(form.get("language", "")))
     back = _safe_next(str(form.get("next", ""))) or "/"
     response = Redirect(back, status_code=303)
@@ -158,28 +157,6 @@ async def organisations(request: Req, container: Container) -> Template:
     tenants = await container.offloop(container.control.tenants)
     mine = [(t, principal.role_in(t.id)) for t in tenants if principal.can_access(t.id)]
     return page("organisations.html", tenants=mine)
-
-
-def _as_form(data: Any) -> Any:
-    return _FormView(data)
-
-
-class _FormView:
-    """A decoded urlencoded body with the interface of Litestar's FormMultiDict (one value each)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    def __iter__(self) -> Any:
-        return iter(self.data)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = self.data.get(key, default)
-        return value[-1] if isinstance(value, list) and value else value
-
-    def getall(self, key: str) -> list[Any]:
-        value = self.data.get(key, [])
-        return value if isinstance(value, list) else [value]
 
 
 def _redirect(target: str, cookies: list[Cookie]) -> Redirect:

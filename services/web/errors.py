@@ -26,7 +26,7 @@ def _problem_for(request: Req, exc: Exception) -> Response[Any]:
     for kind in type(exc).__mro__:
         handler = PROBLEM_HANDLERS.get(kind)
         if handler is not None:
-            return handler(request, exc)  # type: ignore[arg-type]
+            return handler(request, exc)
     raise exc  # pragma: no cover - `Exception` is always mapped
 
 

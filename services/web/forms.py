@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.datastructures import FormMultiDict
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Body
 
 from domain.errors import DomainError
 from services.auth.jwt import CSRF_COOKIE, CSRF_HEADER
+from services.web.commands import FORM_KEY_FIELD
 from services.web.i18n import gettext as _
 from services.web.rendering import CSRF_FIELD
 
@@ -38,11 +40,40 @@ class FormInvalid(Exception):
         self.errors = dict(errors)
 
 
-def values(form: FormMultiDict, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
+# A page handler's `data: Form` is the urlencoded body: one string per field, a list for a
+# field sent more than once (checkboxes). Wrap it in `FormData` to read it either way.
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class FormData:
+    """A posted form, read one value (`get`, the last one sent) or all values (`getall`)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.data.get(key, default)
+        return value[-1] if isinstance(value, list) and value else value
+
+    def getall(self, key: str) -> list[Any]:
+        value = self.data.get(key, [])
+        return value if isinstance(value, list) else [value]
+
+    @property
+    def key(self) -> str | None:
+        """The form's own key (`_key`), which makes sending it twice record it once."""
+        value = self.get(FORM_KEY_FIELD)
+        return str(value) if value else None
+
+
+def values(form: FormData, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The form as a dict: blank fields left out (so defaults apply), `lists` kept as lists."""
     out: dict[str, Any] = {}
     for key in form:
-        if key == CSRF_FIELD:
+        if key in (CSRF_FIELD, FORM_KEY_FIELD):
             continue
         if key in lists:
             out[key] = [v for v in form.getall(key) if str(v).strip()]

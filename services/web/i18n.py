@@ -113,14 +113,14 @@ def as_datetime(value: datetime | None, style: str = "short") -> str:
 
 def as_number(value: float | int | Decimal | None, digits: int = 1) -> str:
     if value is None:
-        return "–"
+        return "\u2013"  # an en dash: no value
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=locale())
 
 
 def as_percent(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "\u2013"  # an en dash: no value
     return format_percent(value, locale=locale())
 
 

@@ -16,6 +16,7 @@ from litestar.template.config import TemplateConfig
 from services.auth.jwt import CSRF_COOKIE
 from services.auth.principal import Principal
 from services.web import i18n
+from services.web.commands import FORM_KEY_FIELD, new_form_key
 from services.web.labels import phase_label, role_label
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -51,6 +52,8 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         principal_of=principal_of,
         csrf_token=csrf_token,
         CSRF_FIELD=CSRF_FIELD,
+        new_form_key=new_form_key,
+        FORM_KEY_FIELD=FORM_KEY_FIELD,
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
         phase_label=phase_label,
