@@ -287,7 +287,6 @@ class JoinCodeController(Controller):
         return _join_url(request, container, grouped(typed))
 
 
-
 async def redeem_join_code(
     request: Req, container: Container, text: str
 ) -> tuple[JoinCode, str, timedelta] | None:

@@ -29,8 +29,8 @@ one rule (see `policy_for`): `PUBLIC` on paths without a tenant, `CLOSED` on ten
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from enum import Enum
+from functools import cache
 
 TENANT_PATH_PREFIX = "/api/v1/tenants/{tenant_id:uuid}"
 # The pages of one client organisation.
@@ -224,6 +224,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", f"{_T}/audit/verify"): AUDIT,
     ("GET", f"{_T}/lineage/{{kind:str}}/{{entity_id:str}}"): AUDIT,
 }
+
 
 @cache
 def declared() -> dict[tuple[str, str], Policy]:

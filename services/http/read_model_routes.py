@@ -13,29 +13,24 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from domain.errors import NotFound
 from domain.roles import Role
 from projections.answers import (
     EngagementDashboard,
     LongitudinalView,
     Portfolio,
     RelationMatrix,
-    TenantReadModels,
     ThemeDayBoard,
 )
-from projections.documents import EngagementOut
 from projections.queries import (
     engagement_dashboard,
     longitudinal,
-    portfolio,
     relation_matrix,
     theme_day_board,
 )
 from services.auth.guards import UnitScope, principal_from
-from services.bootstrap import Container
 from services.http.access import READERS
 from services.http.problems import QUERY_ERRORS, problem_responses
-from services.http.reads import AS_OF, engagement_view, organisation_view
+from services.http.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS
@@ -50,14 +45,6 @@ def _today(today: date | None, as_of: datetime | None) -> date:
     if today is not None:
         return today
     return (as_of or datetime.now(UTC)).date()
-
-
-async def _engagements(request: Req, tenant_id: UUID, moment: datetime | None) -> list[EngagementOut]:
-    organisation = await organisation_view(request, tenant_id, moment=moment)
-    return [
-        await engagement_view(request, tenant_id, ref.engagement_id, moment=moment)
-        for ref in organisation.engagements
-    ]
 
 
 class ReadModelController(Controller):
@@ -117,21 +104,13 @@ class ReadModelController(Controller):
         agreements were followed through at 6, 12 and 24 months; and the mean index change of
         relations with and without agreements. Reads every engagement of the tenant."""
         organisation = await organisation_view(request, tenant_id, moment=as_of)
-        engagements = await _engagements(request, tenant_id, as_of)
+        engagements = await engagements_of(request, tenant_id, as_of)
         return longitudinal(organisation, engagements, _today(today, as_of))
 
 
 def _portfolio_guard(request: Req) -> None:
     if principal_from(request).platform_role not in PORTFOLIO_ROLES:
         raise PermissionDeniedException("Only consultancy admins and consultants have a portfolio.")
-
-
-async def _tenant_read_models(request: Req, tenant_id: UUID, name: str) -> TenantReadModels | None:
-    try:
-        engagements = await _engagements(request, tenant_id, None)
-    except NotFound:  # an organisation not established yet has nothing to show
-        return None
-    return TenantReadModels(tenant_id, name, engagements)
 
 
 @get("/api/v1/portfolio", tags=["read models"], responses=problem_responses(400, 401, 403))
@@ -144,16 +123,7 @@ async def consultancy_portfolio(request: Req, today: Today = None) -> Portfolio:
     Cost: it reads the tenant list, then every engagement document of every accessible tenant,
     one at a time — fine for tens of tenants; beyond that it wants a portfolio projection."""
     _portfolio_guard(request)
-    principal = principal_from(request)
-    container: Container = request.app.state.container
-    tenants = await container.offloop(container.control.tenants)
-    items = [
-        item
-        for tenant in tenants
-        if principal.can_access(tenant.id)
-        and (item := await _tenant_read_models(request, tenant.id, tenant.name)) is not None
-    ]
-    return portfolio(items, _today(today, None))
+    return await portfolio_of(request, principal_from(request), _today(today, None))
 
 
 READ_MODEL_ROUTES: list[ControllerRouterHandler] = [ReadModelController, consultancy_portfolio]

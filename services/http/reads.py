@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,9 +14,12 @@ from litestar.exceptions import ValidationException
 
 from domain.errors import NotFound
 from domain.organisation import Organisation
+from projections.answers import Portfolio, TenantReadModels
 from projections.documents import EngagementOut, OrganisationOut
 from projections.projector import ENGAGEMENT, ORGANISATION
+from projections.queries import portfolio
 from projections.time_travel import documents_at
+from services.auth.principal import Principal
 from services.bootstrap import Container
 
 D = TypeVar("D")
@@ -135,3 +138,33 @@ async def organisation_view(
         _check_zone(moment)
         return await _travel(request, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
     return await _document(request, tenant_id, key, missing, OrganisationOut)
+
+
+async def engagements_of(
+    request: Request[Any, Any, Any], tenant_id: UUID, moment: datetime | None = None
+) -> list[EngagementOut]:
+    """Every engagement of the tenant, now or as they stood at `moment`."""
+    organisation = await organisation_view(request, tenant_id, moment=moment)
+    return [
+        await engagement_view(request, tenant_id, ref.engagement_id, moment=moment)
+        for ref in organisation.engagements
+    ]
+
+
+async def portfolio_of(request: Request[Any, Any, Any], principal: Principal, today: date) -> Portfolio:
+    """The consultancy's portfolio over the tenants `principal` may act in.
+
+    Cost: it reads the tenant list, then every engagement document of every accessible tenant,
+    one at a time; fine for tens of tenants, beyond that it wants a portfolio projection."""
+    container = _container(request)
+    tenants = await container.offloop(container.control.tenants)
+    items = []
+    for tenant in tenants:
+        if not principal.can_access(tenant.id):
+            continue
+        try:
+            engagements = await engagements_of(request, tenant.id)
+        except NotFound:  # an organisation not established yet has nothing to show
+            continue
+        items.append(TenantReadModels(tenant.id, tenant.name, engagements))
+    return portfolio(items, today)
