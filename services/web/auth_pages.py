@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from domain.roles import Role
@@ -82,7 +83,7 @@ async def login_page(request: Req, next: str | None = None) -> Template:
 
 
 @post("/login", exclude_from_auth=True, include_in_schema=False, status_code=303)
-async def login(request: Req, data: Form, container: Container) -> Response[Any]:
+async def login(request: Req, data: Form, container: NamedDependency[Container]) -> Response[Any]:
     form = values(FormData(data))
     target = _safe_next(form.pop("next", None))
     try:
@@ -106,7 +107,7 @@ async def join_page(request: Req, code: str | None = None) -> Template:
 
 
 @post("/join", exclude_from_auth=True, include_in_schema=False, status_code=303)
-async def join(request: Req, data: Form, container: Container) -> Response[Any]:
+async def join(request: Req, data: Form, container: NamedDependency[Container]) -> Response[Any]:
     form = values(FormData(data))
     try:
         entry = decode(form, JoinIn)
@@ -122,7 +123,7 @@ async def join(request: Req, data: Form, container: Container) -> Response[Any]:
 
 
 @post("/logout", include_in_schema=False, status_code=303)
-async def logout(container: Container) -> Redirect:
+async def logout(container: NamedDependency[Container]) -> Redirect:
     secure = container.settings.cookie_secure
     response = Redirect("/login", status_code=303)
     response.cookies.extend(
@@ -150,7 +151,7 @@ async def choose_language(request: Req, data: Form) -> Redirect:
 
 
 @get("/organisations", include_in_schema=False)
-async def organisations(request: Req, container: Container) -> Template:
+async def organisations(request: Req, container: NamedDependency[Container]) -> Template:
     """The client organisations the signed-in account may act in."""
     principal = principal_of(request)
     assert principal is not None  # noqa: S101 - the route needs a token

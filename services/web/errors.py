@@ -16,6 +16,7 @@ from litestar.response import Redirect
 from litestar.types import ExceptionHandlersMap
 
 from services.http.problems import PROBLEM_HANDLERS, Problem
+from services.web.i18n import LANGUAGE_COOKIE, set_language
 from services.web.i18n import gettext as _
 from services.web.rendering import page
 
@@ -42,6 +43,8 @@ def _titles() -> dict[int, str]:
 
 
 def on_page_error(request: Req, exc: Exception) -> Response[Any]:
+    # Guards and authentication may refuse before the router's hook has chosen the language.
+    set_language(request.cookies.get(LANGUAGE_COOKIE, ""))
     if isinstance(exc, NotAuthorizedException):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         location = f"/login?next={quote(target, safe='')}"

@@ -30,7 +30,7 @@ STATIC_PATH = "/static"
 _AREAS = (consultant_pages, participant_pages, board_pages, dashboards_pages, follow_up_pages, audit_pages)
 
 
-def _speak_the_users_language(request: Request[Any, Any, Any]) -> None:
+async def _speak_the_users_language(request: Request[Any, Any, Any]) -> None:
     set_language(request.cookies.get(LANGUAGE_COOKIE, ""))
 
 
