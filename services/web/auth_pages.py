@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from domain.roles import Role
@@ -78,7 +79,7 @@ async def front(request: Req) -> Redirect:
 
 
 @get("/login", exclude_from_auth=True, include_in_schema=False)
-async def login_page(request: Req, next: str | None = None) -> Template:
+async def login_page(request: Req, next: FromQuery[str | None] = None) -> Template:
     return _with_csrf_cookie(request, page("login.html", next=_safe_next(next), errors={}, form={}))
 
 
@@ -101,7 +102,7 @@ async def login(request: Req, data: Form, container: NamedDependency[Container])
 
 
 @get("/join", exclude_from_auth=True, include_in_schema=False)
-async def join_page(request: Req, code: str | None = None) -> Template:
+async def join_page(request: Req, code: FromQuery[str | None] = None) -> Template:
     """The page a unit table's QR code opens, with the code filled in."""
     return _with_csrf_cookie(request, page("join.html", errors={}, form={"code": code or ""}))
 

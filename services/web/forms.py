@@ -137,9 +137,11 @@ def domain_message(error: DomainError) -> str:
 async def form_csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
     """Double-submit check for page forms: the `_csrf` field (or the `X-CSRF-Token` header HTMX
     sends) must equal the `csrf_token` cookie set at sign-in. A cross-site form cannot read the
-    cookie, so it cannot fill the field."""
+    cookie, so it cannot fill the field. Requests with a bearer token are exempt, as on the API."""
     if connection.scope.get("method") not in UNSAFE_METHODS or not isinstance(connection, Request):
         return
+    if connection.headers.get("authorization"):
+        return  # a bearer token: a browser never sends that header by itself
     expected = connection.cookies.get(CSRF_COOKIE, "")
     given = connection.headers.get(CSRF_HEADER.lower(), "")
     if not given and connection.content_type[0] in (

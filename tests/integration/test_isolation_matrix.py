@@ -62,7 +62,11 @@ OWN, OTHER, NO_TOKEN, EXPIRED, TAMPERED = (
 )
 
 # Path parameters that are not a tenant's: the same in both tenants.
-SHARED_PARAMS = {"instrument_id": str(DEFAULT_INSTRUMENT_ID), "path": "openapi.yaml"}
+SHARED_PARAMS = {
+    "instrument_id": str(DEFAULT_INSTRUMENT_ID),
+    "path": "openapi.yaml",
+    "file_path": "css/balkort.css",
+}
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
     Caller.CLIENT_ADMIN: Role.CLIENT_ADMIN,
@@ -80,6 +84,7 @@ PLATFORM_ROLES = {
 class Answer:
     status: int
     body: bytes
+    location: str = ""
 
 
 @dataclass
@@ -131,6 +136,10 @@ async def call(
             (b"host", b"testserver"),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
+            # A form's CSRF pair (cookie and echo): the matrix checks who may call a route, not
+            # the CSRF check, which has tests of its own.
+            (b"cookie", b"csrf_token=matrix"),
+            (b"x-csrf-token", b"matrix"),
             *headers,
         ],
         "client": ("127.0.0.1", 50000),
@@ -139,6 +148,7 @@ async def call(
     done = asyncio.Event()
     delivered = False
     status = 0
+    location = ""
     chunks: list[bytes] = []
 
     async def receive() -> dict[str, Any]:
@@ -151,9 +161,17 @@ async def call(
         return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
-        nonlocal status
+        nonlocal status, location
         if message["type"] == "http.response.start":
             status = int(message["status"])
+            location = next(
+                (
+                    bytes(v).decode("latin-1")
+                    for k, v in message.get("headers", ())
+                    if k.lower() == b"location"
+                ),
+                "",
+            )
         elif message["type"] == "http.response.body":
             chunks.append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
@@ -163,7 +181,7 @@ async def call(
         await asyncio.wait_for(app(scope, receive, send), REQUEST_TIMEOUT_SECONDS)  # type: ignore[arg-type]
     except Exception as error:  # an escaped exception is a 500 to the matrix
         return Answer(500, f"{type(error).__name__}: {error}".encode())
-    return Answer(status, b"".join(chunks))
+    return Answer(status, b"".join(chunks), location)
 
 
 # -- The two tenants -----------------------------------------------------------------------------
@@ -420,6 +438,17 @@ def _let_through(case: Case) -> bool:
     return case.policy.allows(case.caller, own_tenant=case.situation == OWN)
 
 
+def _is_page(path: str) -> bool:
+    return not path.startswith(("/api/", "/schema", "/healthz"))
+
+
+def _signed_out(case: Case, answer: Answer) -> bool:
+    """Refused for want of a valid token: 401, or on a page the way to the sign-in page."""
+    if answer.status == 401:
+        return True
+    return _is_page(case.path) and answer.status == 303 and answer.location.startswith("/login?next=")
+
+
 def verdict(case: Case, answer: Answer) -> str | None:
     """What is wrong with `answer` to `case`, or None when it is what the policy says."""
     status, policy = answer.status, case.policy
@@ -428,14 +457,16 @@ def verdict(case: Case, answer: Answer) -> str | None:
     if not policy.needs_token:
         return "a public route refused" if status in (401, 403) else None
     if case.caller is None or case.situation in (EXPIRED, TAMPERED):
-        return None if status == 401 else "answered without a valid token (expected 401)"
+        return None if _signed_out(case, answer) else "answered without a valid token (expected 401)"
     allowed = policy.allows(case.caller, own_tenant=case.situation == OWN)
     if not allowed:
         expected = 401 if policy.scope is Scope.CLOSED else 403
+        if expected == 401 and _signed_out(case, answer):
+            return None
         if status != expected:
             return f"not refused (expected {expected})"
         return None
-    if status in (401, 403):
+    if status in (401, 403) or _signed_out(case, answer):
         return "refused although the policy allows it"
     if 200 <= status < 300:
         text = answer.body.decode("utf-8", "replace")
