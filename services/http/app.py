@@ -28,7 +28,7 @@ from litestar.di import Provide
 from litestar.logging.config import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import RapidocRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
 from domain.provenance import Provenance
@@ -155,7 +155,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 "problem details (RFC 9457)."
             ),
             use_handler_docstrings=True,
-            render_plugins=[ScalarRenderPlugin()],
+            # The browsable reference's script comes from the app too (services/web/static/vendor).
+            render_plugins=[
+                RapidocRenderPlugin(
+                    js_url="/static/vendor/rapidoc-min.js",
+                    favicon="<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>",
+                )
+            ],
         ),
         logging_config=LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},

@@ -144,7 +144,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/join"): PUBLIC,  # a join code for a token; wrong codes are rate limited
     ("GET", "/schema"): PUBLIC,
-    ("GET", "/schema/scalar"): PUBLIC,
+    ("GET", "/schema/rapidoc"): PUBLIC,
     ("GET", "/schema/openapi.json"): PUBLIC,
     ("GET", "/schema/{path:str}"): PUBLIC,
     # The signed-in account: answers only about the caller and what it may see.

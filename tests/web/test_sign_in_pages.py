@@ -92,10 +92,17 @@ async def test_a_wrong_join_code_is_said_next_to_the_code(site: Story) -> None:
 
 
 async def test_the_assets_come_from_the_app_itself(site: Story) -> None:
-    page = await site.client.get("/login")
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    assert all(not s.startswith(("http://", "https://", "//")) for s in sources), sources
-    for asset in ("/static/js/htmx.min.js", "/static/js/balkort.js", "/static/css/balkort.css"):
+    for address in ("/login", "/schema"):
+        page = await site.client.get(address)
+        sources = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+        assert sources, address
+        assert all(not s.startswith(("http://", "https://", "//")) for s in sources), (address, sources)
+    for asset in (
+        "/static/vendor/htmx.min.js",
+        "/static/vendor/rapidoc-min.js",
+        "/static/js/balkort.js",
+        "/static/css/balkort.css",
+    ):
         answer = await site.client.get(asset)
         assert answer.status_code == 200, asset
         assert answer.content
