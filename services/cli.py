@@ -62,7 +62,7 @@ def main(ctx: click.Context) -> None:
 @click.option("--port", default=None, type=int, help="Port (default from BALKORT_PORT, 8000).")
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Serve the HTTP API (and, later, the pages) on the configured stores."""
+    """Serve the pages and the HTTP API on the configured stores."""
     import uvicorn
 
     from services.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists
@@ -74,11 +74,10 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     console.print(
         f"[bold]Balkort[/bold] on {address}  (stores: {'PostgreSQL' if settings.uses_postgres else f'SQLite in {settings.data_dir}/'})"
     )
+    console.print(f"  Open {address}/ in a browser (theme-day tables join at {address}/join)")
     console.print(f"  API reference: {address}/schema   OpenAPI: {address}/schema/openapi.json")
     if demo_exists(container):
-        console.print(
-            f'  Log in with POST {address}/api/v1/auth/login  {{"email": ..., "password": "{DEMO_PASSWORD}"}}'
-        )
+        console.print(f"  Sign in as one of the demo users, password [bold]{DEMO_PASSWORD}[/bold]:")
         for user in DEMO_USERS:
             console.print(f"    {user.email:<28} {user.name}")
     uvicorn.run(create_app(settings, container), host=settings.host, port=settings.port, log_level="info")
