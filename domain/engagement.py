@@ -263,6 +263,8 @@ class Engagement(Aggregate):
                 f"this engagement collects {self.rating_mode.value} ratings", state=self.rating_mode.value
             )
         self.instrument.check_scores(scores)
+        if any(r.rating_id == rating_id for r in self.ratings.values()):
+            raise AlreadyExists(f"rating {rating_id} has been submitted already")
         self._rating_submitted(Rating(rating_id, unit_id, counterpart_id, dict(scores), rater), provenance)
 
     @event("RatingSubmitted")

@@ -135,6 +135,18 @@ def test_a_new_unit_rating_replaces_the_old_one() -> None:
     assert engagement.relation(u[0], u[1]).index == Decimal("5.00")
 
 
+def test_a_rating_sent_again_under_its_id_is_refused_not_recorded_twice() -> None:
+    engagement, u = engagement_in(Phase.MAPPING)
+    engagement.map_relations(u[0], (u[1],), provenance())
+    rating_id = uuid4()
+    engagement.submit_rating(rating_id, u[0], u[1], ALL_THREES, None, provenance())
+    recorded = len(engagement.collect_events())
+    with pytest.raises(AlreadyExists):
+        engagement.submit_rating(rating_id, u[0], u[1], ALL_THREES, None, provenance())
+    assert engagement.collect_events() == []
+    assert recorded > 0
+
+
 def test_a_unit_rating_shows_its_own_scores_and_index() -> None:
     engagement, u = engagement_in(Phase.MAPPING)
     engagement.map_relations(u[0], (u[1],), provenance())
