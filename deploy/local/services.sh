@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Makes sure the PostgreSQL and Redis that tests and benchmarks use are answering.
+# Makes sure the PostgreSQL and Redis that tests and benchmarks use are answering, and that
+# the browser the browser tests drive is installed.
 #
 #   deploy/local/services.sh [ensure]
 #
 # Default: PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379; if one is installed
 # but stopped it is started (Debian layout) and awaited for up to 30 s. When
 # BALKORT_TEST_DATABASE_URL / BALKORT_TEST_REDIS_URL point elsewhere, those services are
-# someone else's to run: they are only checked.
+# someone else's to run: they are only checked. Chromium (Debian's package, /usr/bin/chromium)
+# is installed with apt-get when missing: Playwright drives it, its own download is not used.
 set -euo pipefail
 
 PG_HOST=127.0.0.1
@@ -14,6 +16,7 @@ PG_PORT=5432
 REDIS_HOST=127.0.0.1
 REDIS_PORT=6379
 WAIT_SECONDS=30
+CHROMIUM=/usr/bin/chromium
 
 say() { echo "services: $*"; }
 problem() { echo "services: $*" >&2; problems=$((problems + 1)); }
@@ -103,12 +106,51 @@ ensure_redis() {
     wait_for Redis redis_answers || true
 }
 
+# apt-get as root, or through sudo when there is one; nothing else is tried.
+as_root() {
+    if ((EUID == 0)); then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        return 1
+    fi
+}
+
+chromium_works() {
+    [[ -x "$CHROMIUM" ]] && "$CHROMIUM" --version >/dev/null 2>&1
+}
+
+ensure_chromium() {
+    if chromium_works; then
+        say "Chromium is installed ($CHROMIUM)"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null || { ((EUID != 0)) && ! command -v sudo >/dev/null; }; then
+        problem "Chromium is missing at $CHROMIUM and cannot be installed from here: install Debian's chromium package (apt-get install chromium)"
+        return 0
+    fi
+    say "installing Chromium (apt-get install chromium)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! as_root apt-get install -y -q chromium >/dev/null; then
+        say "apt-get install failed; updating the package lists and trying again"
+        as_root apt-get update -q >/dev/null || true
+        as_root apt-get install -y -q chromium >/dev/null || true
+    fi
+    if chromium_works; then
+        say "Chromium is installed ($CHROMIUM)"
+    else
+        problem "Chromium could not be installed at $CHROMIUM (apt-get install chromium failed)"
+    fi
+}
+
 ensure() {
     problems=0
     ensure_postgres
     ensure_redis
+    ensure_chromium
     if ((problems > 0)); then
-        echo "services: PostgreSQL and Redis are required; tests fail without them rather than skip" >&2
+        echo "services: PostgreSQL, Redis and Chromium are required; tests fail without them rather than skip" >&2
         exit 1
     fi
 }
