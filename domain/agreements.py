@@ -36,6 +36,8 @@ class CheckIn:
     status: CheckInStatus
     note: str
     at: datetime
+    # What shows it: minutes, a link, a document's name (check-ins before this field had none).
+    evidence: str = ""
 
 
 @dataclass(frozen=True)

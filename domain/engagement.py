@@ -687,7 +687,13 @@ class Engagement(Aggregate):
         )
 
     def check_in(
-        self, check_in_id: UUID, agreement_id: UUID, status: CheckInStatus, note: str, provenance: Provenance
+        self,
+        check_in_id: UUID,
+        agreement_id: UUID,
+        status: CheckInStatus,
+        note: str,
+        provenance: Provenance,
+        evidence: str = "",
     ) -> None:
         """Record how an agreement is doing, months or years after it was made."""
         require_phase(self.phase, "checking in on agreements", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
@@ -697,7 +703,7 @@ class Engagement(Aggregate):
             raise AlreadyExists(f"check-in {check_in_id} has been recorded already")
         self._checked_in(
             agreement_id,
-            CheckIn(check_in_id, status, note.strip(), provenance.occurred_at),
+            CheckIn(check_in_id, status, note.strip(), provenance.occurred_at, evidence.strip()),
             provenance.because_of(Cause("agreement", agreement_id)),
         )
 

@@ -87,6 +87,7 @@ class CheckInOut(msgspec.Struct):
     status: str
     note: str
     at: datetime
+    evidence: str = ""
 
 
 class AgreementOut(msgspec.Struct):

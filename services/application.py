@@ -548,11 +548,12 @@ class TenantApplication(BalkortApplication):
         note: str,
         provenance: Provenance,
         expected_version: int | None = None,
+        evidence: str = "",
     ) -> UUID:
         check_in_id = derived_id(provenance, "check-in")
         self._on_engagement(
             engagement_id,
-            lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance),
+            lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance, evidence),
             expected_version,
         )
         return check_in_id

@@ -335,6 +335,7 @@ class EngagementStory:
                     status,
                     "Gennemgået med begge enheder",
                     c.at(check_day, "CheckInOnAgreement"),
+                    evidence=f"Referat fra ledermøde {check_day.date().isoformat()}",
                 )
         for proposal_id in deferred:
             self.app.decide_proposal(

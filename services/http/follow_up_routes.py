@@ -121,13 +121,20 @@ class FollowUpController(Controller):
         agreement_id: FromPath[UUID],
         data: JSONBody[CheckInIn],
     ) -> CheckInCreated:
-        """Record how an agreement is doing: implemented, in progress, lapsed or abandoned."""
+        """Record how an agreement is doing: implemented, in progress, lapsed or abandoned, with a
+        note and the evidence for it."""
         check_in_id = await execute(
             request,
             tenant_id,
             "CheckInOnAgreement",
             lambda app, p, v: app.check_in(
-                engagement_id, agreement_id, data.status, data.note, p, expected_version=v
+                engagement_id,
+                agreement_id,
+                data.status,
+                data.note,
+                p,
+                expected_version=v,
+                evidence=data.evidence,
             ),
         )
         return CheckInCreated(check_in_id)

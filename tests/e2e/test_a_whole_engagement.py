@@ -260,7 +260,7 @@ async def test_a_consultancy_runs_the_method_for_a_municipality_over_two_years(s
         for agreement_id, status in statuses.items():
             await manager.post(
                 f"{year_one}/agreements/{agreement_id}/check-ins",
-                {"status": status, "note": "Gennemgået"},
+                {"status": status, "note": "Gennemgået", "evidence": f"Referat {when[:10]}"},
                 **{"X-Occurred-At": when},
             )
     rejected = await manager.post(
@@ -279,6 +279,10 @@ async def test_a_consultancy_runs_the_method_for_a_municipality_over_two_years(s
     latest = {aid: a["check_ins"][-1]["status"] for aid, a in agreements.items() if a["check_ins"]}
     assert sorted(latest.values()) == ["abandoned", "implemented", "lapsed"]
     assert [c["at"][:10] for c in agreements[medicine]["check_ins"]] == ["2025-09-15", "2026-09-14"]
+    assert [c["evidence"] for c in agreements[medicine]["check_ins"]] == [
+        "Referat 2025-09-15",
+        "Referat 2026-09-14",
+    ]
     assert agreements[genoptraening]["status"] == "rejected"
     proposals = {p["proposal_id"]: p for p in await auditor.get(f"{year_one}/proposals")}
     assert [d["outcome"] for d in proposals[electronic_board]["decisions"]] == ["deferred", "approved"]

@@ -206,7 +206,9 @@ def test_check_ins_follow_an_agreement_in_force_for_years() -> None:
     engagement.collect_events()
     first, second, third = uuid4(), uuid4(), uuid4()
     engagement.check_in(first, draft.agreement_id, CheckInStatus.IN_PROGRESS, " halvvejs ", later(90))
-    engagement.check_in(second, draft.agreement_id, CheckInStatus.IMPLEMENTED, "kører", later(365))
+    engagement.check_in(
+        second, draft.agreement_id, CheckInStatus.IMPLEMENTED, "kører", later(365), " referat 2025-03 "
+    )
     engagement.check_in(third, draft.agreement_id, CheckInStatus.LAPSED, "", later(730))
     check_ins = engagement.agreement(draft.agreement_id).check_ins
     assert [c.check_in_id for c in check_ins] == [first, second, third]
@@ -216,6 +218,7 @@ def test_check_ins_follow_an_agreement_in_force_for_years() -> None:
         CheckInStatus.LAPSED,
     ]
     assert check_ins[0].note == "halvvejs"
+    assert [c.evidence for c in check_ins] == ["", "referat 2025-03", ""]
     assert [c.at for c in check_ins] == [CLOCK + timedelta(days=n) for n in (90, 365, 730)]
     events = engagement.collect_events()
     assert [type(e).__name__ for e in events] == ["AgreementCheckedIn"] * 3

@@ -169,6 +169,8 @@ class DecideProposal(msgspec.Struct, forbid_unknown_fields=True):
 class CheckInIn(msgspec.Struct, forbid_unknown_fields=True):
     status: CheckInStatus
     note: Text = ""
+    # What shows it: minutes of a meeting, a link, the name of a document.
+    evidence: Text = ""
 
 
 class CheckInCreated(msgspec.Struct):
