@@ -110,9 +110,10 @@ def _join_url(request: Req, container: Container, code: str) -> str:
     return f"{base}/join#{code}"
 
 
-def _svg(url: str) -> str:
+def qr_code_svg(url: str, *, title: str = "Join code", scale: int = 4) -> str:
+    """`url` as a QR code: an SVG element to put inline in a page or serve as an image."""
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=4, border=4, xmldecl=False, title="Join code")
+    segno.make(url, error="m").save(out, kind="svg", scale=scale, border=4, xmldecl=False, title=title)
     return out.getvalue().decode("utf-8")
 
 
@@ -120,6 +121,60 @@ def _png(url: str) -> bytes:
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="png", scale=10, border=4)
     return out.getvalue()
+
+
+async def issue_join_code(
+    request: Req,
+    container: Container,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    unit_id: UUID,
+    expires_at: datetime | None = None,
+) -> JoinCodeIssued:
+    """A new join code for a unit of the engagement, valid until the end of its theme day (Danish
+    time) or the earlier `expires_at`; the answer is the only place its code appears."""
+    engagement = await query(request, tenant_id, lambda app: app.engagement(engagement_id))
+    if unit_id not in engagement.unit_ids:
+        raise NotFound(f"unit {unit_id} does not take part in this engagement")
+    latest = end_of_theme_day(engagement.preparation.theme_day)
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise ValidationException(
+            extra=[{"key": "expires_at", "source": "body", "message": "add a time zone"}]
+        )
+    expires_at = expires_at or latest
+    if expires_at > latest:
+        raise InvariantViolated(
+            "a join code expires with its theme day at the latest",
+            state=f"theme day ends {latest.isoformat()}",
+        )
+    provenance = build_provenance(request, request.user, tenant_id, "IssueJoinCode")
+    for attempt in range(DRAWS):
+        code = new_code()
+        digest = digest_of(container.join_code_key, code.replace("-", ""))
+        try:
+            issued: JoinCode = await container.offloop(
+                container.control.issue_join_code,
+                tenant_id,
+                engagement_id,
+                unit_id,
+                digest,
+                expires_at,
+                provenance,
+            )
+        except AlreadyExists:
+            if attempt == DRAWS - 1:
+                raise
+            continue
+        url = _join_url(request, container, code)
+        return JoinCodeIssued(
+            id=issued.id,
+            unit_id=unit_id,
+            code=code,
+            expires_at=expires_at,
+            join_url=url,
+            qr_svg=qr_code_svg(url),
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class JoinCodeController(Controller):
@@ -139,49 +194,8 @@ class JoinCodeController(Controller):
         """Issue a join code for a unit's table: whoever holds it acts as that unit in this
         engagement, until the end of the theme day (Danish time) or the earlier `expires_at`.
         The answer is the only place the code appears; it is not kept."""
-        engagement = await query(request, tenant_id, lambda app: app.engagement(engagement_id))
-        if unit_id not in engagement.unit_ids:
-            raise NotFound(f"unit {unit_id} does not take part in this engagement")
-        latest = end_of_theme_day(engagement.preparation.theme_day)
-        if data.expires_at is not None and data.expires_at.tzinfo is None:
-            raise ValidationException(
-                extra=[{"key": "expires_at", "source": "body", "message": "add a time zone"}]
-            )
-        expires_at = data.expires_at or latest
-        if expires_at > latest:
-            raise InvariantViolated(
-                "a join code expires with its theme day at the latest",
-                state=f"theme day ends {latest.isoformat()}",
-            )
-        provenance = build_provenance(request, request.user, tenant_id, "IssueJoinCode")
-        for attempt in range(DRAWS):
-            code = new_code()
-            digest = digest_of(container.join_code_key, code.replace("-", ""))
-            try:
-                issued: JoinCode = await container.offloop(
-                    container.control.issue_join_code,
-                    tenant_id,
-                    engagement_id,
-                    unit_id,
-                    digest,
-                    expires_at,
-                    provenance,
-                )
-            except AlreadyExists:
-                if attempt == DRAWS - 1:
-                    raise
-                continue
-            url = _join_url(request, container, code)
-            body = JoinCodeIssued(
-                id=issued.id,
-                unit_id=unit_id,
-                code=code,
-                expires_at=expires_at,
-                join_url=url,
-                qr_svg=_svg(url),
-            )
-            return Response(body, status_code=201, headers={"Cache-Control": "no-store"})
-        raise AssertionError("unreachable")  # pragma: no cover
+        issued = await issue_join_code(request, container, tenant_id, engagement_id, unit_id, data.expires_at)
+        return Response(issued, status_code=201, headers={"Cache-Control": "no-store"})
 
     @get("/", opt={"roles": FACILITATORS}, responses=problem_responses(401, 403, 404))
     async def listed(
@@ -236,7 +250,7 @@ class JoinCodeController(Controller):
         """The join link as a QR code (SVG). Send the code in `X-Join-Code`: it is not kept, so
         it cannot be looked up."""
         url = await self._join_url_of(request, container, tenant_id, engagement_id, unit_id, code_id)
-        return Response(_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+        return Response(qr_code_svg(url), media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     @get(
         "/{code_id:uuid}/qr.png",
