@@ -30,6 +30,8 @@ from services.web.rendering import CSRF_FIELD
 S = TypeVar("S", bound=msgspec.Struct)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FIELD = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
+_OUT_OF_RANGE = re.compile(r"Expected `(?:int|float|decimal)` [<>]=?")
+_MISSING = re.compile(r"^Object missing required field `([A-Za-z_][A-Za-z0-9_]*)`$")
 
 
 class FormInvalid(Exception):
@@ -96,7 +98,9 @@ def decode(data: Mapping[str, Any], shape: type[S]) -> S:
 
 
 def field_of(error: msgspec.ValidationError) -> str:
-    found = _FIELD.search(str(error))
+    """The top-level field `error` is about ("" when it is about the whole form)."""
+    text = str(error)
+    found = _FIELD.search(text) or _MISSING.search(text)
     return found.group(1) if found else ""
 
 
@@ -105,20 +109,20 @@ def explain(error: msgspec.ValidationError) -> str:
     text = str(error)
     if text.startswith("Object missing required field"):
         return _("Please fill this in.")
+    if _OUT_OF_RANGE.search(text):
+        return _("This value is out of range.")
     if "Expected `int`" in text or "Expected `float`" in text or "Expected `decimal`" in text:
         return _("Please enter a number.")
     if "Expected `date`" in text or "Invalid RFC3339" in text or "Expected `datetime`" in text:
         return _("Please enter a date.")
     if "Expected `uuid`" in text or "Invalid UUID" in text:
         return _("Please choose from the list.")
+    if "Expected `array` of length >=" in text:
+        return _("Please choose at least one.")
     if "length <=" in text:
         return _("This is too long.")
     if "length >=" in text:
         return _("This is too short.")
-    if "Expected `array` of length >=" in text:
-        return _("Please choose at least one.")
-    if "Expected `int` >=" in text or "Expected `int` <=" in text or ">=" in text or "<=" in text:
-        return _("This value is out of range.")
     if "Invalid enum value" in text:
         return _("Please choose from the list.")
     return _("This value is not valid.")

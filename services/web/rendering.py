@@ -59,8 +59,6 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         phase_label=phase_label,
         role_label=role_label,
     )
-    env.trim_blocks = True
-    env.lstrip_blocks = True
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -281,6 +281,7 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
             "engagement_id": prepared["engagement_id"],
             # The unit of the card and dialogue: a unit table of it may act on them.
             "unit_id": visit,
+            "counterpart_id": home,
             "code_id": revocable,
             "card_id": card_id,
             "dialogue_id": outcome["dialogue_id"],
