@@ -5,6 +5,7 @@ was recorded, on which command, caused by what. It pages by position (keyset: pa
 `next_after` of one page as `after` for the next) and exports whole as CSV or JSON lines.
 Lineage follows the recorded causes from a decision back to the ratings that motivated it,
 and from a rating on to what came of it. Read from the projections, never from the events.
+The auditor's pages (services/web/audit_pages.py) read through the same functions.
 """
 
 from __future__ import annotations
@@ -193,7 +194,9 @@ def audit_filter(
     )
 
 
-async def _rows(views: ViewBackend, tenant_id: UUID, filters: AuditFilter) -> AsyncIterator[list[AuditRow]]:
+async def trail_in_pages(
+    views: ViewBackend, tenant_id: UUID, filters: AuditFilter
+) -> AsyncIterator[list[AuditRow]]:
     """The whole trail `filters` select, a page at a time, each page read when it is wanted."""
     after: int | None = None
     while True:
@@ -254,7 +257,7 @@ async def _export(
     container = await known_tenant(request, tenant_id)
     await container.projections.settle(tenant_id)
     return Stream(
-        encode(_rows(container.views, tenant_id, filters)),
+        encode(trail_in_pages(container.views, tenant_id, filters)),
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="audit-{tenant_id}.{extension}"'},
     )
@@ -279,6 +282,44 @@ def _reached(start: str, links: list[tuple[str, str]], forwards: bool) -> list[s
     """The node ids the links reach from `start`, nearest first (the links come nearest first)."""
     ids = [child if forwards else parent for child, parent in links]
     return [node_id for node_id in dict.fromkeys(ids) if node_id != start]
+
+
+async def audit_page(
+    request: Req, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
+) -> AuditPage:
+    """One page of the trail `filters` select, after position `after`, once the views have
+    caught up; `next_after` is set when more rows follow."""
+    container = await known_tenant(request, tenant_id)
+    await container.projections.settle(tenant_id)
+    rows = await container.views.audit(tenant_id, filters, after, limit + 1)
+    more = len(rows) > limit
+    items = rows[:limit]
+    return AuditPage(items=items, next_after=items[-1].position if more else None)
+
+
+async def lineage_of(
+    request: Req, tenant_id: UUID, kind: NodeKind, entity_id: str, depth: int = LINEAGE_DEPTH
+) -> Lineage:
+    """The lineage of the node `kind:entity_id`, `depth` cause links each way; 404 when the
+    lineage holds no such node."""
+    node_id = f"{kind.value}:{entity_id}"
+    container = await known_tenant(request, tenant_id)
+    await container.projections.settle(tenant_id)
+    views = container.views
+    found = await views.lineage(tenant_id, [node_id])
+    if not found:
+        raise NotFound(f"no {kind.value.replace('_', ' ')} {entity_id} in the lineage")
+    up = await views.lineage_ancestors(tenant_id, node_id, depth)
+    down = await views.lineage_descendants(tenant_id, node_id, depth)
+    ancestor_ids = _reached(node_id, up, forwards=False)
+    descendant_ids = _reached(node_id, down, forwards=True)
+    nodes = {n.node_id: n for n in await views.lineage(tenant_id, ancestor_ids + descendant_ids)}
+    return Lineage(
+        node=_node_out(found[0]),
+        ancestors=[_node_out(nodes[i]) for i in ancestor_ids if i in nodes],
+        descendants=[_node_out(nodes[i]) for i in descendant_ids if i in nodes],
+        edges=[LineageEdge(child, parent) for child, parent in dict.fromkeys(up + down)],
+    )
 
 
 class AuditController(Controller):
@@ -316,12 +357,7 @@ class AuditController(Controller):
             recorded_from=recorded_from,
             recorded_to=recorded_to,
         )
-        container = await known_tenant(request, tenant_id)
-        await container.projections.settle(tenant_id)
-        rows = await container.views.audit(tenant_id, filters, after, limit + 1)
-        more = len(rows) > limit
-        items = rows[:limit]
-        return AuditPage(items=items, next_after=items[-1].position if more else None)
+        return await audit_page(request, tenant_id, filters, after, limit)
 
     @get("/audit/export.csv", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS, media_type="text/csv")
     async def export_csv(
@@ -401,21 +437,4 @@ class AuditController(Controller):
         `entity_id` is the entity's id; for a decision it is `<agreement or proposal id>:<the
         engagement version that recorded it>`, for a card answer `<card id>:accepted` or
         `<card id>:declined`, as in the node ids the lineage returns."""
-        node_id = f"{kind.value}:{entity_id}"
-        container = await known_tenant(request, tenant_id)
-        await container.projections.settle(tenant_id)
-        views = container.views
-        found = await views.lineage(tenant_id, [node_id])
-        if not found:
-            raise NotFound(f"no {kind.value.replace('_', ' ')} {entity_id} in the lineage")
-        up = await views.lineage_ancestors(tenant_id, node_id, depth)
-        down = await views.lineage_descendants(tenant_id, node_id, depth)
-        ancestor_ids = _reached(node_id, up, forwards=False)
-        descendant_ids = _reached(node_id, down, forwards=True)
-        nodes = {n.node_id: n for n in await views.lineage(tenant_id, ancestor_ids + descendant_ids)}
-        return Lineage(
-            node=_node_out(found[0]),
-            ancestors=[_node_out(nodes[i]) for i in ancestor_ids if i in nodes],
-            descendants=[_node_out(nodes[i]) for i in descendant_ids if i in nodes],
-            edges=[LineageEdge(child, parent) for child, parent in dict.fromkeys(up + down)],
-        )
+        return await lineage_of(request, tenant_id, kind, entity_id, depth)

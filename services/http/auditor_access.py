@@ -2,10 +2,10 @@
 
 `AuditorAccessMiddleware` sits inside authentication (the principal is resolved) and after
 routing (the request is for a known route). For every request under
-`/api/v1/tenants/{tenant_id}` by a principal whose role in that tenant is auditor, it records
-an `AuditorAccessed` event in the tenant's access log for the month (domain/access_log.py):
-method, path, query string and the status of the response, whatever the status, with the
-auditor as actor and `auditor` as role. The event lands in the tenant's audit trail like
+`/api/v1/tenants/{tenant_id}` (the API) or `/t/{tenant_id}` (the pages) by a principal whose
+role in that tenant is auditor, it records an `AuditorAccessed` event in the tenant's access
+log for the month (domain/access_log.py): method, path, query string and the status of the
+response, whatever the status, with the auditor as actor and `auditor` as role. The event lands in the tenant's audit trail like
 every other event (`GET .../audit?event_type=AuditorAccessed`).
 
 Fail closed. An auditor's access that cannot be recorded is not served:
@@ -50,8 +50,10 @@ from services.http.problems import PROBLEM_JSON, problem_bytes
 from services.http.provenance import build_provenance
 
 COMMAND_NAME = "RecordAuditorAccess"
+# A tenant's API routes and its pages.
 TENANT_PATH = re.compile(
-    r"^/api/v1/tenants/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/|$)"
+    r"^/(?:api/v1/tenants|t)/"
+    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/|$)"
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRY_AFTER_SECONDS = 5
