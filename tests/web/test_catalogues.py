@@ -39,11 +39,18 @@ def _catalogued() -> dict[str, str]:
     for po_file in sorted((LOCALE_DIR / "da" / "LC_MESSAGES").glob("*.po")):
         with po_file.open("rb") as source:
             for message in read_po(source, locale="da"):
-                if message.id and isinstance(message.id, str):
-                    translated = message.string if isinstance(message.string, str) else ""
-                    if danish.get(message.id) not in (None, translated) and translated:
-                        pytest.fail(f"{po_file.name}: {message.id!r} is translated differently elsewhere")
-                    danish[message.id] = translated or danish.get(message.id, "")
+                if not message.id:
+                    continue
+                if isinstance(message.id, str):
+                    pairs = [(message.id, message.string if isinstance(message.string, str) else "")]
+                else:  # a plural: singular and plural msgid, a translation per Danish form
+                    forms = list(message.string) if isinstance(message.string, tuple | list) else []
+                    complete = " | ".join(forms) if forms and all(forms) else ""
+                    pairs = [(msgid, complete) for msgid in message.id]
+                for msgid, translated in pairs:
+                    if danish.get(msgid) not in (None, translated) and translated:
+                        pytest.fail(f"{po_file.name}: {msgid!r} is translated differently elsewhere")
+                    danish[msgid] = translated or danish.get(msgid, "")
     return danish
 
 
