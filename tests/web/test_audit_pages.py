@@ -13,11 +13,12 @@ import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ from litestar.routes import HTTPRoute
 
 from domain.roles import Role
 from services.persistence.env import tenant_store_name
-from services.web.i18n import LANGUAGE_COOKIE
+from services.web.i18n import LANGUAGE_COOKIE, TIME_ZONE
 from tests.http_harness import ADMIN, Person, Story, at, flat
 from tests.web.conftest import sign_in_by_form
 
@@ -302,7 +303,7 @@ async def test_filters_narrow_the_rows_as_the_api_does(site: Story, audited: Aud
     decided = await shown(aggregate=audited.engagement_id, **{"from": "2025-04-22"})
     assert len(decided) == 1
     # Everything was recorded just now, whatever day it happened.
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (datetime.now(ZoneInfo(TIME_ZONE)).date() - timedelta(days=1)).isoformat()
     assert await shown(aggregate=audited.engagement_id, dates="recorded", **{"from": yesterday}) == engagement
     assert await shown(dates="recorded", to="2025-01-01") == []
     assert await shown(event="RatingSubmitted", actor=audited.ids["manager"]) == []
