@@ -1,0 +1,252 @@
+"""What one unit's table sees of its engagement: its relations, ratings, dance cards, dialogue
+rounds and wrap-up, picked out of the engagement's read model. Pure functions, no I/O: the
+pages (`services.web.participant_pages`) read the documents and hand them in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from domain.cards import CardStatus
+from domain.phases import Phase
+from projections.documents import (
+    AgreementOut,
+    CardOut,
+    DialogueOut,
+    DimensionOut,
+    EngagementOut,
+    ProposalOut,
+    RelationOut,
+    WrapUpOut,
+)
+
+# The steps a table takes, and the phases in which each is open.
+RELATIONS, RATE, CARDS, SEND, SCHEDULE, DIALOGUES, WRAP_UP = (
+    "relations",
+    "rate",
+    "cards",
+    "send",
+    "schedule",
+    "dialogues",
+    "wrap_up",
+)
+OPEN_STEPS: dict[Phase, tuple[str, ...]] = {
+    Phase.MAPPING: (RELATIONS, RATE),
+    Phase.DANCE_CARDS: (CARDS, SEND),
+    Phase.DIALOGUES: (SCHEDULE, CARDS),
+    Phase.WRAP_UP: (WRAP_UP, SCHEDULE),
+}
+# The theme day as a table lives it, for the progress line on every page.
+TABLE_PHASES = (Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES, Phase.WRAP_UP)
+# Cards still in play: a second one to the same unit is rarely what a table wants.
+LIVE_CARDS = frozenset({CardStatus.SENT.value, CardStatus.ACCEPTED.value})
+SUGGESTIONS = 3
+MAX_ROUND = 1_000
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    unit_id: UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class Explained:
+    """A dimension in the reader's language."""
+
+    key: str
+    name: str
+    question: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A weak relation worth a dance card: this unit's own rating of it (the shown means)."""
+
+    unit_id: UUID
+    name: str
+    index: Decimal
+    band: str | None
+    carded: bool  # a card to or from that unit is already in play
+
+
+@dataclass(frozen=True)
+class CardLine:
+    card: CardOut
+    other: Counterpart
+    sent_by_us: bool
+    held: bool  # its dialogue has been recorded
+
+
+@dataclass(frozen=True)
+class RoundLine:
+    round: int
+    dialogue: CardLine | None  # at most one per round
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    agreements: list[AgreementOut]
+    proposals: list[ProposalOut]
+
+
+def open_steps(phase: Phase) -> tuple[str, ...]:
+    return OPEN_STEPS.get(phase, ())
+
+
+def phase_position(phase: Phase) -> int:
+    """Where the theme day stands on the table's line: -1 before it, len(TABLE_PHASES) after."""
+    if phase in TABLE_PHASES:
+        return TABLE_PHASES.index(phase)
+    order = list(Phase)
+    return -1 if order.index(phase) < order.index(TABLE_PHASES[0]) else len(TABLE_PHASES)
+
+
+def takes_part(engagement: EngagementOut, unit_id: UUID) -> bool:
+    return unit_id in engagement.unit_ids
+
+
+def counterpart(names: dict[UUID, str], unit_id: UUID) -> Counterpart:
+    return Counterpart(unit_id, names.get(unit_id, str(unit_id)))
+
+
+def others(engagement: EngagementOut, names: dict[UUID, str], unit_id: UUID) -> list[Counterpart]:
+    """The engagement's other units, by name."""
+    found = [counterpart(names, u) for u in engagement.unit_ids if u != unit_id]
+    return sorted(found, key=lambda c: c.name.casefold())
+
+
+def mapped(engagement: EngagementOut, unit_id: UUID) -> list[UUID]:
+    """The units this unit said its work depends on, in the order it named them."""
+    return list(engagement.relations.get(str(unit_id), []))
+
+
+def next_to_rate(mapped_ids: list[UUID], rated: set[UUID], after: UUID | None = None) -> UUID | None:
+    """The next relation not yet rated, after `after` in the mapped order, going round."""
+    start = mapped_ids.index(after) + 1 if after in mapped_ids else 0
+    for candidate in mapped_ids[start:] + mapped_ids[:start]:
+        if candidate not in rated and candidate != after:
+            return candidate
+    return None
+
+
+def explained(dimensions: list[DimensionOut], language: str) -> list[Explained]:
+    if language == "da":
+        return [Explained(d.key, d.name_da, d.question_da) for d in dimensions]
+    return [Explained(d.key, d.name_en, d.question_en) for d in dimensions]
+
+
+def band_of(view: RelationOut, language: str) -> str | None:
+    return view.band_da if language == "da" else view.band
+
+
+def weakest(
+    engagement: EngagementOut, names: dict[UUID, str], unit_id: UUID, language: str
+) -> list[Suggestion]:
+    """This unit's shown relations, weakest first: where a dance card may help most."""
+    in_play = {
+        other
+        for card in engagement.cards
+        if card.status in LIVE_CARDS and unit_id in (card.from_unit, card.to_unit)
+        for other in (card.from_unit, card.to_unit)
+        if other != unit_id
+    }
+    found = [
+        Suggestion(
+            view.counterpart_id,
+            counterpart(names, view.counterpart_id).name,
+            Decimal(view.index),
+            band_of(view, language),
+            view.counterpart_id in in_play,
+        )
+        for view in engagement.relation_views
+        if view.unit_id == unit_id and not view.suppressed and view.index is not None
+    ]
+    return sorted(found, key=lambda s: (s.index, s.name.casefold()))
+
+
+def suggested(suggestions: list[Suggestion]) -> list[Suggestion]:
+    """The few weakest relations without a card in play yet."""
+    return [s for s in suggestions if not s.carded][:SUGGESTIONS]
+
+
+def _held_cards(engagement: EngagementOut) -> set[UUID]:
+    return {d.card_id for d in engagement.dialogues}
+
+
+def _line(card: CardOut, unit_id: UUID, names: dict[UUID, str], held: set[UUID]) -> CardLine:
+    sent_by_us = card.from_unit == unit_id
+    other = card.to_unit if sent_by_us else card.from_unit
+    return CardLine(card, counterpart(names, other), sent_by_us, card.card_id in held)
+
+
+def received(engagement: EngagementOut, names: dict[UUID, str], unit_id: UUID) -> list[CardLine]:
+    """Cards to this unit, those waiting for an answer first."""
+    held = _held_cards(engagement)
+    lines = [_line(c, unit_id, names, held) for c in engagement.cards if c.to_unit == unit_id]
+    return sorted(lines, key=lambda line: line.card.status != CardStatus.SENT.value)
+
+
+def sent(engagement: EngagementOut, names: dict[UUID, str], unit_id: UUID) -> list[CardLine]:
+    held = _held_cards(engagement)
+    return [_line(c, unit_id, names, held) for c in engagement.cards if c.from_unit == unit_id]
+
+
+def waiting_for_answer(lines: list[CardLine]) -> int:
+    return sum(1 for line in lines if line.card.status == CardStatus.SENT.value)
+
+
+def card_at_table(engagement: EngagementOut, card_id: UUID, unit_id: UUID) -> CardOut | None:
+    """The card, if it is one this unit sent or received."""
+    for card in engagement.cards:
+        if card.card_id == card_id and unit_id in (card.from_unit, card.to_unit):
+            return card
+    return None
+
+
+def dialogues_of(engagement: EngagementOut, names: dict[UUID, str], unit_id: UUID) -> list[CardLine]:
+    """The accepted cards this unit is part of: its dialogues, held or to come."""
+    held = _held_cards(engagement)
+    return [
+        _line(c, unit_id, names, held)
+        for c in engagement.cards
+        if c.status == CardStatus.ACCEPTED.value and unit_id in (c.from_unit, c.to_unit)
+    ]
+
+
+def by_round(engagement: EngagementOut, lines: list[CardLine]) -> tuple[list[RoundLine], list[CardLine]]:
+    """Every round with this unit's dialogue in it (or none: a pause), and dialogues not yet
+    placed in a round."""
+    placed = {line.card.round: line for line in lines if line.card.round is not None}
+    rounds = [RoundLine(r, placed.get(r)) for r in range(1, engagement.rounds + 1)]
+    return rounds, [line for line in lines if line.card.round is None]
+
+
+def next_dialogue(lines: list[CardLine]) -> CardLine | None:
+    """The first dialogue not yet recorded, by round (those without a round last)."""
+    waiting = [line for line in lines if not line.held]
+    return min(waiting, key=lambda line: line.card.round or MAX_ROUND, default=None)
+
+
+def dialogue_of(engagement: EngagementOut, card_id: UUID) -> DialogueOut | None:
+    return next((d for d in engagement.dialogues if d.card_id == card_id), None)
+
+
+def outcomes_of(engagement: EngagementOut, dialogue_id: UUID) -> Outcomes:
+    return Outcomes(
+        [a for a in engagement.agreements if a.dialogue_id == dialogue_id],
+        [p for p in engagement.proposals if p.dialogue_id == dialogue_id],
+    )
+
+
+def unit_outcomes(engagement: EngagementOut, unit_id: UUID) -> Outcomes:
+    """Every agreement and proposal from this unit's dialogues: what its wrap-up gathers."""
+    return Outcomes(
+        [a for a in engagement.agreements if unit_id in a.units],
+        [p for p in engagement.proposals if unit_id in p.units],
+    )
+
+
+def wrap_up_of(engagement: EngagementOut, unit_id: UUID) -> WrapUpOut | None:
+    return next((w for w in engagement.wrap_ups if w.unit_id == unit_id), None)
