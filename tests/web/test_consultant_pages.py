@@ -411,7 +411,19 @@ async def test_the_schedule_is_set_generated_and_moved_by_picking_a_round(site: 
 
 
 async def test_the_closing_plenary_is_held_from_the_console(site: Story, world: World) -> None:
-    await advance_to(world, "prepared", "theme_day_open", "mapping", "dance_cards", "dialogues", "wrap_up")
+    cards = await accepted_cards(world)
+    await world.admin.post(f"/engagements/{world.engagement_id}/schedule", {}, expect=200)
+    await advance_to(world, "dance_cards")
+    await world.admin.post(
+        f"/engagements/{world.engagement_id}/dialogues",
+        {
+            "card_id": cards["Overlevering"],
+            "notes": "Fredage halter",
+            "agreements": [{"text": "Tavlemøde tirsdag"}],
+            "proposals": [{"text": "Elektronisk tavle"}],
+        },
+    )
+    await advance_to(world, "dialogues", "wrap_up")
     await as_(site, world, Role.CONSULTANT)
     console = await site.client.get(f"{world.engagement}/console")
     assert 'id="hold-plenary"' in console.text
@@ -421,6 +433,11 @@ async def test_the_closing_plenary_is_held_from_the_console(site: Story, world: 
     assert held.status_code == 303
     assert held.headers["location"] == f"{world.engagement}/console#plenary"
     assert (await world.shown())["plenary"]["notes"] == "Tak for i dag"
+    # The console in the plenary lists what the day made.
+    plenary = await site.client.get(f"{world.engagement}/console")
+    assert plenary.status_code == 200, plenary.text
+    assert "Tavlemøde tirsdag" in plenary.text
+    assert "Elektronisk tavle" in plenary.text
     moved_on = await send_form(
         site.client, f"{world.engagement}/console/advance", {"expected_phase": "closing_plenary"}
     )
