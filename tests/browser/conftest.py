@@ -85,6 +85,11 @@ class LiveApp:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
+    def api(self, path: str, email: str = CONSULTANT) -> Any:
+        """GET an API path as a demo user (bearer token): ids the pages are reached by."""
+        login = _get_json(self.url("/api/v1/auth/login"), body={"email": email, "password": DEMO_PASSWORD})
+        return _get_json(self.url(path), login["token"])
+
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
