@@ -1,10 +1,549 @@
-"""Pages: follow up."""
+"""Pages for the planning group after the theme day: the follow-up meeting, which walks through
+each agreement that needs acceptance and each proposal that needs a decision and records the
+decision; check-ins on agreements for years afterwards; the follow-up report as HTML and PDF;
+and the relation matrix and the longitudinal data as CSV and Excel.
+
+Decisions and check-ins go through the same application-service calls as the API routes in
+`services/http/follow_up_routes.py`; the exports answer from the same queries as
+`services/http/read_model_routes.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, time
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from services.http.policy import Policy
+from domain.agreements import AgreementStatus
+from domain.errors import DomainError, InvariantViolated, NotFound
+from domain.phases import Phase
+from domain.proposals import ProposalStatus
+from projections.queries import engagement_dashboard
+from services.auth.guards import principal_from
+from services.errors import ConcurrentModification
+from services.http.access import PLANNERS, READERS
+from services.http.policy import PAGE_TENANT_PREFIX, PLAN, READ, Policy
+from services.http.reads import engagement_view, organisation_view
+from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
+from services.web import exports
+from services.web.commands import submit
+from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, values
+from services.web.i18n import TIME_ZONE
+from services.web.i18n import gettext as _
+from services.web.rendering import page
+from services.web.reports import LABELS, Agenda, AgendaItem, load_agenda, render_pdf
 
-PAGES: list[ControllerRouterHandler] = []
-POLICY: dict[tuple[str, str], Policy] = {}
+Req = Request[Any, Any, Any]
+_T = PAGE_TENANT_PREFIX
+_E = f"{_T}/e/{{engagement_id:uuid}}"
+PDF_MEDIA_TYPE = "application/pdf"
+# The fields of a proposal's decision that belong to one outcome only.
+OUTCOME_FIELDS = {
+    ProposalStatus.DEFERRED.value: ("deferred_until",),
+    ProposalStatus.UNDER_INVESTIGATION.value: ("owner", "due"),
+}
+ALL_OUTCOME_FIELDS = ("deferred_until", "owner", "due")
+# A decision's form carries the engagement's version it was shown at, and is recorded only on
+# that version: a form sent twice (a double click) cannot record a deferral twice.
+VERSION_FIELD = "version"
+FOLLOWED = frozenset({AgreementStatus.IN_FORCE.value, AgreementStatus.ACCEPTED.value})
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(TIME_ZONE)
+
+
+def _can_plan(request: Req, tenant_id: UUID) -> bool:
+    return principal_from(request).role_in(tenant_id) in PLANNERS
+
+
+def _require(given: Mapping[str, Any], *names: str) -> None:
+    """Fields the command cannot do without, named at the field rather than for the form."""
+    missing = {name: _("Please fill this in.") for name in names if name not in given}
+    if missing:
+        raise FormInvalid(missing)
+
+
+def _base(tenant_id: UUID, engagement_id: UUID) -> str:
+    return f"/t/{tenant_id}/e/{engagement_id}"
+
+
+# -- The follow-up meeting ---------------------------------------------------------------------
+
+
+def _meeting(
+    tenant_id: UUID,
+    agenda: Agenda,
+    item_id: UUID | None,
+    *,
+    errors: Mapping[str, str] | None = None,
+    form: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+    recorded: bool = False,
+) -> Template:
+    item = agenda.find(item_id) if item_id is not None else agenda.first()
+    if item_id is not None and item is None:
+        raise NotFound("that is not on the follow-up meeting's agenda")
+    before, after = agenda.neighbours(item) if item else (None, None)
+    form = form or {}
+    return page(
+        "follow_up/meeting.html",
+        status_code=status_code,
+        tenant_id=tenant_id,
+        base=_base(tenant_id, agenda.engagement.engagement_id),
+        agenda=agenda,
+        engagement=agenda.engagement,
+        item=item,
+        before=before,
+        after=after,
+        errors=errors or {},
+        form=form,
+        decided_by=form.get("decided_by", agenda.last_decided_by),
+        recorded=recorded,
+        deciding_now=agenda.engagement.phase in (Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH),
+        **LABELS,
+    )
+
+
+def _onwards(tenant_id: UUID, agenda: Agenda, item_id: UUID) -> Redirect:
+    """On to the next item nobody has decided on yet (or back to this one when all are decided)."""
+    following = agenda.next_undecided(item_id)
+    target = following.item_id if following else item_id
+    base = _base(tenant_id, agenda.engagement.engagement_id)
+    return Redirect(f"{base}/follow-up?item={target}&recorded=1", status_code=303)
+
+
+def _version(given: dict[str, Any]) -> int | None:
+    """The engagement's version the form was shown at (taken out of the command's fields)."""
+    raw = str(given.pop(VERSION_FIELD, ""))
+    return int(raw) if raw.isdigit() else None
+
+
+async def _overtaken(
+    request: Req,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    item_id: UUID,
+    given: Mapping[str, Any],
+    is_this_decision: Callable[[AgendaItem], bool],
+) -> Response[Any]:
+    """The engagement moved on since the form was shown. When what moved it is this very
+    decision (the form sent twice), that is success; otherwise the item is shown as it is now."""
+    agenda = await load_agenda(request, tenant_id, engagement_id)
+    item = agenda.find(item_id)
+    if item is not None and is_this_decision(item):
+        return _onwards(tenant_id, agenda, item_id)
+    errors = {
+        "": _("Something changed since this page was loaded. Check the item and record the decision again.")
+    }
+    return _meeting(tenant_id, agenda, item_id, errors=errors, form=given, status_code=409)
+
+
+def _is_agreement_decision(decision: DecideAgreement) -> Callable[[AgendaItem], bool]:
+    def matches(item: AgendaItem) -> bool:
+        taken = item.agreement.decision if item.agreement else None
+        return taken is not None and (taken.accepted, taken.decided_by, taken.rationale) == (
+            decision.accepted,
+            decision.decided_by.strip(),
+            decision.rationale.strip(),
+        )
+
+    return matches
+
+
+def _is_proposal_decision(decision: DecideProposal) -> Callable[[AgendaItem], bool]:
+    def matches(item: AgendaItem) -> bool:
+        decisions = item.proposal.decisions if item.proposal else []
+        taken = max(decisions, key=lambda d: d.at) if decisions else None
+        if taken is None:
+            return False
+        recorded = (
+            taken.outcome,
+            taken.decided_by,
+            taken.rationale,
+            taken.deferred_until,
+            taken.owner,
+            taken.due,
+        )
+        owner = decision.owner.strip() if decision.owner else None
+        sent = (
+            decision.outcome.value,
+            decision.decided_by.strip(),
+            decision.rationale.strip(),
+            decision.deferred_until,
+            owner,
+            decision.due,
+        )
+        return recorded == sent
+
+    return matches
+
+
+def _proposal_errors(error: DomainError, command: Mapping[str, Any]) -> dict[str, str]:
+    """A refused decision's message, and where it concerns a field left empty, at that field."""
+    errors = {"": domain_message(error)}
+    if isinstance(error, InvariantViolated) and command.get("outcome") == "under_investigation":
+        if "owner" not in command:
+            errors["owner"] = _("Name who will look into it.")
+        if "due" not in command:
+            errors["due"] = _("Give the date the answer is due.")
+    return errors
+
+
+class FollowUpPages(Controller):
+    path = _E
+
+    @get("/follow-up", opt={"roles": PLANNERS})
+    async def meeting(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        item: FromQuery[UUID | None] = None,
+        recorded: FromQuery[bool] = False,
+    ) -> Template:
+        """The follow-up meeting: the agenda, one item at a time, with where it came from and
+        the form for its decision."""
+        agenda = await load_agenda(request, tenant_id, engagement_id)
+        return _meeting(tenant_id, agenda, item, recorded=recorded)
+
+    @post("/follow-up/agreements/{agreement_id:uuid}", opt={"roles": PLANNERS}, status_code=303)
+    async def decide_agreement(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        agreement_id: FromPath[UUID],
+        data: Form,
+    ) -> Response[Any]:
+        form = FormData(data)
+        given = values(form)
+        version = _version(given)
+        try:
+            _require(given, "accepted", "decided_by")
+            decision = decode(given, DecideAgreement)
+            await submit(
+                request,
+                tenant_id,
+                "AcceptAgreement" if decision.accepted else "RejectAgreement",
+                lambda app, p, v: app.decide_agreement(
+                    engagement_id,
+                    agreement_id,
+                    decision.accepted,
+                    decision.rationale,
+                    decision.decided_by,
+                    p,
+                    expected_version=version,
+                ),
+                form.key,
+            )
+        except FormInvalid as invalid:
+            agenda = await load_agenda(request, tenant_id, engagement_id)
+            return _meeting(
+                tenant_id, agenda, agreement_id, errors=invalid.errors, form=given, status_code=400
+            )
+        except ConcurrentModification:
+            return await _overtaken(
+                request, tenant_id, engagement_id, agreement_id, given, _is_agreement_decision(decision)
+            )
+        except DomainError as error:
+            agenda = await load_agenda(request, tenant_id, engagement_id)
+            errors = {"": domain_message(error)}
+            return _meeting(tenant_id, agenda, agreement_id, errors=errors, form=given, status_code=409)
+        return _onwards(tenant_id, await load_agenda(request, tenant_id, engagement_id), agreement_id)
+
+    @post("/follow-up/proposals/{proposal_id:uuid}", opt={"roles": PLANNERS}, status_code=303)
+    async def decide_proposal(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        proposal_id: FromPath[UUID],
+        data: Form,
+    ) -> Response[Any]:
+        form = FormData(data)
+        given = values(form)
+        version = _version(given)
+        # One form holds the fields of every outcome; only the chosen outcome's are sent on.
+        own = OUTCOME_FIELDS.get(str(given.get("outcome", "")), ())
+        command = {k: v for k, v in given.items() if k not in ALL_OUTCOME_FIELDS or k in own}
+        try:
+            _require(command, "outcome", "decided_by")
+            decision = decode(command, DecideProposal)
+            await submit(
+                request,
+                tenant_id,
+                "DecideProposal",
+                lambda app, p, v: app.decide_proposal(
+                    engagement_id,
+                    proposal_id,
+                    decision.outcome,
+                    decision.rationale,
+                    decision.decided_by,
+                    p,
+                    deferred_until=decision.deferred_until,
+                    owner=decision.owner,
+                    due=decision.due,
+                    expected_version=version,
+                ),
+                form.key,
+            )
+        except FormInvalid as invalid:
+            agenda = await load_agenda(request, tenant_id, engagement_id)
+            return _meeting(
+                tenant_id, agenda, proposal_id, errors=invalid.errors, form=given, status_code=400
+            )
+        except ConcurrentModification:
+            return await _overtaken(
+                request, tenant_id, engagement_id, proposal_id, given, _is_proposal_decision(decision)
+            )
+        except DomainError as error:
+            agenda = await load_agenda(request, tenant_id, engagement_id)
+            errors = _proposal_errors(error, command)
+            return _meeting(tenant_id, agenda, proposal_id, errors=errors, form=given, status_code=409)
+        return _onwards(tenant_id, await load_agenda(request, tenant_id, engagement_id), proposal_id)
+
+    # -- Agreements and their check-ins --------------------------------------------------------
+
+    @get("/agreements", opt={"roles": READERS})
+    async def agreements(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> Template:
+        """Every agreement of the engagement with its status and its latest check-in."""
+        engagement = await engagement_view(request, tenant_id, engagement_id)
+        organisation = await organisation_view(request, tenant_id)
+        today = datetime.now(_zone()).date()
+        dashboard = engagement_dashboard(engagement, organisation, today)
+        return page(
+            "follow_up/agreements.html",
+            tenant_id=tenant_id,
+            base=_base(tenant_id, engagement_id),
+            engagement=engagement,
+            agreements=dashboard.agreements,
+            can_plan=_can_plan(request, tenant_id),
+            followed=FOLLOWED,
+            **LABELS,
+        )
+
+    @get("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS})
+    async def check_ins(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        agreement_id: FromPath[UUID],
+        recorded: FromQuery[bool] = False,
+    ) -> Template:
+        """An agreement's check-ins, and the form for a new one."""
+        return await _check_in_page(request, tenant_id, engagement_id, agreement_id, recorded=recorded)
+
+    @post("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS}, status_code=303)
+    async def check_in(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        agreement_id: FromPath[UUID],
+        data: Form,
+    ) -> Response[Any]:
+        form = FormData(data)
+        given = values(form)
+        try:
+            _require(given, "status")
+            happened = _check_in_moment(given.get("checked_on"))
+            entry = decode({k: v for k, v in given.items() if k != "checked_on"}, CheckInIn)
+            await submit(
+                request,
+                tenant_id,
+                "CheckInOnAgreement",
+                lambda app, p, v: app.check_in(
+                    engagement_id,
+                    agreement_id,
+                    entry.status,
+                    entry.note,
+                    replace(p, occurred_at=happened) if happened else p,
+                    expected_version=v,
+                ),
+                form.key,
+            )
+        except FormInvalid as invalid:
+            return await _check_in_page(
+                request,
+                tenant_id,
+                engagement_id,
+                agreement_id,
+                errors=invalid.errors,
+                form=given,
+                status_code=400,
+            )
+        except DomainError as error:
+            errors = {"": domain_message(error)}
+            return await _check_in_page(
+                request, tenant_id, engagement_id, agreement_id, errors=errors, form=given, status_code=409
+            )
+        target = f"{_base(tenant_id, engagement_id)}/agreements/{agreement_id}/check-ins?recorded=1"
+        return Redirect(target, status_code=303)
+
+    # -- The report ----------------------------------------------------------------------------
+
+    @get("/report", opt={"roles": READERS})
+    async def report(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> Template:
+        """The follow-up report: the agenda with each item's lineage, the ratings behind it and
+        the decisions so far. Printable; the same as PDF at `report.pdf`."""
+        agenda = await load_agenda(request, tenant_id, engagement_id)
+        return page("report/report.html", **_report_context(tenant_id, agenda))
+
+    @get("/report.pdf", opt={"roles": READERS})
+    async def report_pdf(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> Response[bytes]:
+        """The follow-up report as PDF, from the same template as the HTML report."""
+        agenda = await load_agenda(request, tenant_id, engagement_id)
+        engine = request.app.template_engine
+        assert engine is not None  # noqa: S101 - the app is built with templates
+        html = engine.get_template("report/document.html").render(
+            request=request, **_report_context(tenant_id, agenda)
+        )
+        container = request.app.state.container
+        pdf = await container.offloop(render_pdf, html)
+        name = exports.file_name(_("follow-up report"), agenda.engagement.title)
+        return Response(
+            pdf,
+            media_type=PDF_MEDIA_TYPE,
+            headers={"Content-Disposition": f'inline; filename="{name}.pdf"', "Cache-Control": "no-store"},
+        )
+
+    # -- Exports -------------------------------------------------------------------------------
+
+    @get("/matrix.csv", opt={"roles": READERS})
+    async def matrix_csv(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        as_of: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        """The relation matrix as CSV (see `services.web.exports`)."""
+        export = await exports.matrix_export(request, tenant_id, engagement_id, as_of)
+        return await exports.download(request, export, exports.CSV)
+
+    @get("/matrix.xlsx", opt={"roles": READERS})
+    async def matrix_xlsx(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        as_of: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        """The relation matrix as an Excel workbook."""
+        export = await exports.matrix_export(request, tenant_id, engagement_id, as_of)
+        return await exports.download(request, export, exports.XLSX)
+
+
+class HistoryExports(Controller):
+    path = _T
+
+    @get("/history.csv", opt={"roles": READERS})
+    async def history_csv(
+        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """The longitudinal data as CSV: every relation in every engagement, with its agreements."""
+        export = await exports.history_export(request, tenant_id, as_of)
+        return await exports.download(request, export, exports.CSV)
+
+    @get("/history.xlsx", opt={"roles": READERS})
+    async def history_xlsx(
+        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """The longitudinal data as an Excel workbook."""
+        export = await exports.history_export(request, tenant_id, as_of)
+        return await exports.download(request, export, exports.XLSX)
+
+
+# -- Helpers of the handlers -------------------------------------------------------------------
+
+
+async def _check_in_page(
+    request: Req,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    agreement_id: UUID,
+    *,
+    errors: Mapping[str, str] | None = None,
+    form: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+    recorded: bool = False,
+) -> Template:
+    engagement = await engagement_view(request, tenant_id, engagement_id)
+    organisation = await organisation_view(request, tenant_id)
+    agreement = next((a for a in engagement.agreements if a.agreement_id == agreement_id), None)
+    if agreement is None:
+        raise NotFound(f"no agreement {agreement_id} in this engagement")
+    names = {u.unit_id: u.name for u in organisation.units}
+    return page(
+        "follow_up/check_ins.html",
+        status_code=status_code,
+        tenant_id=tenant_id,
+        base=_base(tenant_id, engagement_id),
+        engagement=engagement,
+        agreement=agreement,
+        units=[names.get(u, str(u)) for u in agreement.units],
+        check_ins=sorted(agreement.check_ins, key=lambda c: c.at, reverse=True),
+        followed=agreement.status in FOLLOWED,
+        today=datetime.now(_zone()).date(),
+        errors=errors or {},
+        form=form or {},
+        recorded=recorded,
+        **LABELS,
+    )
+
+
+def _check_in_moment(given: Any) -> datetime | None:
+    """When the check-in happened: the day given (at noon, Danish time), or now for today."""
+    if not given:
+        return None
+    try:
+        day = date.fromisoformat(str(given))
+    except ValueError:
+        raise FormInvalid({"checked_on": _("Please enter a date.")}) from None
+    today = datetime.now(_zone()).date()
+    if day > today:
+        raise FormInvalid({"checked_on": _("The date cannot lie in the future.")})
+    return None if day == today else datetime.combine(day, time(12), tzinfo=_zone())
+
+
+def _report_context(tenant_id: UUID, agenda: Agenda) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "base": _base(tenant_id, agenda.engagement.engagement_id),
+        "agenda": agenda,
+        "engagement": agenda.engagement,
+        "printed_at": datetime.now(UTC),
+        **LABELS,
+    }
+
+
+PAGES: list[ControllerRouterHandler] = [FollowUpPages, HistoryExports]
+POLICY: dict[tuple[str, str], Policy] = {
+    ("GET", f"{_E}/follow-up"): PLAN,
+    ("POST", f"{_E}/follow-up/agreements/{{agreement_id:uuid}}"): PLAN,
+    ("POST", f"{_E}/follow-up/proposals/{{proposal_id:uuid}}"): PLAN,
+    ("GET", f"{_E}/agreements"): READ,
+    ("GET", f"{_E}/agreements/{{agreement_id:uuid}}/check-ins"): PLAN,
+    ("POST", f"{_E}/agreements/{{agreement_id:uuid}}/check-ins"): PLAN,
+    ("GET", f"{_E}/report"): READ,
+    ("GET", f"{_E}/report.pdf"): READ,
+    ("GET", f"{_E}/matrix.csv"): READ,
+    ("GET", f"{_E}/matrix.xlsx"): READ,
+    ("GET", f"{_T}/history.csv"): READ,
+    ("GET", f"{_T}/history.xlsx"): READ,
+}
