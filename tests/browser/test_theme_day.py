@@ -14,7 +14,6 @@ Every main page on the way is screenshotted and held to axe-core's rules.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -124,7 +123,7 @@ def _accept_card(table: Table, topic: str) -> None:
 def test_a_whole_theme_day_from_preparation_to_lineage(browsing: Browsing) -> None:
     app = browsing.app
     tenant = app.tenant_id
-    title = f"Theme day in the browser {secrets.token_hex(3)}"
+    title = "Theme day: from hospital to home"
 
     # --- The preparatory meeting: the consultant records what it settled. -----------------
     console = browsing.signed_in(CONSULTANT)
@@ -202,8 +201,8 @@ def test_a_whole_theme_day_from_preparation_to_lineage(browsing: Browsing) -> No
     browsing.check(visitation.page, "participant-rate-overview-phone")
     visitation.page.locator("#rate-next").click()
     expect(visitation.page.locator("fieldset.rating")).to_have_count(DIMENSION_COUNT)
-    browsing.check(visitation.page, "participant-rating-phone")
     _choose_scores(visitation.page, 2)
+    browsing.check(visitation.page, "participant-rating-phone")
     visitation.page.get_by_role("button", name="Save rating").click()
     visitation.page.wait_for_load_state("load")
     expect(_counter(board, "ratings")).to_have_text("1", timeout=LIVE_MS)
