@@ -370,6 +370,7 @@ class FollowUpPages(Controller):
                     entry.note,
                     replace(p, occurred_at=happened) if happened else p,
                     expected_version=v,
+                    evidence=entry.evidence,
                 ),
                 form.key,
             )

@@ -281,7 +281,13 @@ async def test_a_check_in_is_recorded_with_its_date_and_listed(site: Story, stor
     assert "Record check-in" in page.text
     hidden = _form_fields(page.text, "check-in-form")
     earlier = (_today() - timedelta(days=3)).isoformat()
-    fields = {**hidden, "status": "in_progress", "note": "Tavlemødet kører", "checked_on": earlier}
+    fields = {
+        **hidden,
+        "status": "in_progress",
+        "note": "Tavlemødet kører",
+        "evidence": "Referat fra ledermødet",
+        "checked_on": earlier,
+    }
     answer = await send_form(site.client, path, fields)
     assert answer.status_code == 303
     assert answer.headers["location"] == f"{path}?recorded=1"
@@ -289,11 +295,16 @@ async def test_a_check_in_is_recorded_with_its_date_and_listed(site: Story, stor
     assert again.status_code == 303
     agreement = await _agreement(story, OWN_AGREEMENT)
     (check_in,) = agreement["check_ins"]  # type: ignore[misc]
-    assert (check_in["status"], check_in["note"]) == ("in_progress", "Tavlemødet kører")
+    assert (check_in["status"], check_in["note"], check_in["evidence"]) == (
+        "in_progress",
+        "Tavlemødet kører",
+        "Referat fra ledermødet",
+    )
     assert check_in["at"].startswith(earlier)
     shown = await site.client.get(answer.headers["location"])
     assert "The check-in was recorded." in shown.text
     assert "Tavlemødet kører" in shown.text
+    assert "Referat fra ledermødet" in shown.text
     listed = await site.client.get(f"{story.pages}/agreements")
     assert "In progress" in listed.text
 
