@@ -69,7 +69,16 @@ _E = f"{_T}/e/{{engagement_id:uuid}}"
 ACTIVE = UnitStatus.ACTIVE.value
 # The pages of an engagement and of a client organisation a home page may link to; each link is
 # shown only to those whom the page's declared policy lets in.
-ENGAGEMENT_PAGES = ("console", "schedule", "dashboard", "matrix", "board", "follow-up", "report")
+ENGAGEMENT_PAGES = (
+    "console",
+    "schedule",
+    "dashboard",
+    "matrix",
+    "board",
+    "follow-up",
+    "agreements",
+    "report",
+)
 TENANT_PAGES = ("engagements/new", "history", "audit")
 # The console shows join codes and the schedule up to the closing plenary, the theme day's end.
 THEME_DAY_PHASES = frozenset(list(Phase)[: list(Phase).index(Phase.CLOSING_PLENARY) + 1])
