@@ -165,7 +165,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         ),
         logging_config=LoggingConfig(
             root={"level": "INFO", "handlers": ["queue_listener"]},
-            loggers={"balkort": {"level": "INFO", "propagate": True}},
+            loggers={
+                "balkort": {"level": "INFO", "propagate": True},
+                # WeasyPrint logs each page of a PDF and warns about the site sheet's screen-only
+                # rules: expected, not news. What it cannot fetch is an error, and still shown.
+                "weasyprint": {"level": "ERROR", "propagate": True},
+            },
             log_exceptions="debug",
         ),
     )

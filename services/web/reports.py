@@ -9,7 +9,6 @@ follow-up meeting pages walk through it; the report prints it, as HTML and as PD
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -371,9 +370,6 @@ def render_pdf(html: str) -> bytes:
     on first use, so that starting the app does not pay for it."""
     from weasyprint import CSS, HTML  # type: ignore[import-untyped]
 
-    # WeasyPrint logs each page's layout, and warns about the site sheet's screen-only rules
-    # (widths in media queries, scrolling): expected, not news. What it cannot fetch is an error.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
     fetcher = _refusing_fetcher()
     stylesheets = [CSS(filename=str(path), url_fetcher=fetcher) for path in REPORT_STYLESHEETS]
     document = HTML(string=html, url_fetcher=fetcher, base_url=STATIC_DIR.as_uri())
