@@ -28,7 +28,7 @@ from domain.organisation import UnitStatus
 from domain.phases import Phase
 from projections.documents import CardOut, EngagementOut, OrganisationOut
 from projections.queries import names_at, theme_day_board
-from services.auth.guards import principal_from
+from services.auth.guards import UnitScope, principal_from
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.http.access import FACILITATORS, PLANNERS, READERS
@@ -40,6 +40,7 @@ from services.http.policy import (
     PAGE_TENANT_PREFIX,
     PLAN,
     READ,
+    READ_AT_TABLE,
     Caller,
     Policy,
     platform,
@@ -395,6 +396,20 @@ async def _sheet(
 class ConsolePages(Controller):
     path = _E
 
+    @get("/", opt={"roles": READERS, "unit_scope": UnitScope.READ})
+    async def engagement_home(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+    ) -> Redirect:
+        """An engagement's address leads to the page its visitor works on: the console for
+        facilitators, the table for a unit's table, the dashboard for everyone else."""
+        await engagement_view(request, tenant_id, engagement_id)  # 404 for an unknown engagement
+        principal = principal_from(request)
+        if principal.is_unit_scoped:
+            return Redirect(f"/t/{tenant_id}/e/{engagement_id}/u/{principal.unit_id}", status_code=303)
+        if principal.role_in(tenant_id) in FACILITATORS:
+            return Redirect(f"/t/{tenant_id}/e/{engagement_id}/console", status_code=303)
+        return Redirect(f"/t/{tenant_id}/e/{engagement_id}/dashboard", status_code=303)
+
     @get("/console", opt={"roles": FACILITATORS})
     async def console(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
@@ -718,6 +733,7 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", _T): READ,
     ("GET", f"{_T}/engagements/new"): PLAN,
     ("POST", f"{_T}/engagements/new"): PLAN,
+    ("GET", _E): READ_AT_TABLE,
     ("GET", f"{_E}/console"): FACILITATE,
     ("GET", f"{_E}/console/progress"): FACILITATE,
     ("POST", f"{_E}/console/advance"): FACILITATE,

@@ -452,3 +452,13 @@ async def test_the_closing_plenary_waits_for_its_phase(site: Story, world: World
     assert 'id="form-error"' in early.text
     assert (await world.shown())["plenary"] is None
     assert site.client.cookies.get(CSRF_COOKIE)
+
+
+async def test_an_engagements_address_leads_each_visitor_to_their_page(site: Story, world: World) -> None:
+    for role, target in ((Role.CONSULTANT, "console"), (Role.CLIENT_ADMIN, "dashboard")):
+        await as_(site, world, role)
+        answer = await site.client.get(world.engagement, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"{world.engagement}/{target}"
+    unknown = await site.client.get(f"/t/{world.tenant_id}/e/{world.tenant_id}", follow_redirects=False)
+    assert unknown.status_code == 404
