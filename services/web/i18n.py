@@ -93,8 +93,13 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 _ = gettext
 
 
+# How dates and numbers are written in each language: English as written in Europe (day before
+# month, 24-hour clock), since the organisations are Danish.
+FORMATS = {"da": "da_DK", "en": "en_GB"}
+
+
 def locale() -> Locale:
-    return Locale.parse(current_language())
+    return Locale.parse(FORMATS.get(current_language(), current_language()))
 
 
 def as_date(value: date | datetime | None, style: str = "medium") -> str:
