@@ -22,6 +22,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
+from domain.cards import CardStatus
 from domain.errors import NotFound
 from domain.organisation import Organisation
 from projections.audit import AuditFilter, AuditRow
@@ -49,16 +50,19 @@ from services.web.audit_query import (
 )
 from services.web.audit_words import (
     Names,
-    agreement_verdict_label,
     event_choices,
     event_label,
     lineage_node_of,
     node_kind_label,
-    proposal_outcome_label,
     subject,
 )
 from services.web.i18n import gettext as _
-from services.web.labels import role_label
+from services.web.labels import (
+    agreement_verdict_label,
+    card_status_label,
+    proposal_decision_label,
+    role_label,
+)
 from services.web.rendering import page
 
 Req = Request[Any, Any, Any]
@@ -245,10 +249,10 @@ def _summary(node: LineageNodeOut, row: AuditRow | None, details: dict[str, Any]
     if row is None:
         return node.label
     if node.kind == NodeKind.CARD_ANSWER.value:
-        accepted = node.entity_id.endswith(":accepted")
+        answer = CardStatus.ACCEPTED if node.entity_id.endswith(":accepted") else CardStatus.DECLINED
         return _(
             "%(outcome)s: %(text)s",
-            outcome=_("Accepted") if accepted else _("Declined"),
+            outcome=card_status_label(answer.value),
             text=names.card(details.get("card_id")),
         )
     return subject(row, details, names) or node.label
@@ -391,7 +395,7 @@ def _decision_rows(
                         engagement=e.title,
                         kind=_("Proposal"),
                         text=proposal.text,
-                        outcome=proposal_outcome_label(decision.outcome),
+                        outcome=proposal_decision_label(decision.outcome),
                         decided_by=decision.decided_by,
                         rationale=decision.rationale,
                         owner=decision.owner,

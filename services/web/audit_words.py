@@ -12,7 +12,12 @@ from projections.audit import AuditRow
 from projections.documents import EngagementOut, OrganisationOut
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
-from services.web.labels import phase_label
+from services.web.labels import (
+    agreement_verdict_label,
+    check_in_label,
+    phase_label,
+    proposal_decision_label,
+)
 
 SUBJECT_LENGTH = 160
 ORGANISATION = "Organisation"
@@ -111,29 +116,6 @@ def node_kind_label(kind: str) -> str:
     }.get(kind, kind)
 
 
-def proposal_outcome_label(outcome: str) -> str:
-    return {
-        "open": _("Open"),
-        "approved": _("Approved"),
-        "rejected": _("Rejected"),
-        "deferred": _("Deferred"),
-        "under_investigation": _("Sent for investigation"),
-    }.get(outcome, outcome)
-
-
-def agreement_verdict_label(accepted: bool) -> str:
-    return _("Accepted") if accepted else _("Rejected")
-
-
-def check_in_label(status: str) -> str:
-    return {
-        "implemented": _("Implemented"),
-        "in_progress": _("In progress"),
-        "lapsed": _("Lapsed"),
-        "abandoned": _("Abandoned"),
-    }.get(status, status)
-
-
 @dataclass
 class Names:
     """What the ids in a tenant's trail are called: units, engagements and their cards,
@@ -222,7 +204,7 @@ def _proposal_decided(d: dict[str, Any], n: Names) -> str:
     decision = d.get("decision") or {}
     return _(
         "%(outcome)s: %(text)s",
-        outcome=proposal_outcome_label(str(decision.get("outcome", ""))),
+        outcome=proposal_decision_label(str(decision.get("outcome", ""))),
         text=n.proposals.get(str(d.get("proposal_id")), ""),
     )
 

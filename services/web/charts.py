@@ -23,9 +23,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
-from domain.agreements import AgreementStatus, CheckInStatus
+from domain.agreements import CheckInStatus
 from domain.cards import CardStatus
-from domain.proposals import ProposalStatus
 from projections.answers import (
     BELOW_THRESHOLD,
     CardsOnTie,
@@ -36,8 +35,10 @@ from projections.answers import (
     UnitName,
     WeakTie,
 )
+from projections.queries import NO_CHECK_IN
 from services.web.i18n import as_date, as_number, as_percent, current_language
 from services.web.i18n import gettext as _
+from services.web.labels import agreement_status_label, card_status_label, check_in_label
 
 SVG_NS = "http://www.w3.org/2000/svg"
 INK = "#1d2433"
@@ -67,7 +68,7 @@ FOLLOW_THROUGH_FILLS: dict[str, tuple[str, str | None]] = {
     CheckInStatus.IN_PROGRESS.value: ("#77AADD", "lines"),
     CheckInStatus.LAPSED.value: ("#EE8866", "dots"),
     CheckInStatus.ABANDONED.value: ("#FFAABB", "cross"),
-    "no_check_in": ("#DDDDDD", "hatch"),
+    NO_CHECK_IN: ("#DDDDDD", "hatch"),
 }
 
 
@@ -82,45 +83,6 @@ def band_label(band: str | None, danish: str | None = None) -> str:
     if current_language() == "da" and danish:
         return danish
     return {"Weak": _("Weak"), "Moderate": _("Moderate"), "Strong": _("Strong")}.get(band, band)
-
-
-def agreement_status_label(status: str) -> str:
-    return {
-        AgreementStatus.IN_FORCE.value: _("In force"),
-        AgreementStatus.AWAITING_ACCEPTANCE.value: _("Awaiting acceptance"),
-        AgreementStatus.ACCEPTED.value: _("Accepted"),
-        AgreementStatus.REJECTED.value: _("Rejected"),
-    }.get(status, status)
-
-
-def check_in_label(status: str | None) -> str:
-    return {
-        CheckInStatus.IMPLEMENTED.value: _("Implemented"),
-        CheckInStatus.IN_PROGRESS.value: _("In progress"),
-        CheckInStatus.LAPSED.value: _("Lapsed"),
-        CheckInStatus.ABANDONED.value: _("Abandoned"),
-        "no_check_in": _("No check-in"),
-        None: _("No check-in"),
-    }.get(status, status or "")
-
-
-def card_status_label(status: str) -> str:
-    return {
-        CardStatus.SENT.value: _("Sent"),
-        CardStatus.ACCEPTED.value: _("Accepted"),
-        CardStatus.DECLINED.value: _("Declined"),
-        CardStatus.WITHDRAWN.value: _("Withdrawn"),
-    }.get(status, status)
-
-
-def proposal_status_label(status: str) -> str:
-    return {
-        ProposalStatus.OPEN.value: _("Open"),
-        ProposalStatus.APPROVED.value: _("Approved"),
-        ProposalStatus.REJECTED.value: _("Rejected"),
-        ProposalStatus.DEFERRED.value: _("Deferred"),
-        ProposalStatus.UNDER_INVESTIGATION.value: _("Under investigation"),
-    }.get(status, status)
 
 
 def continuity_label(continuity: str) -> str:
@@ -1126,9 +1088,5 @@ TEMPLATE_HELPERS = {
     "signed": signed,
     "band_label": band_label,
     "hidden_label": hidden_label,
-    "agreement_status_label": agreement_status_label,
-    "check_in_label": check_in_label,
-    "card_status_label": card_status_label,
-    "proposal_status_label": proposal_status_label,
     "continuity_label": continuity_label,
 }

@@ -38,7 +38,7 @@ from services.web.forms import Form, FormData, FormInvalid, decode, domain_messa
 from services.web.i18n import TIME_ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
-from services.web.reports import LABELS, Agenda, AgendaItem, load_agenda, render_pdf
+from services.web.reports import Agenda, AgendaItem, load_agenda, render_pdf
 
 Req = Request[Any, Any, Any]
 _T = PAGE_TENANT_PREFIX
@@ -108,7 +108,6 @@ def _meeting(
         decided_by=form.get("decided_by", agenda.last_decided_by),
         recorded=recorded,
         deciding_now=agenda.engagement.phase in (Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH),
-        **LABELS,
     )
 
 
@@ -329,7 +328,6 @@ class FollowUpPages(Controller):
             agreements=dashboard.agreements,
             can_plan=_can_plan(request, tenant_id),
             followed=FOLLOWED,
-            **LABELS,
         )
 
     @get("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS})
@@ -504,7 +502,6 @@ async def _check_in_page(
         errors=errors or {},
         form=form or {},
         recorded=recorded,
-        **LABELS,
     )
 
 
@@ -529,7 +526,6 @@ def _report_context(tenant_id: UUID, agenda: Agenda) -> dict[str, Any]:
         "agenda": agenda,
         "engagement": agenda.engagement,
         "printed_at": datetime.now(UTC),
-        **LABELS,
     }
 
 

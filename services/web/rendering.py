@@ -15,9 +15,8 @@ from litestar.template.config import TemplateConfig
 
 from services.auth.jwt import CSRF_COOKIE
 from services.auth.principal import Principal
-from services.web import i18n
+from services.web import i18n, labels
 from services.web.commands import FORM_KEY_FIELD, new_form_key
-from services.web.labels import phase_label, role_label
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -56,8 +55,16 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         FORM_KEY_FIELD=FORM_KEY_FIELD,
         current_language=i18n.current_language,
         LANGUAGES=i18n.LANGUAGES,
-        phase_label=phase_label,
-        role_label=role_label,
+        phase_label=labels.phase_label,
+        role_label=labels.role_label,
+        card_status_label=labels.card_status_label,
+        card_status_at_table=labels.card_status_at_table,
+        agreement_status_label=labels.agreement_status_label,
+        agreement_verdict_label=labels.agreement_verdict_label,
+        check_in_label=labels.check_in_label,
+        proposal_status_label=labels.proposal_status_label,
+        proposal_status_on_agenda=labels.proposal_status_on_agenda,
+        status_tone=labels.status_tone,
     )
 
 

@@ -152,55 +152,6 @@ class Agenda:
         return max(decisions)[1] if decisions else ""
 
 
-# -- Labels ------------------------------------------------------------------------------------
-
-
-def agreement_status_label(status: str) -> str:
-    return {
-        AgreementStatus.IN_FORCE.value: _("In force"),
-        AgreementStatus.AWAITING_ACCEPTANCE.value: _("Awaiting acceptance"),
-        AgreementStatus.ACCEPTED.value: _("Accepted"),
-        AgreementStatus.REJECTED.value: _("Rejected"),
-    }.get(status, status)
-
-
-def proposal_status_label(status: str) -> str:
-    return {
-        ProposalStatus.OPEN.value: _("Awaiting a decision"),
-        ProposalStatus.APPROVED.value: _("Approved"),
-        ProposalStatus.REJECTED.value: _("Rejected"),
-        ProposalStatus.DEFERRED.value: _("Deferred"),
-        ProposalStatus.UNDER_INVESTIGATION.value: _("Under investigation"),
-    }.get(status, status)
-
-
-def check_in_label(status: str | None) -> str:
-    return {
-        "implemented": _("Implemented"),
-        "in_progress": _("In progress"),
-        "lapsed": _("Lapsed"),
-        "abandoned": _("Abandoned"),
-        None: _("No check-in yet"),
-    }.get(status, status or "")
-
-
-def status_tone(status: str | None) -> str:
-    """The badge class of a status; the badge always carries its words too."""
-    if status in ("in_force", "accepted", "approved", "implemented"):
-        return "ok"
-    if status in ("rejected", "lapsed", "abandoned"):
-        return "bad"
-    return "warn"
-
-
-LABELS: dict[str, Any] = {
-    "agreement_status_label": agreement_status_label,
-    "proposal_status_label": proposal_status_label,
-    "check_in_label": check_in_label,
-    "status_tone": status_tone,
-}
-
-
 # -- The agenda --------------------------------------------------------------------------------
 
 
