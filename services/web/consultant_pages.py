@@ -8,9 +8,10 @@ Every command goes through the same application-service call as the API route th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -20,14 +21,17 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 from markupsafe import Markup
+from msgspec import Struct
 
 from domain.cards import CardStatus
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID
 from domain.errors import DomainError, NotFound
 from domain.organisation import UnitStatus
 from domain.phases import Phase
+from domain.provenance import Provenance
 from projections.documents import CardOut, EngagementOut, OrganisationOut
 from projections.queries import names_at, theme_day_board
+from services.application import TenantApplication
 from services.auth.guards import UnitScope, principal_from
 from services.auth.principal import Principal
 from services.bootstrap import Container
@@ -58,12 +62,13 @@ from services.http.schemas.engagement import (
     StepBack,
 )
 from services.web.commands import submit
-from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, values
+from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import TIME_ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
 
 Req = Request[Any, Any, Any]
+S = TypeVar("S", bound=Struct)
 _T = PAGE_TENANT_PREFIX
 _E = f"{_T}/e/{{engagement_id:uuid}}"
 # Units still in the organisation (not merged, split or retired).
@@ -352,14 +357,6 @@ async def _console(
     )
 
 
-def refusal(error: FormInvalid | DomainError) -> tuple[dict[str, str], int]:
-    """Why a form's command was not recorded, and the status to say it with: 400 for values that
-    make no command, 409 for a rule of the method that refused it."""
-    if isinstance(error, FormInvalid):
-        return error.errors, 400
-    return {"": domain_message(error)}, 409
-
-
 async def _command_failed(
     request: Req,
     tenant_id: UUID,
@@ -372,6 +369,29 @@ async def _command_failed(
     return await _console(
         request, tenant_id, engagement_id, errors=errors, form=shown, status_code=status_code
     )
+
+
+async def _console_command(
+    request: Req,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    data: Form,
+    shape: type[S],
+    command_name: str,
+    action: Callable[[TenantApplication, S, Provenance, int | None], object],
+    *,
+    anchor: str = "",
+) -> Response[Any]:
+    """A command from a console form, its fields decoded as `shape`: back to the console (at
+    `anchor`) once recorded, or the console again saying why it was not."""
+    form = FormData(data)
+    shown = values(form)
+    try:
+        given = decode(shown, shape)
+        await submit(request, tenant_id, command_name, lambda app, p, v: action(app, given, p, v), form.key)
+    except (FormInvalid, DomainError) as error:
+        return await _command_failed(request, tenant_id, engagement_id, shown, error)
+    return Redirect(_console_url(tenant_id, engagement_id, anchor), status_code=303)
 
 
 async def _sheet(
@@ -432,66 +452,52 @@ class ConsolePages(Controller):
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
         """On to the next phase; the form names the phase it was shown in."""
-        form = FormData(data)
-        shown = values(form)
-        try:
-            change = decode(shown, ChangePhase)
-            await submit(
-                request,
-                tenant_id,
-                "AdvancePhase",
-                lambda app, p, v: app.advance_phase(
-                    engagement_id, change.expected_phase, p, expected_version=v
-                ),
-                form.key,
-            )
-        except (FormInvalid, DomainError) as error:
-            return await _command_failed(request, tenant_id, engagement_id, shown, error)
-        return Redirect(_console_url(tenant_id, engagement_id), status_code=303)
+        return await _console_command(
+            request,
+            tenant_id,
+            engagement_id,
+            data,
+            ChangePhase,
+            "AdvancePhase",
+            lambda app, change, p, v: app.advance_phase(
+                engagement_id, change.expected_phase, p, expected_version=v
+            ),
+        )
 
     @post("/console/back", opt={"roles": FACILITATORS}, status_code=303)
     async def step_back(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
         """Back one phase, with the reason recorded."""
-        form = FormData(data)
-        shown = values(form)
-        try:
-            back = decode(shown, StepBack)
-            await submit(
-                request,
-                tenant_id,
-                "MovePhaseBack",
-                lambda app, p, v: app.move_phase_back(
-                    engagement_id, back.expected_phase, back.reason, p, expected_version=v
-                ),
-                form.key,
-            )
-        except (FormInvalid, DomainError) as error:
-            return await _command_failed(request, tenant_id, engagement_id, shown, error)
-        return Redirect(_console_url(tenant_id, engagement_id), status_code=303)
+        return await _console_command(
+            request,
+            tenant_id,
+            engagement_id,
+            data,
+            StepBack,
+            "MovePhaseBack",
+            lambda app, back, p, v: app.move_phase_back(
+                engagement_id, back.expected_phase, back.reason, p, expected_version=v
+            ),
+        )
 
     @post("/console/closing-plenary", opt={"roles": FACILITATORS}, status_code=303)
     async def closing_plenary(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
         """The closing plenary: the agreements made are reported, the proposals listed."""
-        form = FormData(data)
-        shown = values(form)
-        try:
-            plenary = decode(shown, ClosingPlenaryIn)
-            await submit(
-                request,
-                tenant_id,
-                "HoldClosingPlenary",
-                lambda app, p, v: app.hold_closing_plenary(
-                    engagement_id, plenary.notes, p, expected_version=v
-                ),
-                form.key,
-            )
-        except (FormInvalid, DomainError) as error:
-            return await _command_failed(request, tenant_id, engagement_id, shown, error)
-        return Redirect(_console_url(tenant_id, engagement_id, "plenary"), status_code=303)
+        return await _console_command(
+            request,
+            tenant_id,
+            engagement_id,
+            data,
+            ClosingPlenaryIn,
+            "HoldClosingPlenary",
+            lambda app, plenary, p, v: app.hold_closing_plenary(
+                engagement_id, plenary.notes, p, expected_version=v
+            ),
+            anchor="plenary",
+        )
 
     @post("/console/units/{unit_id:uuid}/join-codes", opt={"roles": FACILITATORS}, status_code=200)
     async def issue_code(

@@ -83,10 +83,11 @@ def time_travel(as_of: str | None) -> TimeTravel:
 
 
 async def engagement_at(
-    request: Req, tenant_id: UUID, engagement_id: UUID, travel: TimeTravel
+    request: Req, tenant_id: UUID, engagement_id: UUID, as_of: str | None
 ) -> tuple[EngagementOut, OrganisationOut, TimeTravel]:
-    """The engagement and its organisation on the day asked for, or today with a note when the
-    engagement had not been prepared by then."""
+    """The engagement and its organisation on the day `as_of` asks for, or today with a note
+    when the engagement had not been prepared by then."""
+    travel = time_travel(as_of)
     if travel.moment is not None:
         try:
             engagement = await engagement_view(request, tenant_id, engagement_id, moment=travel.moment)
@@ -101,9 +102,11 @@ async def engagement_at(
 
 
 async def history_at(
-    request: Req, tenant_id: UUID, travel: TimeTravel
+    request: Req, tenant_id: UUID, as_of: str | None
 ) -> tuple[OrganisationOut, list[EngagementOut], TimeTravel]:
-    """The organisation and all its engagements on the day asked for (or today, with a note)."""
+    """The organisation and all its engagements on the day `as_of` asks for (or today, with a
+    note)."""
+    travel = time_travel(as_of)
     if travel.moment is not None:
         try:
             organisation = await organisation_view(request, tenant_id, moment=travel.moment)
@@ -125,14 +128,21 @@ def dimension_names(engagements: list[EngagementOut]) -> list[tuple[str, str]]:
     return list(names.items())
 
 
-def _context(tenant_id: UUID, travel: TimeTravel, organisation: OrganisationOut) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "travel": travel,
-        "organisation": organisation,
-        "errors": {"as_of": travel.error} if travel.error else {},
+def _page(
+    template: str, tenant_id: UUID, travel: TimeTravel, organisation: OrganisationOut, **context: Any
+) -> Template:
+    """A dashboard as it stood on the day `travel` shows, with the form to choose another day
+    (400 when the day asked for is not a date)."""
+    return page(
+        template,
+        status_code=travel.status_code,
+        tenant_id=tenant_id,
+        travel=travel,
+        organisation=organisation,
+        errors={"as_of": travel.error} if travel.error else {},
         **charts.TEMPLATE_HELPERS,
-    }
+        **context,
+    )
 
 
 @get(DASHBOARD_PATH, opt={"roles": READERS}, name="engagement-dashboard")
@@ -143,24 +153,24 @@ async def dashboard_page(
     as_of: FromQuery[str | None] = None,
 ) -> Template:
     """After the theme day: the weakest ties, cards per tie, agreements and proposals."""
-    travel = time_travel(as_of)
-    engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, travel)
+    engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, as_of)
     dashboard = engagement_dashboard(engagement, organisation, travel.as_of_day, travel.moment)
     weakest = (
         charts.weakest_ties_chart(dashboard.weakest_ties, engagement.instrument.scale_max)
         if dashboard.weakest_ties
         else None
     )
-    return page(
+    return _page(
         "dashboards/dashboard.html",
-        status_code=travel.status_code,
+        tenant_id,
+        travel,
+        organisation,
         engagement=engagement,
         dashboard=dashboard,
         weakest_chart=weakest,
         proposals=sorted(engagement.proposals, key=lambda p: p.made_at or datetime.min.replace(tzinfo=ZONE)),
         cards_total=charts.cards_total(dashboard.cards_per_tie),
         unit_names=names_at(organisation, travel.moment),
-        **_context(tenant_id, travel, organisation),
     )
 
 
@@ -172,12 +182,13 @@ async def matrix_page(
     as_of: FromQuery[str | None] = None,
 ) -> Template:
     """The relation matrix as a heat map, a network and tables, with its exports."""
-    travel = time_travel(as_of)
-    engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, travel)
+    engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, as_of)
     matrix = relation_matrix(engagement, organisation, travel.moment)
-    return page(
+    return _page(
         "dashboards/matrix.html",
-        status_code=travel.status_code,
+        tenant_id,
+        travel,
+        organisation,
         engagement=engagement,
         matrix=matrix,
         heat_map=charts.heat_map(matrix),
@@ -185,7 +196,6 @@ async def matrix_page(
         cells={(c.unit_id, c.counterpart_id): c for c in matrix.cells},
         dimensions=dimension_names([engagement]),
         names={u.unit_id: u.name for u in matrix.units},
-        **_context(tenant_id, travel, organisation),
     )
 
 
@@ -244,16 +254,18 @@ async def history_page(
     """Relations and agreements across the years: one relation's index and dimensions by
     engagement with its agreements, how agreements were followed through, and relations with
     and without agreements compared."""
-    organisation, engagements, travel = await history_at(request, tenant_id, time_travel(as_of))
+    organisation, engagements, travel = await history_at(request, tenant_id, as_of)
     view = longitudinal(organisation, engagements, travel.as_of_day)
     chosen = chosen_relation(view, relation)
     dimensions = dimension_names(engagements)
     line_chart = (
         charts.relation_line_chart(chosen, dimensions, today=travel.as_of_day) if chosen is not None else None
     )
-    return page(
+    return _page(
         "dashboards/history.html",
-        status_code=travel.status_code,
+        tenant_id,
+        travel,
+        organisation,
         view=view,
         chosen=chosen,
         chosen_key=relation_key(chosen) if chosen else "",
@@ -275,7 +287,6 @@ async def history_page(
         follow_through_keys=list(charts.FOLLOW_THROUGH_FILLS),
         reorganisations=reorganisations(organisation),
         names={u.unit_id: u.name for u in organisation.units},
-        **_context(tenant_id, travel, organisation),
     )
 
 

@@ -10,7 +10,7 @@ Decisions and check-ins go through the same application-service calls as the API
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
@@ -25,7 +25,9 @@ from domain.agreements import AgreementStatus
 from domain.errors import DomainError, InvariantViolated, NotFound
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
+from domain.provenance import Provenance
 from projections.queries import engagement_dashboard
+from services.application import TenantApplication
 from services.auth.guards import principal_from
 from services.errors import ConcurrentModification
 from services.http.access import PLANNERS, READERS
@@ -34,7 +36,7 @@ from services.http.reads import engagement_view, organisation_view
 from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
 from services.web import exports
 from services.web.commands import submit
-from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, values
+from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import TIME_ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
@@ -196,6 +198,48 @@ def _proposal_errors(error: DomainError, command: Mapping[str, Any]) -> dict[str
     return errors
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A decision on an agenda item as its form gives it: the command that records it, and how
+    to know an item that already carries it (the form sent twice)."""
+
+    command_name: str
+    action: Callable[[TenantApplication, Provenance, int | None], object]
+    is_this_decision: Callable[[AgendaItem], bool]
+
+
+def _refused(error: DomainError) -> dict[str, str]:
+    return {"": domain_message(error)}
+
+
+async def _record_decision(
+    request: Req,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    item_id: UUID,
+    form: FormData,
+    given: dict[str, Any],
+    decision: Callable[[], Decision],
+    *,
+    refused: Callable[[DomainError], dict[str, str]] = _refused,
+) -> Response[Any]:
+    """Records the decision the form makes (`decision` raises `FormInvalid` when it makes none)
+    and goes on to the next undecided item; else the item again, saying why not."""
+    try:
+        taken = decision()
+        await submit(request, tenant_id, taken.command_name, taken.action, form.key)
+    except FormInvalid as invalid:
+        errors, status_code = invalid.errors, 400
+    except ConcurrentModification:
+        return await _overtaken(request, tenant_id, engagement_id, item_id, given, taken.is_this_decision)
+    except DomainError as error:
+        errors, status_code = refused(error), 409
+    else:
+        return _onwards(tenant_id, await load_agenda(request, tenant_id, engagement_id), item_id)
+    agenda = await load_agenda(request, tenant_id, engagement_id)
+    return _meeting(tenant_id, agenda, item_id, errors=errors, form=given, status_code=status_code)
+
+
 class FollowUpPages(Controller):
     path = _E
 
@@ -225,38 +269,25 @@ class FollowUpPages(Controller):
         form = FormData(data)
         given = values(form)
         version = _version(given)
-        try:
+
+        def decision() -> Decision:
             _require(given, "accepted", "decided_by")
-            decision = decode(given, DecideAgreement)
-            await submit(
-                request,
-                tenant_id,
-                "AcceptAgreement" if decision.accepted else "RejectAgreement",
+            decided = decode(given, DecideAgreement)
+            return Decision(
+                "AcceptAgreement" if decided.accepted else "RejectAgreement",
                 lambda app, p, v: app.decide_agreement(
                     engagement_id,
                     agreement_id,
-                    decision.accepted,
-                    decision.rationale,
-                    decision.decided_by,
+                    decided.accepted,
+                    decided.rationale,
+                    decided.decided_by,
                     p,
                     expected_version=version,
                 ),
-                form.key,
+                _is_agreement_decision(decided),
             )
-        except FormInvalid as invalid:
-            agenda = await load_agenda(request, tenant_id, engagement_id)
-            return _meeting(
-                tenant_id, agenda, agreement_id, errors=invalid.errors, form=given, status_code=400
-            )
-        except ConcurrentModification:
-            return await _overtaken(
-                request, tenant_id, engagement_id, agreement_id, given, _is_agreement_decision(decision)
-            )
-        except DomainError as error:
-            agenda = await load_agenda(request, tenant_id, engagement_id)
-            errors = {"": domain_message(error)}
-            return _meeting(tenant_id, agenda, agreement_id, errors=errors, form=given, status_code=409)
-        return _onwards(tenant_id, await load_agenda(request, tenant_id, engagement_id), agreement_id)
+
+        return await _record_decision(request, tenant_id, engagement_id, agreement_id, form, given, decision)
 
     @post("/follow-up/proposals/{proposal_id:uuid}", opt={"roles": PLANNERS}, status_code=303)
     async def decide_proposal(
@@ -273,41 +304,37 @@ class FollowUpPages(Controller):
         # One form holds the fields of every outcome; only the chosen outcome's are sent on.
         own = OUTCOME_FIELDS.get(str(given.get("outcome", "")), ())
         command = {k: v for k, v in given.items() if k not in ALL_OUTCOME_FIELDS or k in own}
-        try:
+
+        def decision() -> Decision:
             _require(command, "outcome", "decided_by")
-            decision = decode(command, DecideProposal)
-            await submit(
-                request,
-                tenant_id,
+            decided = decode(command, DecideProposal)
+            return Decision(
                 "DecideProposal",
                 lambda app, p, v: app.decide_proposal(
                     engagement_id,
                     proposal_id,
-                    decision.outcome,
-                    decision.rationale,
-                    decision.decided_by,
+                    decided.outcome,
+                    decided.rationale,
+                    decided.decided_by,
                     p,
-                    deferred_until=decision.deferred_until,
-                    owner=decision.owner,
-                    due=decision.due,
+                    deferred_until=decided.deferred_until,
+                    owner=decided.owner,
+                    due=decided.due,
                     expected_version=version,
                 ),
-                form.key,
+                _is_proposal_decision(decided),
             )
-        except FormInvalid as invalid:
-            agenda = await load_agenda(request, tenant_id, engagement_id)
-            return _meeting(
-                tenant_id, agenda, proposal_id, errors=invalid.errors, form=given, status_code=400
-            )
-        except ConcurrentModification:
-            return await _overtaken(
-                request, tenant_id, engagement_id, proposal_id, given, _is_proposal_decision(decision)
-            )
-        except DomainError as error:
-            agenda = await load_agenda(request, tenant_id, engagement_id)
-            errors = _proposal_errors(error, command)
-            return _meeting(tenant_id, agenda, proposal_id, errors=errors, form=given, status_code=409)
-        return _onwards(tenant_id, await load_agenda(request, tenant_id, engagement_id), proposal_id)
+
+        return await _record_decision(
+            request,
+            tenant_id,
+            engagement_id,
+            proposal_id,
+            form,
+            given,
+            decision,
+            refused=lambda error: _proposal_errors(error, command),
+        )
 
     # -- Agreements and their check-ins --------------------------------------------------------
 
@@ -372,20 +399,16 @@ class FollowUpPages(Controller):
                 ),
                 form.key,
             )
-        except FormInvalid as invalid:
+        except (FormInvalid, DomainError) as error:
+            errors, status_code = refusal(error)
             return await _check_in_page(
                 request,
                 tenant_id,
                 engagement_id,
                 agreement_id,
-                errors=invalid.errors,
+                errors=errors,
                 form=given,
-                status_code=400,
-            )
-        except DomainError as error:
-            errors = {"": domain_message(error)}
-            return await _check_in_page(
-                request, tenant_id, engagement_id, agreement_id, errors=errors, form=given, status_code=409
+                status_code=status_code,
             )
         target = f"{_base(tenant_id, engagement_id)}/agreements/{agreement_id}/check-ins?recorded=1"
         return Redirect(target, status_code=303)

@@ -138,6 +138,14 @@ def domain_message(error: DomainError) -> str:
     return f"{headline} ({error.message})"
 
 
+def refusal(error: FormInvalid | DomainError) -> tuple[dict[str, str], int]:
+    """Why a form's command was not recorded, and the status to say it with: 400 for values that
+    make no command, 409 for a rule of the method that refused it."""
+    if isinstance(error, FormInvalid):
+        return error.errors, 400
+    return {"": domain_message(error)}, 409
+
+
 async def form_csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
     """Double-submit check for page forms: the `_csrf` field (or the `X-CSRF-Token` header HTMX
     sends) must equal the `csrf_token` cookie set at sign-in. A cross-site form cannot read the

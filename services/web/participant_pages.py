@@ -46,7 +46,7 @@ from services.http.schemas.engagement import (
 )
 from services.web import participant_table as table_of
 from services.web.commands import submit
-from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, values
+from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
 from services.web.participant_table import Counterpart
@@ -385,10 +385,8 @@ class UnitTablePages(Controller):
                     ),
                     form,
                 )
-        except FormInvalid as invalid:
-            return self._rating_page(table, counterpart_id, own, chosen, invalid.errors, 400)
-        except DomainError as error:
-            return self._rating_page(table, counterpart_id, own, chosen, {"": domain_message(error)}, 409)
+        except (FormInvalid, DomainError) as error:
+            return self._rating_page(table, counterpart_id, own, chosen, *refusal(error))
         mapped = table_of.mapped(table.engagement, unit_id)
         following = table_of.next_to_rate(mapped, {*own, counterpart_id}, after=counterpart_id)
         if following is None:
@@ -516,10 +514,8 @@ class UnitTablePages(Controller):
                 ),
                 form,
             )
-        except FormInvalid as invalid:
-            return await self._new_card_page(request, table, fields, invalid.errors, 400)
-        except DomainError as error:
-            return await self._new_card_page(request, table, fields, {"": domain_message(error)}, 409)
+        except (FormInvalid, DomainError) as error:
+            return await self._new_card_page(request, table, fields, *refusal(error))
         return _see_other(f"{table.base}/cards?done=sent")
 
     async def _answer(
@@ -694,10 +690,8 @@ class UnitTablePages(Controller):
                 ),
                 form,
             )
-        except FormInvalid as invalid:
-            return self._dialogue_page(table, card, shown, invalid.errors, 400)
-        except DomainError as error:
-            return self._dialogue_page(table, card, shown, {"": domain_message(error)}, 409)
+        except (FormInvalid, DomainError) as error:
+            return self._dialogue_page(table, card, shown, *refusal(error))
         return _see_other(f"{table.base}/dialogues/{card_id}?done=true")
 
     @post("/dialogues/{card_id:uuid}/outcomes", opt=ACT_OPT, status_code=303)
@@ -731,10 +725,8 @@ class UnitTablePages(Controller):
                 ),
                 form,
             )
-        except FormInvalid as invalid:
-            return self._dialogue_page(table, card, shown, invalid.errors, 400)
-        except DomainError as error:
-            return self._dialogue_page(table, card, shown, {"": domain_message(error)}, 409)
+        except (FormInvalid, DomainError) as error:
+            return self._dialogue_page(table, card, shown, *refusal(error))
         return _see_other(f"{table.base}/dialogues/{card_id}?done=true")
 
     # -- wrap-up -------------------------------------------------------------------------------
@@ -793,10 +785,8 @@ class UnitTablePages(Controller):
                     ),
                     form,
                 )
-        except FormInvalid as invalid:
-            return self._wrap_up_page(table, shown, invalid.errors, 400)
-        except DomainError as error:
-            return self._wrap_up_page(table, shown, {"": domain_message(error)}, 409)
+        except (FormInvalid, DomainError) as error:
+            return self._wrap_up_page(table, shown, *refusal(error))
         return _see_other(f"{table.base}/wrap-up?done=true")
 
 
