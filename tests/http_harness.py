@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -151,6 +152,39 @@ class Story:
 
     async def sign_in(self, email: str) -> Person:
         return Person(self.client, await bearer(self.client, email))
+
+
+class Team(NamedTuple):
+    """A tenant of its own and the people of one engagement, each signed in on its API."""
+
+    tenant_id: str
+    emails: dict[str, str]  # consultant, manager, first, second
+    facilitator: Person  # the consultant
+    manager: Person  # the client admin
+    first: Person  # the participants
+    second: Person
+
+
+async def tenant_with_team(story: Story, name: str, stem: str) -> Team:
+    """As the consultancy admin: a tenant called `name` under a slug of its own (`stem-…`), with a
+    consultant, a client admin and two participants, their addresses at `stem`.dk."""
+    tag = secrets.token_hex(4)
+    admin = await story.sign_in(ADMIN)
+    tenant = await admin.post("/api/v1/tenants", {"name": f"{name} {tag}", "slug": f"{stem}-{tag}"})
+    tenant_id = tenant["id"]
+    emails = {}
+    for key, platform_role, role in (
+        ("consultant", "consultant", "consultant"),
+        ("manager", None, "client_admin"),
+        ("first", None, "participant"),
+        ("second", None, "participant"),
+    ):
+        emails[key] = f"{key}-{tag}@{stem}.dk"
+        await admin.enrol(tenant_id, emails[key], key, platform_role, role)
+    facilitator, manager, first, second = [await story.sign_in(emails[k]) for k in emails]
+    for person in (facilitator, manager, first, second):
+        person.base = f"/api/v1/tenants/{tenant_id}"
+    return Team(tenant_id, emails, facilitator, manager, first, second)
 
 
 @contextlib.asynccontextmanager

@@ -6,29 +6,14 @@ view and the portfolio, checked the way a person would check them by hand.
 
 from __future__ import annotations
 
-import secrets
-
-from tests.http_harness import ADMIN, Story, at, flat, scores
+from tests.http_harness import Story, at, flat, scores, tenant_with_team
 
 
 async def test_read_models_show_a_year_a_merger_the_next_year_and_an_individual_rating(story: Story) -> None:
     # -- A tenant and its people (unique names: PostgreSQL runs share one control plane) ----------
-    tag = secrets.token_hex(4)
-    admin = await story.sign_in(ADMIN)
-    tenant = await admin.post("/api/v1/tenants", {"name": f"Læsø Kommune {tag}", "slug": f"laesoe-{tag}"})
-    tenant_id = tenant["id"]
-    emails = {}
-    for key, platform_role, role in (
-        ("consultant", "consultant", "consultant"),
-        ("manager", None, "client_admin"),
-        ("first", None, "participant"),
-        ("second", None, "participant"),
-    ):
-        emails[key] = f"{key}-{tag}@laesoe.dk"
-        await admin.enrol(tenant_id, emails[key], key, platform_role, role)
-    facilitator, manager, first, second = [await story.sign_in(emails[k]) for k in emails]
-    for person in (facilitator, manager, first, second):
-        person.base = f"/api/v1/tenants/{tenant_id}"
+    tenant_id, _emails, facilitator, manager, first, second = await tenant_with_team(
+        story, "Læsø Kommune", "laesoe"
+    )
 
     await manager.put("/organisation", {"name": "Læsø Kommune"}, **at("2025-01-06T08:00:00Z"))
     unit = {}

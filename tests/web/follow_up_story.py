@@ -5,11 +5,10 @@ threshold of two, two dance cards each pointing at a rating, two dialogues with 
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from tests.http_harness import ADMIN, Person, Story, flat, scores
+from tests.http_harness import Person, Story, flat, scores, tenant_with_team
 
 ACCEPT_ME = "Fælles tavlemøde hver tirsdag på Ærø"
 ACCEPT_ME_TOO = "Weekendvagten får læseadgang til plejeplanen"
@@ -39,22 +38,9 @@ class FollowUpStory:
 
 
 async def follow_up_story(site: Story) -> FollowUpStory:
-    tag = secrets.token_hex(4)
-    admin = await site.sign_in(ADMIN)
-    tenant = await admin.post("/api/v1/tenants", {"name": f"Ærø Kommune {tag}", "slug": f"aeroe-{tag}"})
-    tenant_id = tenant["id"]
-    emails = {}
-    for key, platform_role, role in (
-        ("consultant", "consultant", "consultant"),
-        ("manager", None, "client_admin"),
-        ("first", None, "participant"),
-        ("second", None, "participant"),
-    ):
-        emails[key] = f"{key}-{tag}@aeroe.dk"
-        await admin.enrol(tenant_id, emails[key], key, platform_role, role)
-    facilitator, manager, first, second = [await site.sign_in(emails[k]) for k in emails]
-    for person in (facilitator, manager, first, second):
-        person.base = f"/api/v1/tenants/{tenant_id}"
+    tenant_id, emails, facilitator, manager, first, second = await tenant_with_team(
+        site, "Ærø Kommune", "aeroe"
+    )
 
     await manager.put("/organisation", {"name": "Ærø Kommune"})
     units = {}

@@ -6,96 +6,34 @@ as it is recorded. Readers of the client organisation and the unit tables see it
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from services.settings import Settings
-from tests.http_harness import ADMIN, PASSWORD, Person, Story, flat, serving
+from tests.http_harness import ADMIN, flat, serving
+from tests.web.conftest import Browser, Engagement, prepared, signed_in_browser
 
 
-@dataclass
-class Browser:
-    """A browser of its own on the shared test client: its cookies kept between requests."""
-
-    client: AsyncTestClient[Any]
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    async def request(self, method: str, url: str, data: Any = None) -> httpx.Response:
-        self.client.cookies.clear()
-        for name, value in self.cookies.items():
-            self.client.cookies.set(name, value)
-        response = await self.client.request(method, url, data=data, follow_redirects=False)
-        self.cookies = {c.name: c.value for c in self.client.cookies.jar if c.value}
-        self.client.cookies.clear()
-        return response
-
-    async def get(self, url: str, *, expect: int = 200) -> str:
-        response = await self.request("GET", url)
-        assert response.status_code == expect, f"GET {url}: {response.status_code} {response.text[:3000]}"
-        return response.text
-
-    async def send(self, url: str, fields: dict[str, str]) -> httpx.Response:
-        return await self.request("POST", url, {**fields, "_csrf": self.cookies.get("csrf_token", "")})
-
-    def speak(self, language: str) -> None:
-        self.cookies["balkort_lang"] = language
-
-
-@dataclass
-class Day:
-    story: Story
-    admin: Person  # the API at the tenant, as the consultancy admin
-    tenant_id: str
-    engagement_id: str
-    units: list[str]
-
-    @property
-    def api(self) -> str:
-        return f"/engagements/{self.engagement_id}"
-
+class Day(Engagement):
     @property
     def board(self) -> str:
         return f"/t/{self.tenant_id}/e/{self.engagement_id}/board"
 
-    async def advance(self, *phases: str) -> None:
-        for phase in phases:
-            await self.admin.post(f"{self.api}/phase/advance", {"expected_phase": phase}, expect=200)
+    @property
+    def unit_ids(self) -> list[str]:
+        return list(self.units.values())
 
     async def facilitator(self, language: str = "en") -> Browser:
-        browser = Browser(self.story.client)
-        browser.speak(language)
-        await browser.get("/login")
-        signed = await browser.send("/login", {"email": ADMIN, "password": PASSWORD})
-        assert signed.status_code == 303, signed.text
-        return browser
+        return await signed_in_browser(self.story.client, ADMIN, language=language)
 
 
 @pytest.fixture
 async def day(backend: Settings) -> AsyncIterator[Day]:
     """Three units on an open theme day, nothing mapped or rated yet."""
     async with serving(backend, quick_hashes=True) as story:
-        admin = await story.sign_in(ADMIN)
-        tenant = await admin.post(
-            "/api/v1/tenants", {"name": "Region Tavle", "slug": f"tavle-{uuid.uuid4().hex[:12]}"}
-        )
-        admin.base = f"/api/v1/tenants/{tenant['id']}"
-        await admin.put("/organisation", {"name": "Region Tavle"})
-        units = [
-            (await admin.post("/organisation/units", {"name": n}))["unit_id"]
-            for n in ("Visitationen", "Hjemmeplejen", "Akutteamet")
-        ]
-        theme_day = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-        created = await admin.post(
-            "/engagements", {"title": "Temadag på storskærm", "theme_day": theme_day, "unit_ids": units}
-        )
-        started = Day(story, admin, tenant["id"], created["engagement_id"], units)
+        units = ("Visitationen", "Hjemmeplejen", "Akutteamet")
+        started = await prepared(Day, story, "Region Tavle", "Temadag på storskærm", units)
         await started.advance("prepared", "theme_day_open")
         yield started
 
@@ -140,7 +78,7 @@ async def test_the_live_part_shows_each_rating_card_and_agreement_as_it_is_recor
     assert "<html" not in fragment
     assert counter(fragment, "ratings-count") == 0
 
-    visit, home, acute = day.units
+    visit, home, acute = day.unit_ids
     await day.admin.put(f"{day.api}/units/{visit}/relations", {"counterpart_ids": [home, acute]})
     await day.admin.post(f"{day.api}/ratings", {"unit_id": visit, "counterpart_id": home, "scores": flat(2)})
     fragment = await browser.get(live)
@@ -182,15 +120,15 @@ async def test_the_live_part_shows_each_rating_card_and_agreement_as_it_is_recor
 
 
 async def test_a_unit_table_sees_the_board_and_strangers_sign_in_first(day: Day) -> None:
-    issued = await day.admin.post(f"{day.api}/units/{day.units[0]}/join-codes", {})
+    issued = await day.admin.post(f"{day.api}/units/{day.unit_ids[0]}/join-codes", {})
     table = Browser(day.story.client)
     table.speak("en")
     await table.get("/join")
-    joined = await table.send("/join", {"code": issued["code"]})
+    joined = await table.post("/join", {"code": issued["code"]})
     assert joined.status_code == 303
     html = await table.get(day.board)
     assert "Back to your unit" in html
-    assert f'href="/t/{day.tenant_id}/e/{day.engagement_id}/u/{day.units[0]}"' in html
+    assert f'href="/t/{day.tenant_id}/e/{day.engagement_id}/u/{day.unit_ids[0]}"' in html
     assert (await table.get(f"{day.board}/live")).lstrip().startswith('<div id="board-live"')
 
     stranger = Browser(day.story.client)

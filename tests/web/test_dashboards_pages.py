@@ -10,12 +10,11 @@ import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
 from litestar.testing import AsyncTestClient
@@ -25,44 +24,11 @@ from services.bootstrap import build_container
 from services.demo import DEMO_PASSWORD, DEMO_TENANT_SLUG, seed_demo
 from services.settings import Settings
 from tests.http_harness import Person, Story, serving, token_for
-
-
-@dataclass
-class Browser:
-    """A browser of its own on the shared test client: its cookies kept between requests."""
-
-    client: AsyncTestClient[Any]
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    async def request(self, method: str, url: str, data: Any = None) -> httpx.Response:
-        self.client.cookies.clear()
-        for name, value in self.cookies.items():
-            self.client.cookies.set(name, value)
-        response = await self.client.request(method, url, data=data, follow_redirects=False)
-        self.cookies = {c.name: c.value for c in self.client.cookies.jar if c.value}
-        self.client.cookies.clear()
-        return response
-
-    async def get(self, url: str, *, expect: int = 200) -> str:
-        response = await self.request("GET", url)
-        assert response.status_code == expect, f"GET {url}: {response.status_code} {response.text[:3000]}"
-        return response.text
-
-    def speak(self, language: str) -> None:
-        self.cookies["balkort_lang"] = language
+from tests.web.conftest import Browser, signed_in_browser
 
 
 async def signed_in(client: AsyncTestClient[Any], email: str, language: str = "da") -> Browser:
-    browser = Browser(client)
-    browser.speak(language)
-    await browser.get("/login")
-    answer = await browser.request(
-        "POST",
-        "/login",
-        {"_csrf": browser.cookies["csrf_token"], "email": email, "password": DEMO_PASSWORD},
-    )
-    assert answer.status_code == 303, answer.text
-    return browser
+    return await signed_in_browser(client, email, DEMO_PASSWORD, language=language)
 
 
 @dataclass

@@ -13,17 +13,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from domain.default_instrument import DIMENSIONS
 from services.settings import Settings
-from tests.http_harness import ADMIN, PASSWORD, Person, Story, register, serving
+from tests.http_harness import ADMIN, PASSWORD, register, serving
+from tests.web.conftest import Browser, Engagement, prepared, signed_in_browser
 
 KEYS = [d.key for d in DIMENSIONS]
 
@@ -32,59 +29,9 @@ def flat(value: int) -> dict[str, str]:
     return dict.fromkeys(KEYS, str(value))
 
 
-@dataclass
-class Browser:
-    """Someone at a browser: cookies of their own on the shared test client, forms sent the
-    way a page sends them (urlencoded, with the CSRF token and a form key)."""
-
-    client: AsyncTestClient[Any]
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    async def request(self, method: str, url: str, data: Any = None) -> httpx.Response:
-        self.client.cookies.clear()
-        for name, value in self.cookies.items():
-            self.client.cookies.set(name, value)
-        response = await self.client.request(method, url, data=data, follow_redirects=False)
-        self.cookies = {cookie.name: cookie.value for cookie in self.client.cookies.jar if cookie.value}
-        self.client.cookies.clear()
-        return response
-
-    async def get(self, url: str, *, expect: int = 200) -> str:
-        response = await self.request("GET", url)
-        assert response.status_code == expect, f"GET {url}: {response.status_code} {response.text[:2000]}"
-        return response.text
-
-    async def post(
-        self, url: str, fields: dict[str, Any], *, key: str | None = None, csrf: bool = True
-    ) -> httpx.Response:
-        form = dict(fields)
-        if csrf:
-            form["_csrf"] = self.cookies.get("csrf_token", "")
-        form["_key"] = key or uuid.uuid4().hex
-        return await self.request("POST", url, data=form)
-
-    def speak(self, language: str) -> None:
-        self.cookies["balkort_lang"] = language
-
-
-@dataclass
-class ThemeDay:
-    story: Story
-    admin: Person  # the API at the tenant, as the consultancy admin
-    tenant_id: str
-    engagement_id: str
-    units: dict[str, str]  # name -> id
-
-    @property
-    def api(self) -> str:
-        return f"/engagements/{self.engagement_id}"
-
+class ThemeDay(Engagement):
     def page(self, unit: str, rest: str = "") -> str:
         return f"/t/{self.tenant_id}/e/{self.engagement_id}/u/{self.units[unit]}{rest}"
-
-    async def advance(self, *phases: str) -> None:
-        for phase in phases:
-            await self.admin.post(f"{self.api}/phase/advance", {"expected_phase": phase}, expect=200)
 
     async def document(self) -> dict[str, Any]:
         document: dict[str, Any] = await self.admin.get(self.api)
@@ -101,11 +48,7 @@ class ThemeDay:
         return browser
 
     async def signed_in(self, email: str, password: str) -> Browser:
-        browser = Browser(self.story.client)
-        await browser.get("/login")
-        response = await browser.post("/login", {"email": email, "password": password})
-        assert response.status_code == 303, response.text
-        return browser
+        return await signed_in_browser(self.story.client, email, password)
 
 
 UNITS = ("Visitationen", "Hjemmeplejen", "Akutteamet")
@@ -115,19 +58,7 @@ UNITS = ("Visitationen", "Hjemmeplejen", "Akutteamet")
 async def day(backend: Settings) -> AsyncIterator[ThemeDay]:
     """A tenant with three units in an engagement at the mapping step, theme day ahead."""
     async with serving(backend, quick_hashes=True) as story:
-        admin = await story.sign_in(ADMIN)
-        tenant = await admin.post(
-            "/api/v1/tenants", {"name": "Region Bord", "slug": f"bord-{uuid.uuid4().hex[:12]}"}
-        )
-        admin.base = f"/api/v1/tenants/{tenant['id']}"
-        await admin.put("/organisation", {"name": "Region Bord"})
-        units = {n: (await admin.post("/organisation/units", {"name": n}))["unit_id"] for n in UNITS}
-        theme_day = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-        created = await admin.post(
-            "/engagements",
-            {"title": "Temadag om udskrivning", "theme_day": theme_day, "unit_ids": list(units.values())},
-        )
-        started = ThemeDay(story, admin, tenant["id"], created["engagement_id"], units)
+        started = await prepared(ThemeDay, story, "Region Bord", "Temadag om udskrivning", UNITS)
         await started.advance("prepared", "theme_day_open")
         yield started
 
@@ -174,18 +105,7 @@ async def test_a_table_lands_on_its_home_in_danish_or_english(day: ThemeDay) -> 
 
 async def test_before_the_tables_start_the_home_points_at_the_dimensions(backend: Settings) -> None:
     async with serving(backend, quick_hashes=True) as story:
-        admin = await story.sign_in(ADMIN)
-        tenant = await admin.post(
-            "/api/v1/tenants", {"name": "Region Før", "slug": f"foer-{uuid.uuid4().hex[:12]}"}
-        )
-        admin.base = f"/api/v1/tenants/{tenant['id']}"
-        await admin.put("/organisation", {"name": "Region Før"})
-        units = [(await admin.post("/organisation/units", {"name": n}))["unit_id"] for n in ("A", "B")]
-        theme_day = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-        created = await admin.post(
-            "/engagements", {"title": "Snart", "theme_day": theme_day, "unit_ids": units}
-        )
-        day = ThemeDay(story, admin, tenant["id"], created["engagement_id"], {"A": units[0], "B": units[1]})
+        day = await prepared(ThemeDay, story, "Region Før", "Snart", ("A", "B"))
         table = await day.table("A")
         table.speak("en")
         home = await table.get(day.page("A"))
@@ -508,10 +428,7 @@ async def test_facilitators_act_at_any_table_and_readers_only_look(day: ThemeDay
 
 async def test_a_unit_outside_the_engagement_has_no_table(day: ThemeDay) -> None:
     outsider = (await day.admin.post("/organisation/units", {"name": "Udenfor"}))["unit_id"]
-    facilitator = Browser(day.story.client)
-    await facilitator.get("/login")
-    answer = await facilitator.post("/login", {"email": ADMIN, "password": PASSWORD})
-    assert answer.status_code == 303
+    facilitator = await day.signed_in(ADMIN, PASSWORD)
     await facilitator.get(f"/t/{day.tenant_id}/e/{day.engagement_id}/u/{outsider}", expect=404)
 
 
@@ -529,24 +446,16 @@ async def test_a_rule_of_the_method_comes_back_as_the_forms_error(day: ThemeDay)
 
 async def test_individual_ratings_are_each_participants_own(backend: Settings) -> None:
     async with serving(backend, quick_hashes=True) as story:
-        admin = await story.sign_in(ADMIN)
-        slug = f"hver-{uuid.uuid4().hex[:12]}"
-        tenant = await admin.post("/api/v1/tenants", {"name": "Region Hver", "slug": slug})
-        admin.base = f"/api/v1/tenants/{tenant['id']}"
-        await admin.put("/organisation", {"name": "Region Hver"})
-        units = {n: (await admin.post("/organisation/units", {"name": n}))["unit_id"] for n in ("A", "B")}
-        theme_day = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()
-        created = await admin.post(
-            "/engagements",
-            {
-                "title": "Hver for sig",
-                "theme_day": theme_day,
-                "unit_ids": list(units.values()),
-                "rating_mode": "individual",
-                "min_group_size": 2,
-            },
+        day = await prepared(
+            ThemeDay,
+            story,
+            "Region Hver",
+            "Hver for sig",
+            ("A", "B"),
+            rating_mode="individual",
+            min_group_size=2,
         )
-        day = ThemeDay(story, admin, tenant["id"], created["engagement_id"], units)
+        admin, units = day.admin, day.units
         await day.advance("prepared", "theme_day_open")
         await admin.put(f"{day.api}/units/{units['A']}/relations", {"counterpart_ids": [units["B"]]})
         first, second = await day.table("A"), await day.table("A")
