@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
+from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from projections.audit import AuditRow, audit_row
@@ -167,7 +168,13 @@ def catch_up(
         if not records:
             return applied
         backfill, digest = _chain_start(source, store, after, batch_size, records)
-        batch = project(after, records, store.states(keys_touched(records)), mapper, digest)
+        try:
+            batch = project(after, records, store.states(keys_touched(records)), mapper, digest)
+        except OriginatorVersionError:
+            # The documents read were newer than `after`: another worker committed in between.
+            if store.position() != after:
+                raise PositionMoved(f"the views moved on from position {after}") from None
+            raise
         batch.chain[:0] = backfill
         store.commit(batch)
         applied += len(records)

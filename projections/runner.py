@@ -6,6 +6,7 @@ another runner got there first, and the loser simply reads on from the new posit
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from uuid import UUID
@@ -79,6 +80,8 @@ class ProjectionRunner:
         self.anchor = anchor
         self.anchor_seconds = anchor_seconds
         self._anchored: dict[UUID, float] = {}
+        self._locks: dict[UUID, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def notify(self, tenant_id: UUID) -> None:
         """A command of this process wrote to the tenant: catch its views up soon."""
@@ -95,16 +98,23 @@ class ProjectionRunner:
                 await self._progress.wait()
 
     def catch_up_now(self, tenant_id: UUID, changed: set[str] | None = None) -> int:
-        """Blocking: bring one tenant's views to the end of its log."""
-        store = self.backend.store_for(tenant_id)
-        source = self.backend.source_for(tenant_id)
-        while True:
-            try:
-                applied = catch_up(source, store, self.mappers(tenant_id), self.batch_size, changed)
-            except PositionMoved:
-                continue
-            self.anchor_head(tenant_id, store)
-            return applied
+        """Blocking: bring one tenant's views to the end of its log. Calls for one tenant take
+        turns (a request that needs the whole log chained, say, and the runner's own pass);
+        other processes' workers are kept apart by the position guard."""
+        with self._tenant_lock(tenant_id):
+            store = self.backend.store_for(tenant_id)
+            source = self.backend.source_for(tenant_id)
+            while True:
+                try:
+                    applied = catch_up(source, store, self.mappers(tenant_id), self.batch_size, changed)
+                except PositionMoved:
+                    continue
+                self.anchor_head(tenant_id, store)
+                return applied
+
+    def _tenant_lock(self, tenant_id: UUID) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(tenant_id, threading.Lock())
 
     def anchor_head(self, tenant_id: UUID, store: ViewStore) -> None:
         """Anchors the tenant's chain head, at most once per `anchor_seconds`."""

@@ -433,3 +433,34 @@ def test_projector_process_wakes_on_notify_and_survives_a_killed_listen(
     assert "events/s" in stderr
     assert "LISTEN connection lost" in stderr
     assert "projector stopped" in stderr
+
+
+def test_a_worker_that_reads_documents_newer_than_its_position_reads_on(container: Container) -> None:
+    """Two workers of one tenant: the second reads the position, then (before it reads the
+    documents) the first commits the same events. Its documents are then newer than its events;
+    it drops the batch as the position guard would, and reads on from the new position."""
+    tenant_id = onboard(container)
+    establish(container, tenant_id)
+    pool = container.views.open_pool()  # type: ignore[attr-defined]
+    schema = tenant_store_name(tenant_id)
+    first, second = PostgresViewStore(pool, schema), PostgresViewStore(pool, schema)
+    mapper = container.projections.mappers(tenant_id)
+    source = container.views.source_for(tenant_id)
+    catch_up(source, first, mapper)
+    for n in range(3):
+        add_unit(container, tenant_id, f"Enhed {n}")
+
+    class Overtaken:
+        """`second`, overtaken by `first` between reading its position and the documents."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(second, name)
+
+        def states(self, keys: Any) -> dict[str, bytes]:
+            catch_up(source, first, mapper)
+            return second.states(keys)
+
+    with pytest.raises(PositionMoved):
+        catch_up(source, Overtaken(), mapper)  # type: ignore[arg-type]
+    assert catch_up(source, second, mapper) == 0
+    assert pg_count(container, schema, "audit_events") == 4
