@@ -666,6 +666,12 @@ class Engagement(Aggregate):
             raise InvariantViolated("only investigations have an owner and a due date")
         if outcome is not ProposalStatus.DEFERRED and deferred_until is not None:
             raise InvariantViolated("only a deferral has a date it is deferred to")
+        # The day of the decision in UTC, which is at most a day off the meeting's own day.
+        decided_on = provenance.occurred_at.date()
+        if due is not None and due < decided_on:
+            raise InvariantViolated("an investigation's due date cannot lie before the decision")
+        if deferred_until is not None and deferred_until < decided_on:
+            raise InvariantViolated("a proposal cannot be deferred to a day before the decision")
         decision = ProposalDecision(
             outcome,
             rationale.strip(),

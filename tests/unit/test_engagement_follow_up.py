@@ -148,6 +148,32 @@ def test_only_a_deferral_has_a_date_it_is_deferred_to(outcome: ProposalStatus) -
         )
 
 
+@pytest.mark.parametrize(
+    ("outcome", "options", "message"),
+    [
+        (ProposalStatus.UNDER_INVESTIGATION, {"owner": "HR-chef"}, "due date cannot lie before"),
+        (ProposalStatus.DEFERRED, {}, "deferred to a day before"),
+    ],
+)
+def test_a_decision_does_not_set_dates_before_itself(
+    outcome: ProposalStatus, options: dict[str, Any], message: str
+) -> None:
+    draft = proposal()
+    engagement, _, _ = engagement_with_outcomes(proposals=(draft,))
+    at = later(60)
+    day_before = (at.occurred_at - timedelta(days=1)).date()
+    key = "due" if outcome is ProposalStatus.UNDER_INVESTIGATION else "deferred_until"
+    with pytest.raises(InvariantViolated, match=message):
+        engagement.decide_proposal(
+            draft.proposal_id, outcome, "", "Direktør", at, **{**options, key: day_before}
+        )
+    assert engagement.proposal(draft.proposal_id).decisions == ()
+    # The day of the decision itself will do.
+    engagement.decide_proposal(
+        draft.proposal_id, outcome, "", "Direktør", at, **{**options, key: at.occurred_at.date()}
+    )
+
+
 def test_a_decision_is_not_to_leave_a_proposal_open() -> None:
     draft = proposal()
     engagement, _, _ = engagement_with_outcomes(proposals=(draft,))
