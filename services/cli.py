@@ -57,6 +57,10 @@ def main(ctx: click.Context) -> None:
         raise click.ClickException(str(error)) from None
 
 
+# How long `serve` lets open requests finish when asked to stop (SIGTERM, Ctrl+C).
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on (default from BALKORT_HOST, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port (default from BALKORT_PORT, 8000).")
@@ -80,7 +84,15 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         console.print(f"  Sign in as one of the demo users, password [bold]{DEMO_PASSWORD}[/bold]:")
         for user in DEMO_USERS:
             console.print(f"    {user.email:<28} {user.name}")
-    uvicorn.run(create_app(settings, container), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings, container),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # Live streams (the board, the console) never end by themselves: on shutdown they get
+        # this long, then are cut; browsers reconnect to another process.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 @main.group()
