@@ -60,6 +60,8 @@ READ_OPT = {"roles": READERS, "unit_scope": UnitScope.PATH_UNIT}
 ACT_OPT = {"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT}
 # Empty rows offered for agreements, proposals and wrap-up inputs (more with the page's script).
 EMPTY_ROWS = 3
+# The card form's checkbox: refer to this table's own rating of the chosen unit.
+REFER = "refer_to_rating"
 _ROW = re.compile(r"^(agreement|proposal)-(\d{1,3})$")
 
 
@@ -451,25 +453,17 @@ class UnitTablePages(Controller):
         own = await _own_ratings(request, table)
         if form is None:
             to_unit = to or (suggestions[0].unit_id if suggestions else None)
-            motivating = own.get(to_unit) if to_unit else None
-            form = {
-                "to_unit": str(to_unit or ""),
-                "motivating_rating_id": str(motivating.rating_id) if motivating else "",
-            }
+            form = {"to_unit": str(to_unit or ""), REFER: "yes" if to_unit in own else ""}
         # The weakest relations first in the list of units, the rest by name.
         first = [table_of.counterpart(table.names, s.unit_id) for s in suggestions]
         rest = [o for o in table_of.others(engagement, table.names, unit_id) if o not in first]
-        rated = sorted(
-            ((r.rating_id, table_of.counterpart(table.names, c).name) for c, r in own.items()),
-            key=lambda rating: rating[1].casefold(),
-        )
         return page(
             "participant/card_new.html",
             status_code=status,
             table=table,
             suggestions=suggestions,
             unit_options=[(str(u.unit_id), u.name) for u in first + rest],
-            rating_options=[(str(r), _("Your rating of %(unit)s", unit=name)) for r, name in rated],
+            rated_units=sorted(str(c) for c in own),
             form=form,
             errors=errors,
             **_line(table),
@@ -495,8 +489,11 @@ class UnitTablePages(Controller):
         table = await _table(request, tenant_id, engagement_id, unit_id)
         form = FormData(data)
         fields = values(form)
+        command = {k: v for k, v in fields.items() if k not in (REFER, "motivating_rating_id")}
         try:
-            card = decode({**fields, "from_unit": str(unit_id)}, SendCard)
+            card = decode({**command, "from_unit": str(unit_id)}, SendCard)
+            if fields.get(REFER):  # resolved here, never taken from the form
+                card.motivating_rating_id = await self._motivating_rating(request, table, card.to_unit)
             await _command(
                 request,
                 table,
@@ -517,6 +514,16 @@ class UnitTablePages(Controller):
         except (FormInvalid, DomainError) as error:
             return await self._new_card_page(request, table, fields, *refusal(error))
         return _see_other(f"{table.base}/cards?done=sent")
+
+    async def _motivating_rating(self, request: Req, table: Table, to_unit: UUID) -> UUID:
+        """This table's current rating of the card's recipient: the card's reason, when asked for."""
+        given = (await _own_ratings(request, table)).get(to_unit)
+        if given is None:
+            name = table_of.counterpart(table.names, to_unit).name
+            raise FormInvalid(
+                {REFER: _("Your unit has not rated %(unit)s, so there is no rating to refer to.", unit=name)}
+            )
+        return given.rating_id
 
     async def _answer(
         self,

@@ -42,6 +42,7 @@ TABLE_PHASES = (Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES, Phase.WRAP_UP
 # Cards still in play: a second one to the same unit is rarely what a table wants.
 LIVE_CARDS = frozenset({CardStatus.SENT.value, CardStatus.ACCEPTED.value})
 SUGGESTIONS = 3
+WEAK_BAND = "weak"
 MAX_ROUND = 1_000
 
 
@@ -69,6 +70,13 @@ class Suggestion:
     index: Decimal
     band: str | None
     carded: bool  # a card to or from that unit is already in play
+    band_key: str = ""  # the band's English name in lower case, for its colour ("weak", ...)
+    weakest_dimension: str = ""  # the dimension rated lowest, in the reader's language
+    weakest_mean: Decimal | None = None
+
+    @property
+    def weak(self) -> bool:
+        return self.band_key == WEAK_BAND
 
 
 @dataclass(frozen=True)
@@ -152,18 +160,31 @@ def weakest(
         for other in (card.from_unit, card.to_unit)
         if other != unit_id
     }
-    found = [
-        Suggestion(
-            view.counterpart_id,
-            counterpart(names, view.counterpart_id).name,
-            Decimal(view.index),
-            band_of(view, language),
-            view.counterpart_id in in_play,
+    dimensions = {d.key: d for d in explained(engagement.instrument.dimensions, language)}
+    found = []
+    for view in engagement.relation_views:
+        if view.unit_id != unit_id or view.suppressed or view.index is None:
+            continue
+        lowest = weakest_dimension(view)
+        found.append(
+            Suggestion(
+                view.counterpart_id,
+                counterpart(names, view.counterpart_id).name,
+                Decimal(view.index),
+                band_of(view, language),
+                view.counterpart_id in in_play,
+                (view.band or "").casefold(),
+                dimensions[lowest[0]].name if lowest and lowest[0] in dimensions else "",
+                lowest[1] if lowest else None,
+            )
         )
-        for view in engagement.relation_views
-        if view.unit_id == unit_id and not view.suppressed and view.index is not None
-    ]
     return sorted(found, key=lambda s: (s.index, s.name.casefold()))
+
+
+def weakest_dimension(view: RelationOut) -> tuple[str, Decimal] | None:
+    """The dimension of a relation with the lowest mean, and that mean (the first on a tie)."""
+    means = [(key, Decimal(mean)) for key, mean in view.means.items() if mean]
+    return min(means, key=lambda found: found[1], default=None)
 
 
 def suggested(suggestions: list[Suggestion]) -> list[Suggestion]:

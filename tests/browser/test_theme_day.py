@@ -106,7 +106,7 @@ def _send_card(table: Table, to_unit: str, topic: str) -> None:
     page.get_by_label("Why you invite them").fill("Information gets lost between our units")
     page.get_by_label("What you hope comes of it").fill("One way of handing over that both know")
     # The card points at the weak rating that motivated it: the start of the decision's lineage.
-    page.get_by_label("Based on your rating").select_option(label=f"Your rating of {to_unit}")
+    page.get_by_label("Refer to our rating of this unit").check()
     page.get_by_role("button", name="Send the dance card").click()
     expect(page.get_by_text("Your dance card has been sent.")).to_be_visible()
 

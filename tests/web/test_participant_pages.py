@@ -208,9 +208,12 @@ async def test_cards_suggest_the_weakest_relation_and_are_answered_at_the_other_
     # The weakest first, preselected, with the table's own rating of it as the reason.
     assert new.index("Invite Hjemmeplejen") < new.index("Invite Akutteamet")
     assert re.search(rf'<option value="{home}" selected>', new)
-    assert re.search(r'name="motivating_rating_id"[\s\S]*?<option value="[0-9a-f-]{36}" selected>', new)
-    chosen = re.search(r'<option value="([0-9a-f-]{36})" selected>Your rating of Hjemmeplejen', new)
-    assert chosen is not None
+    # No list of ratings to pick wrongly from: a box ticked for the chosen unit's own rating.
+    assert "motivating_rating_id" not in new
+    assert re.search(r'id="refer_to_rating" name="refer_to_rating" value="yes" checked', new)
+    assert "Refer to our rating of this unit" in new
+    # The suggestions name the weakest dimension and mark a weak band in words.
+    assert "Weakest: Frequent communication (2.0)" in new
 
     blank = await table.post(day.page("Visitationen", "/cards/new"), {"to_unit": home, "topic": ""})
     assert blank.status_code == 400
@@ -222,7 +225,7 @@ async def test_cards_suggest_the_weakest_relation_and_are_answered_at_the_other_
         "topic": "Overlevering ved udskrivning",
         "reason": "Vi får oplysningerne for sent",
         "hoped_outcome": "En fast tjekliste",
-        "motivating_rating_id": chosen.group(1),
+        "refer_to_rating": "yes",
     }
     key = uuid.uuid4().hex
     sent = await table.post(day.page("Visitationen", "/cards/new"), fields, key=key)
@@ -234,11 +237,8 @@ async def test_cards_suggest_the_weakest_relation_and_are_answered_at_the_other_
     cards = (await day.document())["cards"]
     assert len(cards) == 1
     card = cards[0]
-    assert (card["from_unit"], card["to_unit"], card["motivating_rating_id"]) == (
-        visit,
-        home,
-        chosen.group(1),
-    )
+    assert (card["from_unit"], card["to_unit"]) == (visit, home)
+    assert re.fullmatch(r"[0-9a-f-]{36}", card["motivating_rating_id"])
     assert "Your dance card has been sent." in await table.get(sent.headers["location"])
 
     # Another card, to withdraw.
@@ -252,6 +252,15 @@ async def test_cards_suggest_the_weakest_relation_and_are_answered_at_the_other_
     theirs = await day.table("Hjemmeplejen")
     theirs.speak("en")
     assert "Waiting for your answer: 1" in await theirs.get(day.page("Hjemmeplejen"))
+    # A table that has not rated the unit it invites gets the reason next to the box, not a refusal.
+    unrated = await theirs.post(
+        day.page("Hjemmeplejen", "/cards/new"),
+        {"to_unit": acute, "topic": "Nattevagter", "refer_to_rating": "yes"},
+    )
+    assert unrated.status_code == 400
+    assert 'id="refer_to_rating-error"' in unrated.text
+    assert "has not rated Akutteamet" in unrated.text
+    assert not any(c["from_unit"] == home for c in (await day.document())["cards"])
     listed = await theirs.get(day.page("Hjemmeplejen", "/cards"))
     assert "Overlevering ved udskrivning" in listed
     assert "From Visitationen" in listed

@@ -24,3 +24,25 @@
     });
   });
 })();
+
+// The card form: "refer to our rating" is offered only for a unit this table has rated.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var holder = document.getElementById("refer-rating");
+    var unit = document.getElementById("f-to_unit");
+    if (!holder || !unit) { return; }
+    var rated = (holder.getAttribute("data-rated") || "").split(" ");
+    var box = document.getElementById("refer_to_rating");
+    function follow() {
+      var known = rated.indexOf(unit.value) !== -1;
+      holder.hidden = !known;
+      if (!known && box) { box.checked = false; }
+    }
+    unit.addEventListener("change", function () {
+      follow();
+      if (box && rated.indexOf(unit.value) !== -1) { box.checked = true; }
+    });
+    if (!holder.classList.contains("has-error")) { follow(); }
+  });
+})();
