@@ -680,6 +680,8 @@ class UnitTablePages(Controller):
             "proposals": proposals,
         }
         try:
+            if not notes and not agreements and not proposals:
+                raise FormInvalid({"notes": _("Write down what you talked about.")})
             held = decode(body, HoldDialogue)
             await _command(
                 request,

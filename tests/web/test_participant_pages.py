@@ -315,6 +315,12 @@ async def test_a_dialogue_is_recorded_from_the_schedule_and_added_to_later(day: 
     assert too_long.status_code == 400
     assert form_error(too_long.text) == "This is too long."
     assert (await day.document())["dialogues"] == []
+    # Nothing written: no empty dialogue, the notes are asked for next to them.
+    nothing = await table.post(url, {"notes": " ", "participants": "Anna"})
+    assert nothing.status_code == 400
+    assert 'id="f-notes-error"' in nothing.text
+    assert form_error(nothing.text) == "Write down what you talked about."
+    assert (await day.document())["dialogues"] == []
 
     fields = {
         "notes": "Fredage halter",
