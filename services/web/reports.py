@@ -102,12 +102,29 @@ class StatusCount:
 
 
 @dataclass(frozen=True)
+class WrapUpLine:
+    """What one unit took home from the theme day, in its own words."""
+
+    unit: str
+    summary: str
+    inputs: list[str]
+
+
+@dataclass(frozen=True)
 class Agenda:
     engagement: EngagementOut
     organisation_name: str
     items: list[AgendaItem]
     # Agreements the units made themselves (no acceptance needed): reported, not decided.
     in_force: list[AgendaItem]
+    # The units' wrap-ups, in the order the engagement lists its units.
+    wrap_ups: list[WrapUpLine]
+
+    @property
+    def plenary_notes(self) -> str:
+        """The closing plenary's notes ("" before it is held or when it noted nothing)."""
+        plenary = self.engagement.plenary
+        return plenary.notes if plenary is not None else ""
 
     def find(self, item_id: UUID | None) -> AgendaItem | None:
         return next((i for i in self.items if i.item_id == item_id), None)
@@ -266,12 +283,19 @@ def agenda(
 
     agreements = sorted(engagement.agreements, key=lambda a: a.made_at or EARLIEST)
     proposals = sorted(engagement.proposals, key=lambda p: p.made_at or EARLIEST)
+    order = {unit: at for at, unit in enumerate(engagement.unit_ids)}
+    wrap_ups = [
+        WrapUpLine(names.get(w.unit_id, str(w.unit_id)), w.summary, list(w.inputs))
+        for w in sorted(engagement.wrap_ups, key=lambda w: order.get(w.unit_id, len(order)))
+        if w.summary or w.inputs
+    ]
     return Agenda(
         engagement=engagement,
         organisation_name=organisation.name,
         items=[agreement_item(a) for a in agreements if a.needs_acceptance]
         + [proposal_item(p) for p in proposals],
         in_force=[agreement_item(a) for a in agreements if not a.needs_acceptance],
+        wrap_ups=wrap_ups,
     )
 
 

@@ -101,7 +101,26 @@ async def test_the_report_as_pdf_keeps_the_danish_letters(site: Story, story: Fo
     assert {"æ", "ø", "å", "Æ"} <= _pdf_characters(pdf)
     if shutil.which("pdftotext"):
         extracted = await anyio.run_process(["pdftotext", "-", "-"], input=pdf)
-        assert "Sammenhæng på Ærø" in extracted.stdout.decode("utf-8")
+        text = extracted.stdout.decode("utf-8")
+        assert "Sammenhæng på Ærø" in text
+        # Items follow one another rather than each starting a page of its own: five items and
+        # the summary fit on five pages, and no page carries a heading alone.
+        pages = [page for page in text.split("\f") if page.strip()]
+        assert len(pages) <= 5
+        for page in pages:
+            lines = [line for line in page.splitlines() if line.strip()]
+            assert len(lines) > 2, page
+        assert "To aftaler skal godkendes" in text  # the closing plenary's notes
+        assert "Med hjem til personalemødet" in text  # a unit's wrap-up
+
+
+async def test_the_report_has_the_wrap_ups_and_the_closing_plenary(site: Story, story: FollowUpStory) -> None:
+    await sign_in_by_form(site.client, story.manager_email)
+    page = await site.client.get(f"{story.pages}/report")
+    assert "The units' wrap-ups" in page.text
+    assert page.text.count("Med hjem til personalemødet") == 3
+    assert "Closing plenary" in page.text
+    assert "To aftaler skal godkendes" in page.text
 
 
 async def test_a_decision_taken_at_the_meeting_is_in_the_report(site: Story, story: FollowUpStory) -> None:
