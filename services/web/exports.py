@@ -1,17 +1,18 @@
 """CSV and Excel exports of the relation matrix and of the longitudinal data.
 
-Columns carry stable English keys, the same as the API's JSON (`index`, `raters`, `band`, the
-instrument's dimension keys), so a script reads an export the way it reads the API. Figures
-are the API's own: two decimals with a decimal point.
+Columns are headed in the user's language, the instrument's dimensions by their names, and the
+method's words in the cells are the user's too (a band, a status, why a relation is not
+shown); the figures are the API's own. Identifiers are there too, so that a spreadsheet can
+join one export with another.
 
-CSV: RFC 4180 with `,` between fields and `.` in numbers, UTF-8 with a byte order mark so
-that Excel recognises the Danish letters. Danish Excel expects `;` when a CSV is opened by
-double-click; the `.xlsx` export is the one for Excel (real numbers, shown in the user's own
-locale), the CSV the one for scripts and statistics programs.
+CSV: UTF-8 with a byte order mark so that Excel recognises the Danish letters. In Danish, `;`
+between fields and a decimal comma, as Danish Excel expects when a CSV is opened by
+double-click; in English, `,` and a decimal point. The `.xlsx` export holds real numbers and
+dates, which Excel shows in the user's own locale.
 
 Anonymity: a relation that is not shown (below the anonymity threshold, or not rated) has
-every figure empty — no means, no index, no count of raters — and `suppressed` in the
-`suppressed` column, with the reason in `reason`.
+every figure empty — no means, no index, no count of raters — and says so in the column
+"Not shown", with the reason beside it.
 
 Both exports read the same queries as the API (`relation_matrix`, `longitudinal`) and take
 `as_of` as the dashboards do, to export a past state.
@@ -33,14 +34,17 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response
 from litestar.exceptions import ValidationException
 
-from projections.answers import AgreementTrack, LongitudinalView, RelationMatrix
+from projections.answers import BELOW_THRESHOLD, AgreementTrack, LongitudinalView, RelationMatrix
+from projections.documents import EngagementOut
 from projections.queries import NO_CHECK_IN, longitudinal, relation_matrix
 from services.bootstrap import Container
 from services.http.reads import engagement_view, engagements_of, organisation_view
-from services.web.i18n import TIME_ZONE
+from services.web.charts import band_label, continuity_label
+from services.web.i18n import TIME_ZONE, current_language
+from services.web.i18n import gettext as _
+from services.web.labels import agreement_status_label, check_in_label
 
 Value = str | int | Decimal | date | None
-SUPPRESSED = "suppressed"
 CSV = "csv"
 XLSX = "xlsx"
 CSV_MEDIA_TYPE = "text/csv"  # Litestar adds the charset (UTF-8)
@@ -52,12 +56,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class Table:
-    """A sheet's title, its header and rows; `words` names the columns holding people's own words."""
+    """A sheet's title, its header and rows; `words` names the columns holding people's own
+    words; `danish`: a CSV written for Danish Excel (`;` and a decimal comma)."""
 
     title: str
     header: list[str]
     rows: list[list[Value]]
     words: frozenset[str] = frozenset()
+    danish: bool = False
 
     @property
     def word_columns(self) -> frozenset[int]:
@@ -72,27 +78,45 @@ class Export:
 
 def _latest_check_in(agreement: AgreementTrack) -> str:
     latest = max(agreement.check_ins, key=lambda c: c.at, default=None)
-    return latest.status if latest else NO_CHECK_IN
+    return check_in_label(latest.status if latest else NO_CHECK_IN)
 
 
 def _figure(value: str | None) -> Decimal | None:
     return Decimal(value) if value else None
 
 
-def matrix_table(matrix: RelationMatrix) -> Table:
+def _why_hidden(raters_label: str | None) -> str:
+    if raters_label == BELOW_THRESHOLD:
+        return _("Fewer raters than the anonymity threshold")
+    return _("Not rated")
+
+
+def dimension_names(engagements: list[EngagementOut]) -> dict[str, str]:
+    """The instruments' dimensions by key, named in the user's language."""
+    danish = current_language() == "da"
+    names: dict[str, str] = {}
+    for engagement in engagements:
+        for dimension in engagement.instrument.dimensions:
+            names.setdefault(dimension.key, dimension.name_da if danish else dimension.name_en)
+    return names
+
+
+def matrix_table(matrix: RelationMatrix, dimensions: dict[str, str] | None = None) -> Table:
     """One row per directed relation: who rates whom, each dimension, index, raters, band."""
     names = {u.unit_id: u.name for u in matrix.units}
+    named = dimensions or {}
+    from_unit, to_unit = _("From unit"), _("To unit")
     header = [
-        "from_unit_id",
-        "from_unit",
-        "to_unit_id",
-        "to_unit",
-        *matrix.dimensions,
-        "index",
-        "raters",
-        "band",
-        "suppressed",
-        "reason",
+        _("From unit (id)"),
+        from_unit,
+        _("To unit (id)"),
+        to_unit,
+        *(named.get(key, key) for key in matrix.dimensions),
+        _("Index"),
+        _("Raters"),
+        _("Strength"),
+        _("Not shown"),
+        _("Why not shown"),
     ]
     rows: list[list[Value]] = []
     for cell in matrix.cells:
@@ -104,46 +128,61 @@ def matrix_table(matrix: RelationMatrix) -> Table:
         ]
         if cell.shown:
             figures: list[Value] = [_figure(cell.means.get(key)) for key in matrix.dimensions]
-            rows.append([*place, *figures, _figure(cell.index), cell.raters, cell.band, "", ""])
+            band = band_label(cell.band, cell.band_da)
+            rows.append([*place, *figures, _figure(cell.index), cell.raters, band, "", ""])
         else:
             empty: list[Value] = [None] * len(matrix.dimensions)
-            rows.append([*place, *empty, None, None, None, SUPPRESSED, cell.raters_label])
-    return Table("Matrix", header, rows, frozenset({"from_unit", "to_unit"}))
+            hidden = [_("Not shown"), _why_hidden(cell.raters_label)]
+            rows.append([*place, *empty, None, None, None, *hidden])
+    danish = current_language() == "da"
+    return Table(_("Matrix"), header, rows, frozenset({from_unit, to_unit}), danish)
 
 
-def history_table(view: LongitudinalView) -> Table:
+def history_table(view: LongitudinalView, dimensions: dict[str, str] | None = None) -> Table:
     """One row per relation and engagement: the index and dimensions that year (names as they
     were on the theme day), how the relation continues today, and the agreements made on it
     in that engagement with their status and latest check-in."""
-    dimensions = list(dict.fromkeys(k for r in view.relations for p in r.points for k in p.means))
+    keys = list(dict.fromkeys(k for r in view.relations for p in r.points for k in p.means))
+    named = dimensions or {}
+    words = [
+        _("Relation from"),
+        _("Relation to"),
+        _("Engagement"),
+        _("From unit that year"),
+        _("To unit that year"),
+        _("Agreements made"),
+    ]
+    relation_from, relation_to, engagement, from_unit, to_unit, texts_column = words
     header = [
-        "relation_from_id",
-        "relation_from",
-        "relation_to_id",
-        "relation_to",
-        "engagement_id",
-        "engagement",
-        "theme_day",
-        "from_unit",
-        "to_unit",
-        "continuity",
-        *dimensions,
-        "index",
-        "raters",
-        "band",
-        "suppressed",
-        "reason",
-        "agreements",
-        "agreement_texts",
+        _("Relation from (id)"),
+        relation_from,
+        _("Relation to (id)"),
+        relation_to,
+        _("Engagement (id)"),
+        engagement,
+        _("Theme day"),
+        from_unit,
+        to_unit,
+        _("Continuity"),
+        *(named.get(key, key) for key in keys),
+        _("Index"),
+        _("Raters"),
+        _("Strength"),
+        _("Not shown"),
+        _("Why not shown"),
+        _("Number of agreements"),
+        texts_column,
     ]
     rows: list[list[Value]] = []
     for relation in view.relations:
         for point in relation.points:
             made = [a for a in relation.agreements if a.engagement_id == point.engagement_id]
-            texts = " | ".join(f"{a.text} ({a.status}; {_latest_check_in(a)})" for a in made)
+            texts = " | ".join(
+                f"{a.text} ({agreement_status_label(a.status)}; {_latest_check_in(a)})" for a in made
+            )
             shown = not point.suppressed and point.index is not None
             figures: list[Value] = (
-                [_figure(point.means.get(k)) for k in dimensions] if shown else [None] * len(dimensions)
+                [_figure(point.means.get(k)) for k in keys] if shown else [None] * len(keys)
             )
             rows.append(
                 [
@@ -156,43 +195,44 @@ def history_table(view: LongitudinalView) -> Table:
                     point.theme_day,
                     point.unit_name,
                     point.counterpart_name,
-                    point.continuity,
+                    continuity_label(point.continuity),
                     *figures,
                     _figure(point.index) if shown else None,
                     point.raters if shown else None,
-                    point.band if shown else None,
-                    "" if shown else SUPPRESSED,
-                    "" if shown else point.raters_label,
+                    band_label(point.band) if shown else None,
+                    "" if shown else _("Not shown"),
+                    "" if shown else _why_hidden(point.raters_label),
                     len(made),
                     texts,
                 ]
             )
-    words = frozenset(
-        {"relation_from", "relation_to", "engagement", "from_unit", "to_unit", "agreement_texts"}
-    )
-    return Table("History", header, rows, words)
+    danish = current_language() == "da"
+    return Table(_("History"), header, rows, frozenset(words), danish)
 
 
 def _defused(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _csv_value(value: Value, is_text: bool) -> str:
+def _csv_value(value: Value, is_text: bool, decimal_comma: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal) and decimal_comma:
+        return str(value).replace(".", ",")
     text = str(value)
     return _defused(text) if is_text else text
 
 
 def as_csv(table: Table) -> bytes:
+    """In Danish `;` between fields and a decimal comma, in English `,` and a decimal point."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, delimiter=";" if table.danish else ",", lineterminator="\r\n")
     words = table.word_columns
-    writer.writerow(table.header)
+    writer.writerow([_defused(name) for name in table.header])
     for row in table.rows:
-        writer.writerow([_csv_value(v, i in words) for i, v in enumerate(row)])
+        writer.writerow([_csv_value(v, i in words, table.danish) for i, v in enumerate(row)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -204,7 +244,7 @@ def as_xlsx(table: Table) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = table.title
+    sheet.title = table.title[:31]
     sheet.append(table.header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -270,7 +310,7 @@ async def matrix_export(
     moment = as_of_moment(as_of)
     engagement = await engagement_view(request, tenant_id, engagement_id, moment=moment)
     organisation = await organisation_view(request, tenant_id, moment=moment)
-    table = matrix_table(relation_matrix(engagement, organisation, moment))
+    table = matrix_table(relation_matrix(engagement, organisation, moment), dimension_names([engagement]))
     return Export(table, file_name("matrix", engagement.title, as_of))
 
 
@@ -280,7 +320,7 @@ async def history_export(request: Request[Any, Any, Any], tenant_id: UUID, as_of
     organisation = await organisation_view(request, tenant_id, moment=moment)
     engagements = await engagements_of(request, tenant_id, moment)
     today = (moment or datetime.now(UTC)).date()
-    table = history_table(longitudinal(organisation, engagements, today))
+    table = history_table(longitudinal(organisation, engagements, today), dimension_names(engagements))
     return Export(table, file_name("history", organisation.name, as_of))
 
 

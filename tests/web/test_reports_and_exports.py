@@ -143,9 +143,22 @@ async def test_a_decision_taken_at_the_meeting_is_in_the_report(site: Story, sto
 
 # -- The relation matrix -------------------------------------------------------------------------
 
+DIMENSION_NAMES = {"frequent": "Frequent communication", "shared_goals": "Shared goals"}
+DANISH_NAMES = {"frequent": "Hyppig kommunikation", "shared_goals": "Fælles mål"}
+FIGURES = ["Index", "Raters", "Strength"]
 
-async def test_the_matrix_as_csv_has_the_api_s_columns_and_numbers(site: Story, story: FollowUpStory) -> None:
+
+async def _dimensions(story: FollowUpStory, language: str) -> dict[str, str]:
+    """The instrument's dimension names by key, as the engagement's read model names them."""
+    engagement = await story.manager.get(story.api)
+    return {d["key"]: d[f"name_{language}"] for d in engagement["instrument"]["dimensions"]}
+
+
+async def test_the_matrix_as_csv_has_english_columns_and_the_api_s_numbers(
+    site: Story, story: FollowUpStory
+) -> None:
     matrix = await story.manager.get(f"{story.api}/matrix")
+    names = await _dimensions(story, "en")
     await sign_in_by_form(site.client, story.participant_email)
     answer = await site.client.get(f"{story.pages}/matrix.csv")
     assert answer.status_code == 200
@@ -153,30 +166,32 @@ async def test_the_matrix_as_csv_has_the_api_s_columns_and_numbers(site: Story, 
     assert answer.headers["content-disposition"] == 'attachment; filename="matrix-sammenhaeng-paa-aeroe.csv"'
     rows = _csv_rows(answer.content)
     assert list(rows[0]) == [
-        "from_unit_id",
-        "from_unit",
-        "to_unit_id",
-        "to_unit",
-        *matrix["dimensions"],
-        "index",
-        "raters",
-        "band",
-        "suppressed",
-        "reason",
+        "From unit (id)",
+        "From unit",
+        "To unit (id)",
+        "To unit",
+        *(names[key] for key in matrix["dimensions"]),
+        "Index",
+        "Raters",
+        "Strength",
+        "Not shown",
+        "Why not shown",
     ]
     assert len(rows) == len(matrix["cells"]) == 4
-    by_pair = {(r["from_unit_id"], r["to_unit_id"]): r for r in rows}
+    by_pair = {(r["From unit (id)"], r["To unit (id)"]): r for r in rows}
     for cell in matrix["cells"]:
         row = by_pair[(cell["unit_id"], cell["counterpart_id"])]
         if cell["shown"]:
-            assert row["index"] == cell["index"]
-            assert row["raters"] == str(cell["raters"])
-            assert row["band"] == cell["band"]
-            assert {k: row[k] for k in matrix["dimensions"]} == cell["means"]
-            assert row["suppressed"] == ""
+            assert Decimal(row["Index"]) == Decimal(cell["index"])
+            assert row["Raters"] == str(cell["raters"])
+            assert row["Strength"] == cell["band"]
+            assert {k: Decimal(row[names[k]]) for k in matrix["dimensions"]} == {
+                k: Decimal(v) for k, v in cell["means"].items()
+            }
+            assert row["Not shown"] == ""
     visit, home = story.units["Visitationen"], story.units["Hjemmeplejen Øst"]
     shown = by_pair[(visit, home)]
-    assert (shown["from_unit"], shown["to_unit"], shown["frequent"], shown["raters"]) == (
+    assert (shown["From unit"], shown["To unit"], shown[names["frequent"]], shown["Raters"]) == (
         "Visitationen",
         "Hjemmeplejen Øst",
         "2.50",
@@ -184,20 +199,51 @@ async def test_the_matrix_as_csv_has_the_api_s_columns_and_numbers(site: Story, 
     )
 
 
+async def test_the_matrix_as_csv_in_danish_is_for_danish_excel(site: Story, story: FollowUpStory) -> None:
+    matrix = await story.manager.get(f"{story.api}/matrix")
+    names = await _dimensions(story, "da")
+    await sign_in_by_form(site.client, story.manager_email, language="da")
+    answer = await site.client.get(f"{story.pages}/matrix.csv")
+    body = answer.content
+    assert body.startswith(BOM)
+    text = body[len(BOM) :].decode("utf-8")
+    assert text.splitlines()[0].startswith("Fra enhed (id);Fra enhed;Til enhed (id);Til enhed;")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert names["shared_goals"] == "Fælles mål"
+    for column in ("Indeks", "Antal besvarelser", "Styrke", "Vises ikke", "Hvorfor det ikke vises"):
+        assert column in rows[0]
+    cells = {(c["unit_id"], c["counterpart_id"]): c for c in matrix["cells"]}
+    for row in rows:
+        cell = cells[(row["Fra enhed (id)"], row["Til enhed (id)"])]
+        if cell["shown"]:
+            assert "," in row["Indeks"]
+            assert "." not in row["Indeks"]
+            assert Decimal(row["Indeks"].replace(",", ".")) == Decimal(cell["index"])
+            assert row["Styrke"] == cell["band_da"]
+        else:
+            assert row["Vises ikke"] == "Vises ikke"
+            assert row["Hvorfor det ikke vises"] == "Færre besvarelser end anonymitetsgrænsen"
+    sheet, sheet_rows = _sheet_rows((await site.client.get(f"{story.pages}/matrix.xlsx")).content)
+    assert sheet.title == "Matrix"
+    shown = next(r for r in sheet_rows if not r["Vises ikke"])
+    assert isinstance(shown["Indeks"], int | float)
+    assert isinstance(shown[names["shared_goals"]], int | float)
+
+
 async def test_suppressed_cells_leak_no_numbers_in_either_export(site: Story, story: FollowUpStory) -> None:
     matrix = await story.manager.get(f"{story.api}/matrix")
-    dimensions = matrix["dimensions"]
-    figures = [*dimensions, "index", "raters", "band"]
+    names = await _dimensions(story, "en")
+    figures = [*(names[k] for k in matrix["dimensions"]), *FIGURES]
     await sign_in_by_form(site.client, story.manager_email)
     rows = _csv_rows((await site.client.get(f"{story.pages}/matrix.csv")).content)
-    hidden = [r for r in rows if r["suppressed"]]
+    hidden = [r for r in rows if r["Not shown"]]
     assert len(hidden) == 2  # each rated by one person, the threshold is two
     for row in hidden:
-        assert row["suppressed"] == "suppressed"
-        assert row["reason"] == "below threshold"
+        assert row["Not shown"] == "Not shown"
+        assert row["Why not shown"] == "Fewer raters than the anonymity threshold"
         assert all(row[k] == "" for k in figures)
     _sheet, sheet_rows = _sheet_rows((await site.client.get(f"{story.pages}/matrix.xlsx")).content)
-    for row in (r for r in sheet_rows if r["suppressed"]):
+    for row in (r for r in sheet_rows if r["Not shown"]):
         assert all(row[k] is None for k in figures)
 
 
@@ -205,6 +251,7 @@ async def test_the_matrix_as_excel_has_a_bold_frozen_header_and_real_numbers(
     site: Story, story: FollowUpStory
 ) -> None:
     matrix = await story.manager.get(f"{story.api}/matrix")
+    names = await _dimensions(story, "en")
     await sign_in_by_form(site.client, story.manager_email)
     answer = await site.client.get(f"{story.pages}/matrix.xlsx")
     assert answer.status_code == 200
@@ -217,11 +264,11 @@ async def test_the_matrix_as_excel_has_a_bold_frozen_header_and_real_numbers(
     assert all(c.font.bold for c in sheet[1])
     cells = {(c["unit_id"], c["counterpart_id"]): c for c in matrix["cells"]}
     for row in rows:
-        cell = cells[(row["from_unit_id"], row["to_unit_id"])]
+        cell = cells[(row["From unit (id)"], row["To unit (id)"])]
         if cell["shown"]:
-            assert Decimal(str(row["index"])) == Decimal(cell["index"])
-            assert isinstance(row["mutual_respect"], int | float)
-            assert row["raters"] == cell["raters"]
+            assert Decimal(str(row["Index"])) == Decimal(cell["index"])
+            assert isinstance(row[names["mutual_respect"]], int | float)
+            assert row["Raters"] == cell["raters"]
 
 
 async def test_exports_take_as_of_like_the_dashboards(site: Story, story: FollowUpStory) -> None:
@@ -242,6 +289,7 @@ async def test_exports_take_as_of_like_the_dashboards(site: Story, story: Follow
 
 async def test_the_history_exports_match_the_longitudinal_view(site: Story, story: FollowUpStory) -> None:
     view = await story.manager.get("/longitudinal")
+    names = await _dimensions(story, "en")
     await sign_in_by_form(site.client, story.manager_email)
     answer = await site.client.get(f"/t/{story.tenant_id}/history.csv")
     assert answer.status_code == 200
@@ -250,37 +298,53 @@ async def test_the_history_exports_match_the_longitudinal_view(site: Story, stor
     points = [(r, p) for r in view["relations"] for p in r["points"]]
     assert len(rows) == len(points) == 4
     for column in (
-        "relation_from",
-        "relation_to",
-        "engagement",
-        "theme_day",
-        "index",
-        "frequent",
-        "agreements",
+        "Relation from",
+        "Relation to",
+        "Engagement",
+        "Theme day",
+        "Index",
+        names["frequent"],
+        "Number of agreements",
     ):
         assert column in rows[0]
     visit, home = story.units["Visitationen"], story.units["Hjemmeplejen Øst"]
-    row = next(r for r in rows if (r["relation_from_id"], r["relation_to_id"]) == (visit, home))
+    row = next(r for r in rows if (r["Relation from (id)"], r["Relation to (id)"]) == (visit, home))
     point = next(p for r, p in points if (r["unit_id"], r["counterpart_id"]) == (visit, home))
-    assert (row["engagement"], row["theme_day"], row["index"]) == (
+    assert (row["Engagement"], row["Theme day"], Decimal(row["Index"])) == (
         "Sammenhæng på Ærø",
         "2026-03-10",
-        point["index"],
+        Decimal(point["index"]),
     )
-    assert row["shared_goals"] == point["means"]["shared_goals"]
+    assert Decimal(row[names["shared_goals"]]) == Decimal(point["means"]["shared_goals"])
+    assert row["Continuity"] == "Same units"
     # The agreements of both dialogues between the two units, whoever sent the card.
-    assert row["agreements"] == "3"
-    assert f"{OWN_AGREEMENT} (in_force; no_check_in)" in row["agreement_texts"]
-    assert ACCEPT_ME_TOO in row["agreement_texts"]
-    for hidden in (r for r in rows if r["suppressed"]):
-        assert hidden["index"] == hidden["frequent"] == hidden["raters"] == ""
+    assert row["Number of agreements"] == "3"
+    assert f"{OWN_AGREEMENT} (In force; No check-in)" in row["Agreements made"]
+    assert ACCEPT_ME_TOO in row["Agreements made"]
+    for hidden in (r for r in rows if r["Not shown"]):
+        assert hidden["Index"] == hidden[names["frequent"]] == hidden["Raters"] == ""
 
     sheet, sheet_rows = _sheet_rows((await site.client.get(f"/t/{story.tenant_id}/history.xlsx")).content)
     assert sheet.freeze_panes == "A2"
     assert all(c.font.bold for c in sheet[1])
-    same = next(r for r in sheet_rows if (r["relation_from_id"], r["relation_to_id"]) == (visit, home))
-    assert Decimal(str(same["index"])) == Decimal(point["index"])
-    assert same["theme_day"].date() == date(2026, 3, 10)
+    same = next(r for r in sheet_rows if (r["Relation from (id)"], r["Relation to (id)"]) == (visit, home))
+    assert Decimal(str(same["Index"])) == Decimal(point["index"])
+    assert same["Theme day"].date() == date(2026, 3, 10)
+
+
+async def test_the_history_csv_in_danish_has_danish_words_and_decimal_commas(
+    site: Story, story: FollowUpStory
+) -> None:
+    await sign_in_by_form(site.client, story.manager_email, language="da")
+    body = (await site.client.get(f"/t/{story.tenant_id}/history.csv")).content
+    rows = list(csv.DictReader(io.StringIO(body[len(BOM) :].decode("utf-8")), delimiter=";"))
+    visit, home = story.units["Visitationen"], story.units["Hjemmeplejen Øst"]
+    row = next(r for r in rows if (r["Relation fra (id)"], r["Relation til (id)"]) == (visit, home))
+    assert row["Indeks"] == "2,57"
+    assert row["Fælles mål"] == "3,00"
+    assert row["Styrke"] == "Middel"
+    assert row["Sammenhæng"] == "Samme enheder"
+    assert f"{OWN_AGREEMENT} (Gældende; Ingen opfølgning)" in row["Indgåede aftaler"]
 
 
 async def test_the_exports_are_for_members_of_the_organisation_only(
@@ -298,6 +362,10 @@ async def test_the_exports_are_for_members_of_the_organisation_only(
 def test_people_s_words_never_become_spreadsheet_formulas() -> None:
     table = Table("Matrix", ["unit", "index"], [['=HYPERLINK("x")', Decimal("2.50")]], frozenset({"unit"}))
     assert as_csv(table).decode("utf-8-sig").splitlines()[1] == '"\'=HYPERLINK(""x"")",2.50'
+    danish = Table(
+        "Matrix", ["unit", "index"], [["@SUM(A1)", Decimal("2.50")]], frozenset({"unit"}), danish=True
+    )
+    assert as_csv(danish).decode("utf-8-sig").splitlines() == ["unit;index", "'@SUM(A1);2,50"]
     sheet = load_workbook(io.BytesIO(as_xlsx(table))).active
     assert sheet["A2"].data_type == "s"
     assert sheet["A2"].value == '=HYPERLINK("x")'
