@@ -801,9 +801,11 @@ class UnitTablePages(Controller):
 
 def _line(table: Table) -> dict[str, Any]:
     """The theme day's line of steps, shown on every page of the table."""
+    phase = table.engagement.phase
     return {
         "table_phases": table_of.TABLE_PHASES,
-        "position": table_of.phase_position(table.engagement.phase),
+        "position": table_of.phase_position(phase),
+        "window": lambda form: table_of.window(form, phase),
     }
 
 

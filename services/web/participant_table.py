@@ -37,6 +37,17 @@ OPEN_STEPS: dict[Phase, tuple[str, ...]] = {
     Phase.DIALOGUES: (SCHEDULE, CARDS),
     Phase.WRAP_UP: (WRAP_UP, SCHEDULE),
 }
+# The table's forms, and the phases in which the method accepts what each records (the
+# domain's `require_phase` in `domain/engagement.py`).
+FORM_PHASES: dict[str, tuple[Phase, ...]] = {
+    "relations": (Phase.MAPPING,),
+    "rate": (Phase.MAPPING,),
+    "send": (Phase.DANCE_CARDS,),
+    "answer": (Phase.DANCE_CARDS,),
+    "withdraw": (Phase.DANCE_CARDS, Phase.DIALOGUES),
+    "dialogue": (Phase.DIALOGUES, Phase.WRAP_UP),
+    "wrap_up": (Phase.WRAP_UP,),
+}
 # The theme day as a table lives it, for the progress line on every page.
 TABLE_PHASES = (Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES, Phase.WRAP_UP)
 # Cards still in play: a second one to the same unit is rarely what a table wants.
@@ -97,6 +108,23 @@ class RoundLine:
 class Outcomes:
     agreements: list[AgreementOut]
     proposals: list[ProposalOut]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whether a form can be used now; if not, the phase it opens in (None: it has closed)."""
+
+    open: bool
+    opens_in: Phase | None
+
+
+def window(form: str, phase: Phase) -> Window:
+    allowed = FORM_PHASES[form]
+    if phase in allowed:
+        return Window(True, None)
+    order = list(Phase)
+    ahead = [p for p in allowed if order.index(p) > order.index(phase)]
+    return Window(False, ahead[0] if ahead else None)
 
 
 def open_steps(phase: Phase) -> tuple[str, ...]:

@@ -399,6 +399,34 @@ async def test_the_wrap_up_gathers_the_dialogues_and_is_saved(day: ThemeDay) -> 
     assert "Jeres opsamling er gemt." in again
     assert 'value="Kursus"' in again
 
+    # After the wrap-up phase: what was saved, read-only, and no form.
+    await day.advance("wrap_up")
+    table.speak("en")
+    after = await table.get(url)
+    assert 'id="wrap-up-form"' not in after
+    assert "This step has closed" in after
+    assert "Vi tager tavlemødet med hjem" in after
+
+
+async def test_forms_wait_for_the_phase_that_takes_them(day: ThemeDay) -> None:
+    table = await day.table("Visitationen")
+    table.speak("en")
+    # During mapping the card form says when it opens, instead of a form that would be refused.
+    cards = await table.get(day.page("Visitationen", "/cards/new"))
+    assert 'id="card-form"' not in cards
+    assert "Opens when the facilitator moves on to Dance cards." in cards
+    assert 'id="send-card"' not in await table.get(day.page("Visitationen", "/cards"))
+    wrap = await table.get(day.page("Visitationen", "/wrap-up"))
+    assert 'id="wrap-up-form"' not in wrap
+    assert "Opens when the facilitator moves on to Unit wrap-up." in wrap
+    # Mapping is open now; once the dance cards start, relations are shown but cannot change.
+    assert 'id="save-relations"' in await table.get(day.page("Visitationen", "/relations"))
+    await day.advance("mapping")
+    relations = await table.get(day.page("Visitationen", "/relations"))
+    assert 'id="save-relations"' not in relations
+    assert "This step has closed" in relations
+    assert 'id="card-form"' in await table.get(day.page("Visitationen", "/cards/new"))
+
 
 # -- Who may act where --------------------------------------------------------------------------
 
@@ -454,8 +482,9 @@ async def test_a_rule_of_the_method_comes_back_as_the_forms_error(day: ThemeDay)
         day.page("Visitationen", "/cards/new"), {"to_unit": day.units["Hjemmeplejen"], "topic": "For tidligt"}
     )
     assert early.status_code == 409
-    assert "Forløbet er ikke i den rette fase til dette." in early.text
-    assert 'value="For tidligt"' in early.text
+    assert "Balkort sendes kun i fasen “Balkort”." in early.text
+    # The form is not offered again before its phase: when it opens is said instead.
+    assert "Åbner, når facilitator går videre til Balkort." in early.text
     assert (await day.document())["cards"] == []
 
 
