@@ -71,7 +71,7 @@ async def _live_context(request: Req, tenant_id: UUID, engagement_id: UUID) -> d
         "organisation": organisation,
         "board": board,
         "counts": counters(board, engagement),
-        "card_chart": charts.card_network(nodes, cards),
+        "card_chart": charts.card_network(nodes, cards, label_size=22),
         "unit_names": {u.unit_id: u.name for u in nodes},
         "live_url": f"/t/{tenant_id}/e/{engagement_id}/board/live",
         **charts.TEMPLATE_HELPERS,

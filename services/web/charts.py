@@ -168,6 +168,20 @@ def _short(name: str, length: int = NAME_LENGTH) -> str:
     return name if len(name) <= length else name[: length - 1].rstrip() + "\u2026"
 
 
+def _name_lines(name: str, length: int) -> list[str]:
+    """A unit's name on at most two lines of about `length` characters, broken between words
+    (the full name is the tooltip)."""
+    lines: list[str] = []
+    for word in name.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= length:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [_short(line, length + 4) for line in lines] or [""]
+
+
 def _svg(chart_id: str, width: float, height: float, title: str, description: str, body: str) -> Markup:
     head = (
         f'<svg xmlns="{SVG_NS}"'
@@ -428,6 +442,17 @@ def _node_positions(count: int, cx: float, cy: float, radius: float) -> list[tup
     return positions
 
 
+def _label(x: float, y: float, lines: Sequence[str], anchor: str, size: float, sin: float) -> str:
+    """A node's name, one tspan a line; a name above its node grows upwards."""
+    step = size * 1.15
+    top = y - step * (len(lines) - 1) if sin < -0.3 else (y if sin > 0.3 else y - step * (len(lines) - 1) / 2)
+    spans = "".join(
+        _tag("tspan", escape(line), x=round(x, 1), y=round(top + step * at, 1))
+        for at, line in enumerate(lines)
+    )
+    return _tag("text", spans, x=round(x, 1), y=round(top, 1), text_anchor=anchor, font_size=size, **_halo())
+
+
 def _network(
     chart_id: str,
     nodes: Sequence[UnitName],
@@ -436,8 +461,20 @@ def _network(
     title: str,
     description: str,
     notes: Sequence[str],
+    label_size: float = 15,
 ) -> Markup:
-    width, cx, cy, radius, node = 960.0, 480.0, 290.0, 205.0, 22.0
+    # Larger names (a projector) are broken over two lines and drawn at their size: the chart
+    # is only as wide as its names need.
+    large = label_size > 15
+    radius, node = (175.0 if large else 205.0), 22.0
+    line_length = 16 if large else 30
+    if large:
+        widest = max((len(line) for n in nodes for line in _name_lines(n.name, line_length)), default=8)
+        width = 2 * (radius + node + 16 + 0.6 * label_size * widest)
+        cx, cy = width / 2, radius + 3 * label_size + 20
+    else:
+        width = 960.0
+        cx, cy = 480.0, 290.0
     places = _node_positions(len(nodes), cx, cy, radius)
     where = {n.unit_id: (x, y) for n, (x, y, _a) in zip(nodes, places, strict=True)}
     markers = "".join(
@@ -500,11 +537,12 @@ def _network(
             )
     body.extend(edges)
     body.extend(labels)
-    for number, (unit, (x, y, angle)) in enumerate(zip(nodes, places, strict=True), start=1):
+    # Each node is named beside it; it carries no number of its own.
+    for unit, (x, y, angle) in zip(nodes, places, strict=True):
         cos, sin = math.cos(angle), math.sin(angle)
-        lx, ly = x + (node + 10) * cos, y + (node + 10) * sin + 5
+        lx, ly = x + (node + 10) * cos, y + (node + 10) * sin + label_size / 3
         anchor = "start" if cos > 0.3 else ("end" if cos < -0.3 else "middle")
-        ly += 10 if sin > 0.3 else (-6 if sin < -0.3 else 0)
+        ly += label_size * 0.7 if sin > 0.3 else (-label_size * 0.4 if sin < -0.3 else 0)
         body.append(
             _tag(
                 "g",
@@ -518,20 +556,20 @@ def _network(
                     stroke=INK,
                     stroke_width=2,
                 )
-                + _text(round(x, 1), round(y + 5, 1), str(number), text_anchor="middle", font_weight=700)
-                + _text(
-                    round(lx, 1),
-                    round(ly, 1),
-                    _short(unit.name, 30),
-                    text_anchor=anchor,
-                    font_size=15,
-                    **_halo(),
+                + _label(
+                    lx,
+                    ly,
+                    _name_lines(unit.name, line_length) if large else [_short(unit.name, 30)],
+                    anchor,
+                    label_size,
+                    sin,
                 ),
             )
         )
     if not nodes:
         body.append(_text(cx, cy, _("No units yet."), text_anchor="middle", fill=MUTED))
-    legend_y = cy + radius + 80
+    legend_y = cy + radius + 50 + 2 * label_size
+    legend_size = max(13.0, label_size * 0.8)
     x = 10.0
     for key, style in styles.items():
         body.append(
@@ -547,13 +585,14 @@ def _network(
                 marker_end=f"url(#{chart_id}-arrow-{key})",
             )
         )
-        body.append(_text(x + 64, legend_y, style.label))
-        x += 90 + 8 * len(style.label)
+        body.append(_text(x + 64, legend_y, style.label, font_size=legend_size))
+        x += 90 + legend_size * 0.6 * len(style.label)
         if x > width - 160:
-            x, legend_y = 10.0, legend_y + 26
+            x, legend_y = 10.0, legend_y + legend_size * 2
+    line = legend_size * 2
     for offset, note in enumerate(notes, start=1):
-        body.append(_text(10, legend_y + 26 * offset, note, fill=MUTED, font_size=13))
-    height = legend_y + 26 * len(notes) + 20
+        body.append(_text(10, legend_y + line * offset, note, fill=MUTED, font_size=legend_size))
+    height = legend_y + line * len(notes) + 20
     return _svg(chart_id, width, height, title, description, "".join(body))
 
 
@@ -631,7 +670,11 @@ _CARD_ORDER = (
 
 
 def card_network(
-    nodes: Sequence[UnitName], cards: Sequence[CardLine], *, chart_id: str = "card-network"
+    nodes: Sequence[UnitName],
+    cards: Sequence[CardLine],
+    *,
+    chart_id: str = "card-network",
+    label_size: float = 15,
 ) -> Markup:
     """Dance cards flying between units: an arrow from the sending unit to the one invited,
     styled by the card's status (accepted solid, sent dashed, declined dotted, withdrawn
@@ -667,7 +710,8 @@ def card_network(
     if cards:
         description += " " + "; ".join(f"{styles[s].label}: {counted[s]}" for s in styles) + "."
     notes = [_("Arrow: from the unit that sends the card to the unit it invites.")]
-    return _network(chart_id, nodes, arrows, styles, _("Dance cards between units"), description, notes)
+    title = _("Dance cards between units")
+    return _network(chart_id, nodes, arrows, styles, title, description, notes, label_size)
 
 
 # -- Weakest ties ------------------------------------------------------------------------------
