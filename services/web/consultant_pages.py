@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 from markupsafe import Markup
@@ -61,6 +61,7 @@ from services.http.schemas.engagement import (
     SetRounds,
     StepBack,
 )
+from services.web import participant_table as table_of
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import TIME_ZONE
@@ -88,6 +89,89 @@ ENGAGEMENT_PAGES = (
 TENANT_PAGES = ("engagements/new", "history", "audit")
 # The console shows join codes and the schedule up to the closing plenary, the theme day's end.
 THEME_DAY_PHASES = frozenset(list(Phase)[: list(Phase).index(Phase.CLOSING_PLENARY) + 1])
+
+
+# The schedule's forms, and the phases in which the method accepts them (`domain/engagement.py`).
+SCHEDULE_PHASES = (Phase.DANCE_CARDS, Phase.DIALOGUES)
+ROUNDS_PHASES = (Phase.PREPARED, Phase.THEME_DAY_OPEN, Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES)
+CONFIRM = "move_on_anyway"
+
+
+# -- What is still outstanding before moving on -------------------------------------------------
+
+
+def outstanding(engagement: EngagementOut, organisation: OrganisationOut) -> list[str]:
+    """What the current phase has not finished, said so the facilitator can decide to move on."""
+    phase = engagement.phase
+    names = names_at(organisation, None)
+    progress = {u.unit_id: u for u in theme_day_board(engagement, organisation).units}
+    ordered = sorted(engagement.unit_ids, key=lambda u: names.get(u, str(u)).casefold())
+    found: list[str] = []
+    if phase is Phase.MAPPING:
+        for unit_id in ordered:
+            name = names.get(unit_id, str(unit_id))
+            mapped = len(engagement.relations.get(str(unit_id), []))
+            rated = progress[unit_id].relations_rated if unit_id in progress else 0
+            if not mapped:
+                found.append(_("%(unit)s has not mapped its relations.", unit=name))
+            elif rated < mapped:
+                found.append(
+                    _(
+                        "%(unit)s has rated %(rated)s of %(mapped)s relations.",
+                        unit=name,
+                        rated=rated,
+                        mapped=mapped,
+                    )
+                )
+    elif phase is Phase.DANCE_CARDS:
+        waiting = sum(1 for c in engagement.cards if c.status == CardStatus.SENT.value)
+        if waiting:
+            found.append(_("%(count)s dance cards are not answered yet.", count=waiting))
+        accepted = [c for c in engagement.cards if c.status == CardStatus.ACCEPTED.value]
+        unplaced = sum(1 for c in accepted if c.round is None)
+        if unplaced:
+            found.append(
+                _(
+                    "%(count)s of %(total)s accepted dance cards have no round.",
+                    count=unplaced,
+                    total=len(accepted),
+                )
+            )
+    elif phase is Phase.DIALOGUES:
+        held = {d.card_id for d in engagement.dialogues}
+        scheduled = [
+            c for c in engagement.cards if c.status == CardStatus.ACCEPTED.value and c.round is not None
+        ]
+        missing = sum(1 for c in scheduled if c.card_id not in held)
+        if missing:
+            found.append(
+                _(
+                    "%(missing)s of %(total)s scheduled dialogues not recorded.",
+                    missing=missing,
+                    total=len(scheduled),
+                )
+            )
+    elif phase is Phase.WRAP_UP:
+        wrapped = {w.unit_id for w in engagement.wrap_ups}
+        found += [
+            _("%(unit)s has no wrap-up yet.", unit=names.get(u, str(u))) for u in ordered if u not in wrapped
+        ]
+    elif phase is Phase.CLOSING_PLENARY:
+        if engagement.plenary is None:
+            found.append(_("The closing plenary has not been held."))
+        elif not plenary_is_current(engagement):
+            found.append(_("Agreements or proposals came after the closing plenary: hold it again."))
+    return found
+
+
+def plenary_is_current(engagement: EngagementOut) -> bool:
+    """The closing plenary reported every agreement and listed every proposal made so far."""
+    plenary = engagement.plenary
+    return (
+        plenary is not None
+        and set(plenary.reported_agreements) == {a.agreement_id for a in engagement.agreements}
+        and set(plenary.listed_proposals) == {p.proposal_id for p in engagement.proposals}
+    )
 
 
 # -- Who may follow which link ------------------------------------------------------------------
@@ -348,6 +432,12 @@ async def _console(
         on_theme_day=on_theme_day,
         other_pages=pages_open_to(principal_from(request), tenant_id, _E, ENGAGEMENT_PAGES) - {"console"},
         next_phase=engagement.phase.following,
+        outstanding=outstanding(engagement, organisation),
+        plenary_current=plenary_is_current(engagement),
+        wrap_ups=sorted(
+            ((names.get(w.unit_id, str(w.unit_id)), w) for w in engagement.wrap_ups),
+            key=lambda named: named[0].casefold(),
+        ),
         previous_phase=engagement.phase.preceding,
         unit_codes=codes,
         names=names,
@@ -381,13 +471,14 @@ async def _console_command(
     action: Callable[[TenantApplication, S, Provenance, int | None], object],
     *,
     anchor: str = "",
+    ignore: frozenset[str] = frozenset(),
 ) -> Response[Any]:
-    """A command from a console form, its fields decoded as `shape`: back to the console (at
-    `anchor`) once recorded, or the console again saying why it was not."""
+    """A command from a console form, its fields decoded as `shape` (but for those to `ignore`):
+    back to the console (at `anchor`) once recorded, or the console again saying why it was not."""
     form = FormData(data)
     shown = values(form)
     try:
-        given = decode(shown, shape)
+        given = decode({k: v for k, v in shown.items() if k not in ignore}, shape)
         await submit(request, tenant_id, command_name, lambda app, p, v: action(app, given, p, v), form.key)
     except (FormInvalid, DomainError) as error:
         return await _command_failed(request, tenant_id, engagement_id, shown, error)
@@ -451,7 +542,16 @@ class ConsolePages(Controller):
     async def advance(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
-        """On to the next phase; the form names the phase it was shown in."""
+        """On to the next phase; the form names the phase it was shown in. With something still
+        outstanding in the phase, only when the facilitator ticked "Move on anyway"."""
+        shown = values(FormData(data))
+        engagement, organisation = await _read(request, tenant_id, engagement_id)
+        current = shown.get("expected_phase") == engagement.phase.value
+        if current and outstanding(engagement, organisation) and not shown.get(CONFIRM):
+            refused = FormInvalid(
+                {CONFIRM: _("Something is still outstanding: tick “Move on anyway” to move on.")}
+            )
+            return await _command_failed(request, tenant_id, engagement_id, shown, refused)
         return await _console_command(
             request,
             tenant_id,
@@ -462,6 +562,7 @@ class ConsolePages(Controller):
             lambda app, change, p, v: app.advance_phase(
                 engagement_id, change.expected_phase, p, expected_version=v
             ),
+            ignore=frozenset({CONFIRM}),
         )
 
     @post("/console/back", opt={"roles": FACILITATORS}, status_code=303)
@@ -563,11 +664,15 @@ class ConsolePages(Controller):
 
     @get("/schedule", opt={"roles": FACILITATORS})
     async def schedule(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        done: FromQuery[str | None] = None,
     ) -> Template:
         """The dialogue schedule: the number of rounds, generating it, and each accepted dance
         card's round, to move by hand."""
-        return await _schedule_page(request, tenant_id, engagement_id)
+        return await _schedule_page(request, tenant_id, engagement_id, done=done)
 
     @post("/schedule", opt={"roles": FACILITATORS}, status_code=303)
     async def generate_schedule(
@@ -587,7 +692,7 @@ class ConsolePages(Controller):
             return await _schedule_page(
                 request, tenant_id, engagement_id, errors=errors, status_code=status_code
             )
-        return Redirect(_schedule_url(tenant_id, engagement_id), status_code=303)
+        return Redirect(_schedule_url(tenant_id, engagement_id) + "?done=generated", status_code=303)
 
     @post("/schedule/rounds", opt={"roles": FACILITATORS}, status_code=303)
     async def set_rounds(
@@ -641,7 +746,7 @@ class ConsolePages(Controller):
             return await _schedule_page(
                 request, tenant_id, engagement_id, errors=errors, failed_card=card_id, status_code=status_code
             )
-        return Redirect(_schedule_url(tenant_id, engagement_id), status_code=303)
+        return Redirect(_schedule_url(tenant_id, engagement_id) + "?done=moved", status_code=303)
 
 
 async def _revoke_usable(
@@ -704,6 +809,7 @@ async def _schedule_page(
     form: dict[str, Any] | None = None,
     failed_card: UUID | None = None,
     status_code: int = 200,
+    done: str | None = None,
 ) -> Template:
     engagement, organisation = await _read(request, tenant_id, engagement_id)
     names = names_at(organisation, None)
@@ -730,7 +836,37 @@ async def _schedule_page(
         errors=errors or {},
         form=form or {},
         failed_card=failed_card,
+        done=done,
+        placed=sum(1 for line in lines if line.card.round is not None),
+        unplaced_why=[
+            (line, why_unplaced(engagement, line, names)) for line in lines if line.card.round is None
+        ],
+        scheduling=table_of.window_of(SCHEDULE_PHASES, engagement.phase),
+        setting_rounds=table_of.window_of(ROUNDS_PHASES, engagement.phase),
     )
+
+
+def why_unplaced(engagement: EngagementOut, line: ScheduleLine, names: dict[UUID, str]) -> str:
+    """Why a dialogue has no round: which of its units is busy in every round."""
+    card = line.card
+    busy: dict[UUID, set[int]] = {card.from_unit: set(), card.to_unit: set()}
+    for other in engagement.cards:
+        if other.status != CardStatus.ACCEPTED.value or other.round is None or other.card_id == card.card_id:
+            continue
+        for unit_id in (other.from_unit, other.to_unit):
+            if unit_id in busy:
+                busy[unit_id].add(other.round)
+    every = set(range(1, engagement.rounds + 1))
+    for unit_id, rounds in busy.items():
+        if rounds >= every:
+            return _("%(unit)s is in another dialogue in every round.", unit=names.get(unit_id, str(unit_id)))
+    if busy[card.from_unit] | busy[card.to_unit] >= every:
+        return _(
+            "Between them, %(first)s and %(second)s are in another dialogue in every round.",
+            first=line.from_name,
+            second=line.to_name,
+        )
+    return _("Not placed yet: generate the schedule or pick a round.")
 
 
 PAGES: list[ControllerRouterHandler] = [portfolio_page, OrganisationPages, ConsolePages]

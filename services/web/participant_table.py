@@ -119,7 +119,11 @@ class Window:
 
 
 def window(form: str, phase: Phase) -> Window:
-    allowed = FORM_PHASES[form]
+    return window_of(FORM_PHASES[form], phase)
+
+
+def window_of(allowed: tuple[Phase, ...], phase: Phase) -> Window:
+    """A form accepted in the phases `allowed`, seen in `phase`."""
     if phase in allowed:
         return Window(True, None)
     order = list(Phase)

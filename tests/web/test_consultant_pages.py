@@ -383,7 +383,15 @@ async def test_the_schedule_is_set_generated_and_moved_by_picking_a_round(site: 
     assert 'id="f-rounds-error"' in wrong.text
     assert (await world.shown())["rounds"] == 2
 
-    assert (await send_form(site.client, f"{world.engagement}/schedule", {})).status_code == 303
+    generated = await send_form(site.client, f"{world.engagement}/schedule", {})
+    assert generated.status_code == 303
+    assert generated.headers["location"] == f"{world.engagement}/schedule?done=generated"
+    site.client.cookies.set("balkort_lang", "en")
+    feedback = await site.client.get(generated.headers["location"])
+    assert "2 of 3 dialogues placed." in feedback.text
+    assert "in another dialogue in every round" in feedback.text
+    assert "Add a round to place the rest" in feedback.text
+    assert "Round by round" in feedback.text
     placed = rounds_of(await world.shown())
     assert sorted(r for r in placed.values() if r is not None) == [1, 2]
     waiting = next(topic for topic, r in placed.items() if r is None)
@@ -404,6 +412,8 @@ async def test_the_schedule_is_set_generated_and_moved_by_picking_a_round(site: 
         site.client, f"{world.engagement}/schedule/cards/{cards[waiting]}/round", {"round": "1"}
     )
     assert on.status_code == 303
+    assert on.headers["location"] == f"{world.engagement}/schedule?done=moved"
+    assert "The dialogue has been moved." in (await site.client.get(on.headers["location"])).text
     moved = await world.shown()
     assert rounds_of(moved)[taken] is None
     assert rounds_of(moved)[waiting] == 1
@@ -423,9 +433,27 @@ async def test_the_closing_plenary_is_held_from_the_console(site: Story, world: 
             "proposals": [{"text": "Elektronisk tavle"}],
         },
     )
-    await advance_to(world, "dialogues", "wrap_up")
+    await advance_to(world, "dialogues")
     await as_(site, world, Role.CONSULTANT)
+    # In the wrap-up, no unit has wrapped up: moving on needs "Move on anyway".
+    wrap_up = await site.client.get(f"{world.engagement}/console")
+    assert "Visitationen has no wrap-up yet." in wrap_up.text
+    assert 'id="move_on_anyway"' in wrap_up.text
+    assert 'id="advance-phase"' in wrap_up.text
+    unconfirmed = await send_form(
+        site.client, f"{world.engagement}/console/advance", {"expected_phase": "wrap_up"}
+    )
+    assert unconfirmed.status_code == 400
+    assert 'id="move_on_anyway-error"' in unconfirmed.text
+    assert (await world.shown())["phase"] == "wrap_up"
+    confirmed = await send_form(
+        site.client,
+        f"{world.engagement}/console/advance",
+        {"expected_phase": "wrap_up", "move_on_anyway": "yes"},
+    )
+    assert confirmed.status_code == 303
     console = await site.client.get(f"{world.engagement}/console")
+    assert "The closing plenary has not been held." in console.text
     assert 'id="hold-plenary"' in console.text
     held = await send_form(
         site.client, f"{world.engagement}/console/closing-plenary", {"notes": "Tak for i dag"}
@@ -438,6 +466,10 @@ async def test_the_closing_plenary_is_held_from_the_console(site: Story, world: 
     assert plenary.status_code == 200, plenary.text
     assert "Tavlemøde tirsdag" in plenary.text
     assert "Elektronisk tavle" in plenary.text
+    # Once held: its notes, no invitation to hold it again, but its notes may be edited.
+    assert "Tak for i dag" in plenary.text
+    assert 'id="hold-plenary"' not in plenary.text
+    assert 'id="edit-plenary-notes"' in plenary.text
     moved_on = await send_form(
         site.client, f"{world.engagement}/console/advance", {"expected_phase": "closing_plenary"}
     )
