@@ -3,7 +3,8 @@ by field and in the user's language, and the CSRF check for forms.
 
 A page handler decodes with `decode(form, Struct)`; a `FormInvalid` carries one message per
 field, which the page shows next to that field (`templates/_forms.html`). Rules of the method
-broken by a command (domain errors) come back as one message for the whole form.
+broken by a command (domain errors) come back in the user's words (`services.web.refusals`),
+at the field they concern or for the whole form.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from domain.errors import DomainError
 from services.auth.jwt import CSRF_COOKIE, CSRF_HEADER
 from services.web.commands import FORM_KEY_FIELD
 from services.web.i18n import gettext as _
+from services.web.refusals import Names, explain_refusal
 from services.web.rendering import CSRF_FIELD
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -128,22 +130,24 @@ def explain(error: msgspec.ValidationError) -> str:
     return _("This value is not valid.")
 
 
-def domain_message(error: DomainError) -> str:
-    """A rule of the method that refused the command, for the whole form."""
-    headline = {
-        "wrong_phase": _("The engagement is not in the right phase for this."),
-        "not_found": _("That no longer exists."),
-        "already_exists": _("That has already been recorded."),
-    }.get(error.rule, _("This is not allowed now."))
-    return f"{headline} ({error.message})"
+def domain_message(error: DomainError, names: Names | None = None) -> str:
+    """A rule of the method that refused the command, in the user's words (`services.web.refusals`)."""
+    return explain_refusal(error, names).message
 
 
-def refusal(error: FormInvalid | DomainError) -> tuple[dict[str, str], int]:
+def domain_field(error: DomainError) -> str:
+    """The form's field a refusal concerns ("" when it concerns the whole form)."""
+    return explain_refusal(error).field
+
+
+def refusal(error: FormInvalid | DomainError, names: Names | None = None) -> tuple[dict[str, str], int]:
     """Why a form's command was not recorded, and the status to say it with: 400 for values that
-    make no command, 409 for a rule of the method that refused it."""
+    make no command, 409 for a rule of the method that refused it, shown at the field it
+    concerns when there is one."""
     if isinstance(error, FormInvalid):
         return error.errors, 400
-    return {"": domain_message(error)}, 409
+    refused = explain_refusal(error, names)
+    return {refused.field: refused.message}, 409
 
 
 async def form_csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler) -> None:
