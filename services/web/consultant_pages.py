@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -91,6 +91,8 @@ TENANT_PAGES = ("engagements/new", "history", "audit")
 THEME_DAY_PHASES = frozenset(list(Phase)[: list(Phase).index(Phase.CLOSING_PLENARY) + 1])
 
 
+# Addresses a phone at a table cannot reach.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 # The schedule's forms, and the phases in which the method accepts them (`domain/engagement.py`).
 SCHEDULE_PHASES = (Phase.DANCE_CARDS, Phase.DIALOGUES)
 ROUNDS_PHASES = (Phase.PREPARED, Phase.THEME_DAY_OPEN, Phase.MAPPING, Phase.DANCE_CARDS, Phase.DIALOGUES)
@@ -361,6 +363,15 @@ class CodeLine:
     revoked_at: datetime | None
     usable: bool
 
+    @property
+    def valid_through(self) -> date:
+        return valid_through(self.expires_at)
+
+
+def valid_through(expires_at: datetime) -> date:
+    """The last day a code is valid on: it expires at the start of the next (local) day."""
+    return (expires_at.astimezone(ZoneInfo(TIME_ZONE)) - timedelta(microseconds=1)).date()
+
 
 @dataclass(frozen=True)
 class UnitCodes:
@@ -377,6 +388,10 @@ class Sheet:
     issued: JoinCodeIssued
     join_page: str
     qr: Markup
+
+    @property
+    def valid_through(self) -> date:
+        return valid_through(self.issued.expires_at)
 
 
 async def _read(request: Req, tenant_id: UUID, engagement_id: UUID) -> tuple[EngagementOut, OrganisationOut]:
@@ -501,7 +516,15 @@ async def _sheet(
         # segno escapes the title and draws the rest from the join link: markup of our own making.
         qr = Markup(qr_code_svg(issued.join_url, title=_("QR code to join as %(unit)s", unit=name), scale=6))  # noqa: S704
         cards.append(Sheet(name, issued, issued.join_url.split("#", 1)[0], qr))
-    return page("consultant/join_code_sheet.html", engagement=engagement, tenant_id=tenant_id, cards=cards)
+    host = (request.url.hostname or "").lower()
+    unreachable = _container(request).settings.public_url is None and host in LOCAL_HOSTS
+    return page(
+        "consultant/join_code_sheet.html",
+        engagement=engagement,
+        tenant_id=tenant_id,
+        cards=cards,
+        unreachable=unreachable,
+    )
 
 
 class ConsolePages(Controller):
