@@ -307,6 +307,8 @@ class UnitTablePages(Controller):
         chosen: dict[str, str],
         errors: dict[str, str],
         status: int = 200,
+        *,
+        saved: bool = False,
     ) -> Template:
         mapped = table_of.mapped(table.engagement, table.unit_id)
         instrument = table.engagement.instrument
@@ -324,6 +326,7 @@ class UnitTablePages(Controller):
             rated=len(set(own) & set(mapped)),
             individual=table.engagement.rating_mode is RatingMode.INDIVIDUAL,
             errors=errors,
+            saved=saved,
             **_line(table),
         )
 
@@ -333,7 +336,13 @@ class UnitTablePages(Controller):
 
     @get("/rate/{counterpart_id:uuid}", opt=READ_OPT)
     async def rating(
-        self, request: Req, tenant_id: Path, engagement_id: Path, unit_id: Path, counterpart_id: Path
+        self,
+        request: Req,
+        tenant_id: Path,
+        engagement_id: Path,
+        unit_id: Path,
+        counterpart_id: Path,
+        saved: FromQuery[bool] = False,
     ) -> Template:
         """One relation, one screen: a score on every dimension."""
         table = await _table(request, tenant_id, engagement_id, unit_id)
@@ -341,7 +350,7 @@ class UnitTablePages(Controller):
         own = await _own_ratings(request, table)
         given = own.get(counterpart_id)
         chosen = {k: str(v) for k, v in given.scores.items()} if given else {}
-        return self._rating_page(table, counterpart_id, own, chosen, {})
+        return self._rating_page(table, counterpart_id, own, chosen, {}, saved=saved)
 
     @post("/rate/{counterpart_id:uuid}", opt=ACT_OPT, status_code=303)
     async def rate(
@@ -393,7 +402,7 @@ class UnitTablePages(Controller):
         following = table_of.next_to_rate(mapped, {*own, counterpart_id}, after=counterpart_id)
         if following is None:
             return _see_other(f"{table.base}/rate?done=true")
-        return _see_other(f"{table.base}/rate/{following}")
+        return _see_other(f"{table.base}/rate/{following}?saved=true")
 
     # -- dance cards ---------------------------------------------------------------------------
 

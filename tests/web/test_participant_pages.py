@@ -142,8 +142,9 @@ async def test_mapping_then_one_relation_per_screen_until_all_are_rated(day: The
 
     rated = await table.post(day.page("Visitationen", f"/rate/{first}"), flat(2))
     assert rated.status_code == 303
-    assert rated.headers["location"] == day.page("Visitationen", f"/rate/{second}")
-    screen = await table.get(day.page("Visitationen", f"/rate/{second}"))
+    assert rated.headers["location"] == day.page("Visitationen", f"/rate/{second}?saved=true")
+    screen = await table.get(rated.headers["location"])
+    assert 'id="rating-saved"' in screen  # "Saved. Next: ..."
     assert "1 of 2 relations rated" in screen
     rated = await table.post(day.page("Visitationen", f"/rate/{second}"), flat(4))
     assert rated.headers["location"] == day.page("Visitationen", "/rate?done=true")
