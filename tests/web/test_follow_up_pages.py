@@ -216,7 +216,7 @@ async def test_a_deferral_sent_twice_is_recorded_once(site: Story, story: Follow
     fields = {
         **_form_fields(page.text, "decide-proposal"),
         "outcome": "deferred",
-        "deferred_until": "2026-09-01",
+        "deferred_until": (_today() + timedelta(days=90)).isoformat(),
         "decided_by": "Direktionen",
     }
     path = f"{story.pages}/follow-up/proposals/{proposal_id}"
