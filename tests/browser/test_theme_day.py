@@ -86,7 +86,7 @@ def _rate_everything(table: Table, score: int) -> None:
     page = table.page
     if page.locator("#rate-next").count():
         page.locator("#rate-next").click()
-    while re.search(r"/rate/[0-9a-f-]{36}$", page.url):
+    while re.search(r"/rate/[0-9a-f-]{36}(\?saved=true)?$", page.url):
         _choose_scores(page, score)
         page.get_by_role("button", name="Save rating").click()
         page.wait_for_load_state("load")
