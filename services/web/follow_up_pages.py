@@ -66,9 +66,18 @@ def _can_plan(request: Req, tenant_id: UUID) -> bool:
     return principal_from(request).role_in(tenant_id) in PLANNERS
 
 
+def _missing(name: str) -> str:
+    """What to say at a field left empty: a group of choices asks for a choice."""
+    if name in ("accepted", "outcome"):
+        return _("Choose a decision.")
+    if name == "status":
+        return _("Choose how the agreement is doing.")
+    return _("Please fill this in.")
+
+
 def _require(given: Mapping[str, Any], *names: str) -> None:
     """Fields the command cannot do without, named at the field rather than for the form."""
-    missing = {name: _("Please fill this in.") for name in names if name not in given}
+    missing = {name: _missing(name) for name in names if name not in given}
     if missing:
         raise FormInvalid(missing)
 
@@ -188,14 +197,17 @@ def _is_proposal_decision(decision: DecideProposal) -> Callable[[AgendaItem], bo
 
 
 def _proposal_errors(error: DomainError, command: Mapping[str, Any]) -> dict[str, str]:
-    """A refused decision's message, and where it concerns a field left empty, at that field."""
-    errors = {"": domain_message(error)}
+    """A refused decision's message at the field it concerns (a date before the decision at
+    that date); an investigation without owner or due date names each field left empty."""
+    empty: dict[str, str] = {}
     if isinstance(error, InvariantViolated) and command.get("outcome") == "under_investigation":
         if "owner" not in command:
-            errors["owner"] = _("Name who will look into it.")
+            empty["owner"] = _("Name who will look into it.")
         if "due" not in command:
-            errors["due"] = _("Give the date the answer is due.")
-    return errors
+            empty["due"] = _("Give the date the answer is due.")
+    if empty:
+        return {"": domain_message(error), **empty}
+    return _refused(error)
 
 
 @dataclass(frozen=True)
@@ -209,7 +221,9 @@ class Decision:
 
 
 def _refused(error: DomainError) -> dict[str, str]:
-    return {"": domain_message(error)}
+    """A refused decision's message, at the field it concerns when there is one."""
+    errors, _status = refusal(error)
+    return errors
 
 
 async def _record_decision(

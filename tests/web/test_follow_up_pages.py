@@ -191,8 +191,73 @@ async def test_a_decision_without_a_choice_is_refused_at_the_field_in_danish(
         {**hidden, "decided_by": "Direktionen"},
     )
     assert answer.status_code == 400
-    assert re.search(r'id="f-accepted-error"[^>]*>Udfyld venligst feltet\.<', answer.text)
+    assert re.search(r'id="f-accepted-error"[^>]*>Vælg en beslutning\.<', answer.text)
     assert (await _agreement(story, ACCEPT_ME))["status"] == "awaiting_acceptance"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "field", "message"),
+    [
+        ("under_investigation", "due", "The date the answer is due cannot lie before the decision."),
+        ("deferred", "deferred_until", "A proposal cannot be deferred to a day before the decision."),
+    ],
+)
+async def test_a_date_before_the_decision_is_refused_at_its_field(
+    site: Story, story: FollowUpStory, outcome: str, field: str, message: str
+) -> None:
+    await sign_in_by_form(site.client, story.manager_email)
+    proposal_id = story.proposals[PROPOSAL]
+    page = await site.client.get(f"{story.pages}/follow-up", params={"item": proposal_id})
+    hidden = _form_fields(page.text, "decide-proposal")
+    yesterday = (_today() - timedelta(days=1)).isoformat()
+    answer = await send_form(
+        site.client,
+        f"{story.pages}/follow-up/proposals/{proposal_id}",
+        {
+            **hidden,
+            "outcome": outcome,
+            "decided_by": "Direktionen",
+            "owner": "Visitationen",
+            field: yesterday,
+        },
+    )
+    assert answer.status_code == 409
+    assert re.search(rf'id="f-{field}-error"[^>]*>{re.escape(message)}', answer.text)
+    assert f'value="{yesterday}"' in answer.text  # the date typed is kept, to be corrected
+    assert (await _proposal(story, PROPOSAL))["decisions"] == []
+
+
+async def test_after_the_last_item_the_meeting_offers_the_report(site: Story, story: FollowUpStory) -> None:
+    await sign_in_by_form(site.client, story.manager_email)
+    due = (_today() + timedelta(days=30)).isoformat()
+    decisions = [
+        ("agreements", story.agreements[ACCEPT_ME], {"accepted": "true"}),
+        ("agreements", story.agreements[ACCEPT_ME_TOO], {"accepted": "false"}),
+        ("proposals", story.proposals[PROPOSAL], {"outcome": "approved"}),
+        (
+            "proposals",
+            story.proposals[SECOND_PROPOSAL],
+            {"outcome": "under_investigation", "owner": "Ole", "due": due},
+        ),
+    ]
+    for kind, item_id, choice in decisions:
+        page = await site.client.get(f"{story.pages}/follow-up", params={"item": item_id})
+        assert 'id="go-to-report"' not in page.text
+        form_id = "decide-agreement" if kind == "agreements" else "decide-proposal"
+        answer = await send_form(
+            site.client,
+            f"{story.pages}/follow-up/{kind}/{item_id}",
+            {**_form_fields(page.text, form_id), **choice, "decided_by": "Direktionen"},
+        )
+        assert answer.status_code == 303, answer.text
+    shown = await site.client.get(answer.headers["location"])
+    assert "4 of 4 items decided" in shown.text
+    assert re.search(
+        rf'id="go-to-report" href="{re.escape(story.pages)}/report">Go to the follow-up report<', shown.text
+    )
+    # Who sent it for investigation is not taken for who investigates it.
+    assert "Sent for investigation by Direktionen on" in shown.text
+    assert "owner: Ole" in shown.text
 
 
 async def test_a_decision_without_its_csrf_token_is_refused(site: Story, story: FollowUpStory) -> None:
@@ -317,7 +382,7 @@ async def test_a_check_in_without_status_or_in_the_future_is_refused_at_its_fiel
     hidden = _form_fields((await site.client.get(path)).text, "check-in-form")
     missing = await send_form(site.client, path, {**hidden, "note": "Glemt status"})
     assert missing.status_code == 400
-    assert 'id="f-status-error"' in missing.text
+    assert re.search(r'id="f-status-error"[^>]*>Choose how the agreement is doing\.<', missing.text)
     tomorrow = (_today() + timedelta(days=2)).isoformat()
     future = await send_form(site.client, path, {**hidden, "status": "implemented", "checked_on": tomorrow})
     assert future.status_code == 400
