@@ -718,14 +718,20 @@ def card_network(
 
 
 def weakest_ties_chart(
-    ties: Sequence[WeakTie], scale_max: int = 5, *, chart_id: str = "weakest-ties"
+    ties: Sequence[WeakTie], scale_max: int = 5, *, scale_min: int = 1, chart_id: str = "weakest-ties"
 ) -> Markup:
-    """The weakest shown relations as horizontal bars, each labelled with its units, index and band."""
+    """The weakest shown relations as horizontal bars, each labelled with its units, index and
+    band. The axis runs over the rating scale, from its lowest value, not from zero."""
     bands = ranked_bands((t.band, t.index) for t in ties)
     left, bar_width, row = 360, 420, 34
+    span = max(scale_max - scale_min, 1)
+
+    def x_of(value: float) -> float:
+        return left + bar_width * (min(max(value, scale_min), scale_max) - scale_min) / span
+
     body = []
-    for tick in range(1, scale_max + 1):
-        x = left + bar_width * tick / scale_max
+    for tick in range(scale_min, scale_max + 1):
+        x = x_of(tick)
         body.append(_tag("line", x1=round(x, 1), y1=10, x2=round(x, 1), y2=20 + row * len(ties), stroke=LINE))
         body.append(
             _text(
@@ -737,6 +743,8 @@ def weakest_ties_chart(
         value = float(Decimal(tie.index))
         rank = bands.index(tie.band) if tie.band in bands else 0
         label = band_label(tie.band)
+        # A relation at the scale's lowest value still shows a sliver of a bar.
+        end = max(x_of(value), left + 3)
         body.append(
             _text(
                 left - 10,
@@ -751,18 +759,14 @@ def weakest_ties_chart(
                 "rect",
                 x=left,
                 y=y,
-                width=round(bar_width * value / scale_max, 1),
+                width=round(end - left, 1),
                 height=24,
                 fill=_spread(BAND_FILLS, rank, len(bands)),
                 stroke=INK,
                 stroke_width=1,
             )
         )
-        body.append(
-            _text(
-                left + bar_width * value / scale_max + 8, y + 17, f"{figure(tie.index)} {label}", font_size=13
-            )
-        )
+        body.append(_text(round(end + 8, 1), y + 17, f"{figure(tie.index)} {label}", font_size=13))
     height = 50 + row * len(ties)
     description = "; ".join(
         f"{t.unit_name} \u2192 {t.counterpart_name}: {figure(t.index)} ({band_label(t.band)})" for t in ties

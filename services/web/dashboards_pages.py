@@ -156,7 +156,9 @@ async def dashboard_page(
     engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, as_of)
     dashboard = engagement_dashboard(engagement, organisation, travel.as_of_day, travel.moment)
     weakest = (
-        charts.weakest_ties_chart(dashboard.weakest_ties, engagement.instrument.scale_max)
+        charts.weakest_ties_chart(
+            dashboard.weakest_ties, engagement.instrument.scale_max, scale_min=engagement.instrument.scale_min
+        )
         if dashboard.weakest_ties
         else None
     )

@@ -243,3 +243,17 @@ def test_the_weakest_ties_chart_labels_each_bar() -> None:
         words = texts(parsed(charts.weakest_ties_chart(ties)))
     assert "2.29 Weak" in words
     assert "3.00 Moderate" in words
+
+
+def test_the_weakest_ties_axis_starts_at_the_scales_lowest_value() -> None:
+    ties = [
+        WeakTie(A, NAMES[A], B, NAMES[B], "1.00", "Weak"),
+        WeakTie(B, NAMES[B], A, NAMES[A], "3.00", "Moderate"),
+    ]
+    with speaking("en"):
+        root = parsed(charts.weakest_ties_chart(ties, 5, scale_min=1))
+    ticks = [t.text for t in root.iter(f"{SVG}text") if (t.text or "").isdigit()]
+    assert ticks == ["1", "2", "3", "4", "5"]  # no 0: a rating cannot lie below 1
+    widths = [float(r.get("width", "0")) for r in root.iter(f"{SVG}rect") if r.get("height") == "24"]
+    # 3.00 lies halfway between 1 and 5; 1.00 is the scale's lowest value, a sliver only.
+    assert widths == [3.0, 210.0]

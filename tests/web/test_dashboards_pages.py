@@ -91,6 +91,7 @@ async def test_the_engagement_dashboard_in_danish_and_english(demo: Demo) -> Non
     assert 'class="table-view"' in html
     assert "De svageste relationer" in html
     assert "Balkort pr. relation" in html
+    assert '<th scope="col" class="num">Venter på svar</th>' in html  # cards not answered yet
     api = await demo.api.get(f"/engagements/{demo.engagements['2026']}/dashboard")
     assert counter(html, "dashboard-agreements") == len(api["agreements"])
     for tie in api["weakest_ties"]:
@@ -104,6 +105,7 @@ async def test_the_engagement_dashboard_in_danish_and_english(demo: Demo) -> Non
     assert "<h1>Dashboard: Sammen om udskrivning 2026</h1>" in html
     assert "The weakest relations" in html
     assert "Proposals and decisions" in html
+    assert '<th scope="col" class="num">Awaiting an answer</th>' in html
     assert 'id="f-as_of"' in html
     assert "Show as of" in html
     assert 'id="time-travel-submit"' in html
