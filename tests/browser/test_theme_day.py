@@ -326,7 +326,7 @@ def test_a_whole_theme_day_from_preparation_to_lineage(browsing: Browsing) -> No
     expect(meeting.get_by_text("Every item on the agenda has a decision.")).to_be_visible()
     browsing.check(meeting, "follow-up-decided")
 
-    meeting.get_by_role("link", name="Follow-up report").click()
+    meeting.get_by_role("link", name="Follow-up report", exact=True).click()
     expect(meeting.get_by_role("heading", level=1)).to_be_visible()
     expect(meeting.locator("main")).to_contain_text(AGREEMENT)
     expect(meeting.locator("main")).to_contain_text(PROPOSAL)

@@ -435,6 +435,8 @@ async def test_forms_wait_for_the_phase_that_takes_them(day: ThemeDay) -> None:
 async def test_a_join_code_table_acts_only_as_its_own_unit(day: ThemeDay) -> None:
     visit, home, acute = (day.units[n] for n in UNITS)
     table = await day.table("Visitationen")
+    # The header names the table, not a person.
+    assert '<span class="who">Bord: Visitationen</span>' in (await table.get(day.page("Visitationen", "")))
     for rest in ("", "/relations", "/rate", "/cards", "/schedule", "/wrap-up", "/now"):
         await table.get(day.page("Hjemmeplejen", rest), expect=403)
     refused = await table.post(day.page("Hjemmeplejen", "/relations"), {"counterpart_ids": [visit]})
