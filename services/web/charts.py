@@ -179,7 +179,30 @@ def _name_lines(name: str, length: int) -> list[str]:
             lines.append(word)
     if len(lines) > 2:
         lines = [lines[0], " ".join(lines[1:])]
+    if len(lines) == 1 and len(lines[0]) > length + 4:
+        lines = _hyphenated(lines[0], length)
     return [_short(line, length + 4) for line in lines] or [""]
+
+
+def _hyphenated(word: str, length: int) -> list[str]:
+    """A word too long for one line over two, broken with a hyphen: after a joining "s" when
+    there is one (Danish compounds: "Rehabiliterings-teamet"), else at `length`."""
+    joint = word.rfind("s", 6, length)
+    cut = joint + 1 if joint > 0 else length
+    return [word[:cut] + "-", word[cut:]]
+
+
+def _name_text(x: float, y: float, name: str, length: int, /, **attributes: object) -> str:
+    """A unit's name as a chart label: on two lines when it is long (`_name_lines`), centred on
+    `y`, with the full name as its tooltip."""
+    lines = _name_lines(name, length)
+    step = 15
+    top = y - step * (len(lines) - 1) / 2
+    spans = "".join(
+        _tag("tspan", escape(line), x=round(x, 1), y=round(top + step * at, 1))
+        for at, line in enumerate(lines)
+    )
+    return _tag("text", _tooltip(name) + spans, x=round(x, 1), y=round(top, 1), **attributes)
 
 
 def _svg(chart_id: str, width: float, height: float, title: str, description: str, body: str) -> Markup:
@@ -284,26 +307,15 @@ def heat_map(matrix: RelationMatrix, *, chart_id: str = "heat-map") -> Markup:
     body.append(_text(8, 20, _("Rows: the unit that rates"), font_size=13, fill=MUTED))
     body.append(_text(8, 38, _("Columns: the unit it rates"), font_size=13, fill=MUTED))
     for position, unit in enumerate(units):
+        # Long names go over two lines (the full name is the tooltip and in the table).
         x = left + position * cell + cell / 2
         body.append(
-            _tag(
-                "text",
-                _tooltip(unit.name) + escape(_short(unit.name)),
-                x=x - 4,
-                y=top - 10,
-                transform=f"rotate(-45 {_plain(x - 4)} {top - 10})",
+            _name_text(
+                x - 4, top - 10, unit.name, NAME_LENGTH, transform=f"rotate(-45 {_plain(x - 4)} {top - 10})"
             )
         )
         y = top + position * cell + cell / 2
-        body.append(
-            _tag(
-                "text",
-                _tooltip(unit.name) + escape(_short(unit.name)),
-                x=left - 10,
-                y=y + 5,
-                text_anchor="end",
-            )
-        )
+        body.append(_name_text(left - 10, y + 5, unit.name, NAME_LENGTH, text_anchor="end"))
     hidden_notes: set[str] = set()
     for row, rater in enumerate(units):
         for column, counterpart in enumerate(units):

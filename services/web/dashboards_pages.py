@@ -13,13 +13,14 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.errors import NotFound
-from projections.answers import LongitudinalView, RelationHistory
+from projections.answers import LongitudinalView, RelationHistory, RelationMatrix
 from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import engagement_dashboard, longitudinal, names_at, relation_matrix
 from services.http.access import READERS
@@ -79,6 +80,8 @@ def time_travel(as_of: str | None) -> TimeTravel:
         day = date.fromisoformat(asked)
     except ValueError:
         return TimeTravel(today, None, _("Give a date like 2025-03-11."), None, asked)
+    if day > today:
+        return TimeTravel(today, None, None, _("That day has not come yet; showing today."), asked)
     return TimeTravel(today, day if day < today else None, None, None, asked)
 
 
@@ -176,6 +179,17 @@ async def dashboard_page(
     )
 
 
+def alphabetical(matrix: RelationMatrix) -> RelationMatrix:
+    """The matrix with its units, rows, columns and network nodes in the order of their names."""
+    return msgspec.structs.replace(
+        matrix,
+        units=sorted(matrix.units, key=lambda u: u.name.casefold()),
+        rows=sorted(matrix.rows, key=lambda r: r.name.casefold()),
+        columns=sorted(matrix.columns, key=lambda c: c.name.casefold()),
+        nodes=sorted(matrix.nodes, key=lambda n: n.name.casefold()),
+    )
+
+
 @get(MATRIX_PATH, opt={"roles": READERS}, name="relation-matrix")
 async def matrix_page(
     request: Req,
@@ -185,7 +199,7 @@ async def matrix_page(
 ) -> Template:
     """The relation matrix as a heat map, a network and tables, with its exports."""
     engagement, organisation, travel = await engagement_at(request, tenant_id, engagement_id, as_of)
-    matrix = relation_matrix(engagement, organisation, travel.moment)
+    matrix = alphabetical(relation_matrix(engagement, organisation, travel.moment))
     return _page(
         "dashboards/matrix.html",
         tenant_id,

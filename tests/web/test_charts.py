@@ -257,3 +257,9 @@ def test_the_weakest_ties_axis_starts_at_the_scales_lowest_value() -> None:
     widths = [float(r.get("width", "0")) for r in root.iter(f"{SVG}rect") if r.get("height") == "24"]
     # 3.00 lies halfway between 1 and 5; 1.00 is the scale's lowest value, a sliver only.
     assert widths == [3.0, 210.0]
+
+
+def test_long_unit_names_go_over_two_lines_with_the_full_name_as_tooltip() -> None:
+    assert charts._name_lines("Trænings- og Aktivitetscentret", 26) == ["Trænings- og", "Aktivitetscentret"]
+    assert charts._name_lines("Rehabiliteringsteamet", 16) == ["Rehabiliterings-", "teamet"]
+    assert charts._name_lines("Visitationen", 16) == ["Visitationen"]

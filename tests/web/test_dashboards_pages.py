@@ -129,6 +129,11 @@ async def test_the_matrix_shows_a_heat_map_a_network_and_the_same_numbers_as_a_t
         assert cell["index"] in table
     assert matrix["overall_index"]["mean"] in html
 
+    # Rows and columns in the order of the units' names.
+    rows = re.findall(r'<th scope="row">([^<]+)</th>', table)
+    named = [u["name"] for u in matrix["units"]]
+    assert rows[: len(named)] == sorted(named, key=str.casefold)
+
     reader.speak("da")
     html = await reader.get(demo.page("2025", "matrix"))
     assert "Varmekort" in html
@@ -158,6 +163,11 @@ async def test_a_past_day_shows_the_state_of_that_day(demo: Demo) -> None:
     assert "Sammen om udskrivning 2026" not in history
     assert "Hjemmeplejen Nord" in history  # the merger had not happened yet
     assert "Sammen om udskrivning 2026" in await reader.get(f"/t/{demo.tenant_id}/history")
+
+    future = await reader.get(f"/t/{demo.tenant_id}/history?as_of=2999-01-01")
+    assert "That day has not come yet; showing today." in future
+    assert 'data-testid="past-state"' not in future
+    assert "Sammen om udskrivning 2026" in future
 
     early = await reader.get(demo.page("2026", "dashboard?as_of=2020-01-01"))
     assert "Nothing had been recorded by that day. Showing today instead." in early
