@@ -334,7 +334,9 @@ async def test_one_units_code_and_a_sheet_without_units(site: Story, world: Worl
     assert "Hjemmeplejen" in sheet.text
     # Valid through the theme day itself (the code expires at the following midnight).
     theme_day = datetime.fromisoformat((await world.shown())["theme_day"]).date()
-    assert f"Valid through {theme_day.day:02d}" in sheet.text or f"Valid through {theme_day.day} " in sheet.text
+    assert (
+        f"Valid through {theme_day.day:02d}" in sheet.text or f"Valid through {theme_day.day} " in sheet.text
+    )
     assert 'id="unreachable-warning"' not in sheet.text  # the test server's address is not local
     empty = await send_form(site.client, f"{world.engagement}/join-codes/print", {})
     assert empty.status_code == 400
