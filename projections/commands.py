@@ -127,23 +127,15 @@ def verify_command(ctx: click.Context, slug: str) -> None:
     links and the heads anchored in the control plane. Exit code 0 when intact (the verified
     head is then anchored), 1 naming the first event that does not match."""
     from projections.verify import verify_tenant
-    from services.bootstrap import build_container
+    from services.cli import container_for
     from services.controlplane import ControlPlane
 
-    settings = _settings(ctx)
     tenant_id = ControlPlane.tenant_id_for(slug)
-    container = build_container(settings)
-    try:
+    with container_for(_settings(ctx)) as container:
         if tenant_id not in {t.id for t in container.control.tenants()}:
             raise click.ClickException(f"no tenant with slug {slug!r}")
         container.projections.catch_up_now(tenant_id)
         verdict = verify_tenant(container, tenant_id)
-    finally:
-        close = getattr(container.views, "close_blocking", None)
-        if close is not None:
-            close()
-        container.tenants.close()
-        container.control.close()
     if verdict.intact:
         console.print(f"[green]{verdict.summary()}[/green]")
         return
