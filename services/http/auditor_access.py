@@ -44,6 +44,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.provenance import Provenance
 from domain.roles import Role
+from services.auth.guards import UNSAFE_METHODS
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.http.problems import PROBLEM_JSON, problem_bytes
@@ -55,7 +56,6 @@ TENANT_PATH = re.compile(
     r"^/(?:api/v1/tenants|t)/"
     r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/|$)"
 )
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("balkort.auditor_access")
 
