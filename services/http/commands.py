@@ -58,11 +58,15 @@ async def execute(
     tenant_id: UUID,
     command_name: str,
     action: Callable[[TenantApplication, Provenance, int | None], T],
+    command_key: str | None = None,
 ) -> T:
     """Run one command: provenance from the principal and request, `If-Match` as the expected
-    version, the tenant's application leased off the event loop."""
+    version, the tenant's application leased off the event loop. `command_key` names the
+    command when the request carries no Idempotency-Key of its own (a page's form)."""
     container: Container = request.app.state.container
-    provenance = build_provenance(request, request.user, tenant_id, command_name, _occurred_at(request))
+    provenance = build_provenance(
+        request, request.user, tenant_id, command_name, _occurred_at(request), command_key
+    )
     expected = _expected_version(request)
     result = await container.offloop(
         container.tenants.call, tenant_id, lambda app: action(app, provenance, expected)

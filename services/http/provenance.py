@@ -59,12 +59,14 @@ def build_provenance(
     tenant_id: UUID,
     command_name: str,
     occurred_at: datetime | None = None,
+    command_key: str | None = None,
 ) -> Provenance:
     """Provenance for a command the principal gives in `tenant_id` through this request.
 
     `occurred_at` is when it happened, if earlier than now (paper notes typed in later);
     it must carry a timezone and may not lie in the future. The command id derives from
-    the Idempotency-Key when there is one, so a retried command keeps its id.
+    `command_key` (a page form's own key) or else the Idempotency-Key when there is one, so
+    a retried command keeps its id.
     """
     now = datetime.now(UTC)
     if occurred_at is not None:
@@ -79,7 +81,7 @@ def build_provenance(
     role = principal.role_in(tenant_id)
     if role is None:
         raise PermissionDeniedException("Not allowed in this tenant.")
-    key = idempotency_key(request.scope)
+    key = command_key or idempotency_key(request.scope)
     # Scoped like the idempotency key itself (who, what, where): the same key sent to another
     # route is another command, and must not name the things the first one created.
     scope = f"{principal.user_id}\x1f{request.method}\x1f{request.url.path}\x1f{key}"

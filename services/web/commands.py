@@ -1,6 +1,6 @@
-"""Commands given from a page's form: the same application service calls as the API's, with
-the form's own key as the idempotency key, so a form sent twice (a double click, a reload
-after a timeout) names the same command and records nothing new."""
+"""Commands given from a page's form: the same application service calls as the API's. The
+form's own key names the command, as an Idempotency-Key would, so a form sent twice (a double
+click, a reload after a timeout) names the same command and records nothing new."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from domain.errors import AlreadyExists
 from domain.provenance import Provenance
 from services.application import TenantApplication
 from services.http.commands import execute
-from services.http.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 T = TypeVar("T")
 FORM_KEY_FIELD = "_key"
@@ -34,12 +33,9 @@ async def submit(
 ) -> T | None:
     """Run one command from a form; None when this very form was already recorded (the domain
     refuses the repeated ids the key derives)."""
-    if form_key:
-        headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != IDEMPOTENCY_HEADER]
-        headers.append((IDEMPOTENCY_HEADER, form_key[:64].encode("latin-1", "replace")))
-        request.scope["headers"] = headers
+    key = form_key[:64] if form_key else None
     try:
-        return await execute(request, tenant_id, command_name, action)
+        return await execute(request, tenant_id, command_name, action, key)
     except AlreadyExists:
         if form_key:
             return None
