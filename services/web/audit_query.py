@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar.exceptions import ValidationException
 
 from projections.audit import AuditFilter
 from services.http.audit_routes import PAGE_MAX, audit_filter
-from services.web.i18n import TIME_ZONE
+from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 
 ROWS_PER_PAGE = 50
@@ -131,7 +130,7 @@ def parse_trail_query(params: Mapping[str, str]) -> tuple[TrailQuery, dict[str, 
 
 
 def _start_of(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(), tzinfo=ZoneInfo(TIME_ZONE))
+    return None if day is None else datetime.combine(day, time(), tzinfo=ZONE)
 
 
 def _end_of(day: date | None) -> datetime | None:
@@ -139,7 +138,7 @@ def _end_of(day: date | None) -> datetime | None:
     if day is None:
         return None
     if day == date.max:
-        return datetime.max.replace(tzinfo=ZoneInfo(TIME_ZONE))
+        return datetime.max.replace(tzinfo=ZONE)
     return _start_of(day + timedelta(days=1))
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
@@ -64,7 +63,7 @@ from services.http.schemas.engagement import (
 from services.web import participant_table as table_of
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
-from services.web.i18n import TIME_ZONE
+from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
 
@@ -224,7 +223,7 @@ async def portfolio_page(request: Req) -> Template:
     if principal.platform_role not in PORTFOLIO_ROLES:
         raise PermissionDeniedException(_("Only consultancy admins and consultants have a portfolio."))
     container = _container(request)
-    today = container.clock().astimezone(ZoneInfo(TIME_ZONE)).date()
+    today = container.clock().astimezone(ZONE).date()
     shown = await portfolio_of(request, principal, today)
     tenants = [t for t in await container.offloop(container.control.tenants) if principal.can_access(t.id)]
     titles = {e.engagement_id: e.title for e in shown.engagements}
@@ -370,7 +369,7 @@ class CodeLine:
 
 def valid_through(expires_at: datetime) -> date:
     """The last day a code is valid on: it expires at the start of the next (local) day."""
-    return (expires_at.astimezone(ZoneInfo(TIME_ZONE)) - timedelta(microseconds=1)).date()
+    return (expires_at.astimezone(ZONE) - timedelta(microseconds=1)).date()
 
 
 @dataclass(frozen=True)

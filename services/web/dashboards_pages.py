@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Request, get
@@ -27,7 +26,7 @@ from services.http.access import READERS
 from services.http.policy import PAGE_TENANT_PREFIX, READ, Policy
 from services.http.reads import engagement_view, engagements_of, organisation_view
 from services.web import charts
-from services.web.i18n import TIME_ZONE, current_language
+from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _
 from services.web.rendering import page
 
@@ -36,7 +35,6 @@ ENGAGEMENT_PATH = PAGE_TENANT_PREFIX + "/e/{engagement_id:uuid}"
 DASHBOARD_PATH = ENGAGEMENT_PATH + "/dashboard"
 MATRIX_PATH = ENGAGEMENT_PATH + "/matrix"
 HISTORY_PATH = PAGE_TENANT_PREFIX + "/history"
-ZONE = ZoneInfo(TIME_ZONE)
 
 
 @dataclass(frozen=True)

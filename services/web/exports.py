@@ -29,7 +29,6 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Request, Response
 from litestar.exceptions import ValidationException
@@ -40,7 +39,7 @@ from projections.queries import NO_CHECK_IN, longitudinal, relation_matrix
 from services.bootstrap import Container
 from services.http.reads import engagement_view, engagements_of, organisation_view
 from services.web.charts import band_label, continuity_label
-from services.web.i18n import TIME_ZONE, current_language
+from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _
 from services.web.labels import agreement_status_label, check_in_label
 
@@ -284,13 +283,12 @@ def as_of_moment(given: str | None) -> datetime | None:
     asked = (given or "").strip()
     if not asked:
         return None
-    zone = ZoneInfo(TIME_ZONE)
     try:
         day = date.fromisoformat(asked)
     except ValueError:
         day = None
     if day is not None:
-        return datetime.combine(day, time.max, tzinfo=zone) if day < datetime.now(zone).date() else None
+        return datetime.combine(day, time.max, tzinfo=ZONE) if day < datetime.now(ZONE).date() else None
     try:
         moment = datetime.fromisoformat(asked.replace("Z", "+00:00"))
     except ValueError:

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -37,7 +36,7 @@ from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideP
 from services.web import exports
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
-from services.web.i18n import TIME_ZONE
+from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
 from services.web.reports import Agenda, AgendaItem, load_agenda, render_pdf
@@ -56,10 +55,6 @@ ALL_OUTCOME_FIELDS = ("deferred_until", "owner", "due")
 # that version: a form sent twice (a double click) cannot record a deferral twice.
 VERSION_FIELD = "version"
 FOLLOWED = frozenset({AgreementStatus.IN_FORCE.value, AgreementStatus.ACCEPTED.value})
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(TIME_ZONE)
 
 
 def _can_plan(request: Req, tenant_id: UUID) -> bool:
@@ -359,7 +354,7 @@ class FollowUpPages(Controller):
         """Every agreement of the engagement with its status and its latest check-in."""
         engagement = await engagement_view(request, tenant_id, engagement_id)
         organisation = await organisation_view(request, tenant_id)
-        today = datetime.now(_zone()).date()
+        today = datetime.now(ZONE).date()
         dashboard = engagement_dashboard(engagement, organisation, today)
         return page(
             "follow_up/agreements.html",
@@ -535,7 +530,7 @@ async def _check_in_page(
         units=[names.get(u, str(u)) for u in agreement.units],
         check_ins=sorted(agreement.check_ins, key=lambda c: c.at, reverse=True),
         followed=agreement.status in FOLLOWED,
-        today=datetime.now(_zone()).date(),
+        today=datetime.now(ZONE).date(),
         errors=errors or {},
         form=form or {},
         recorded=recorded,
@@ -550,10 +545,10 @@ def _check_in_moment(given: Any) -> datetime | None:
         day = date.fromisoformat(str(given))
     except ValueError:
         raise FormInvalid({"checked_on": _("Please enter a date.")}) from None
-    today = datetime.now(_zone()).date()
+    today = datetime.now(ZONE).date()
     if day > today:
         raise FormInvalid({"checked_on": _("The date cannot lie in the future.")})
-    return None if day == today else datetime.combine(day, time(12), tzinfo=_zone())
+    return None if day == today else datetime.combine(day, time(12), tzinfo=ZONE)
 
 
 def _report_context(tenant_id: UUID, agenda: Agenda) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -36,6 +37,7 @@ LANGUAGES: dict[str, str] = {"da": "Dansk", "en": "English"}
 LANGUAGE_COOKIE = "balkort_lang"
 # Shown and parsed dates are in the organisations' own time zone.
 TIME_ZONE = "Europe/Copenhagen"
+ZONE = ZoneInfo(TIME_ZONE)
 
 _language: ContextVar[str] = ContextVar("balkort_language", default=DEFAULT_LANGUAGE)
 
@@ -106,14 +108,14 @@ def as_date(value: date | datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.date() if value.tzinfo is None else value.astimezone(_zone()).date()
+        value = value.date() if value.tzinfo is None else value.astimezone(ZONE).date()
     return format_date(value, format=style, locale=locale())
 
 
 def as_datetime(value: datetime | None, style: str = "short") -> str:
     if value is None:
         return ""
-    return format_datetime(value, format=style, tzinfo=_zone(), locale=locale())
+    return format_datetime(value, format=style, tzinfo=ZONE, locale=locale())
 
 
 def as_number(value: float | int | Decimal | None, digits: int = 1) -> str:
@@ -127,9 +129,3 @@ def as_percent(value: float | None) -> str:
     if value is None:
         return "\u2013"  # an en dash: no value
     return format_percent(value, locale=locale())
-
-
-def _zone() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(TIME_ZONE)
