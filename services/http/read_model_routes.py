@@ -104,7 +104,7 @@ class ReadModelController(Controller):
         agreements were followed through at 6, 12 and 24 months; and the mean index change of
         relations with and without agreements. Reads every engagement of the tenant."""
         organisation = await organisation_view(request, tenant_id, moment=as_of)
-        engagements = await engagements_of(request, tenant_id, as_of)
+        engagements = await engagements_of(request, tenant_id, as_of, organisation)
         return longitudinal(organisation, engagements, _today(today, as_of))
 
 

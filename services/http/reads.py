@@ -141,10 +141,15 @@ async def organisation_view(
 
 
 async def engagements_of(
-    request: Request[Any, Any, Any], tenant_id: UUID, moment: datetime | None = None
+    request: Request[Any, Any, Any],
+    tenant_id: UUID,
+    moment: datetime | None = None,
+    organisation: OrganisationOut | None = None,
 ) -> list[EngagementOut]:
-    """Every engagement of the tenant, now or as they stood at `moment`."""
-    organisation = await organisation_view(request, tenant_id, moment=moment)
+    """Every engagement of the tenant, now or as they stood at `moment`; `organisation` is the
+    organisation as of the same moment, when the caller has read it already."""
+    if organisation is None:
+        organisation = await organisation_view(request, tenant_id, moment=moment)
     return [
         await engagement_view(request, tenant_id, ref.engagement_id, moment=moment)
         for ref in organisation.engagements

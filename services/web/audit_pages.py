@@ -91,7 +91,7 @@ async def _tenant_name(container: Container, tenant_id: UUID) -> str:
 async def _names(request: Req, tenant_id: UUID) -> Names:
     try:
         organisation: OrganisationOut | None = await organisation_view(request, tenant_id)
-        engagements: list[EngagementOut] = await engagements_of(request, tenant_id)
+        engagements: list[EngagementOut] = await engagements_of(request, tenant_id, None, organisation)
     except NotFound:  # an organisation not established yet names nothing
         organisation, engagements = None, []
     return Names.of(organisation, engagements)

@@ -111,12 +111,13 @@ async def history_at(
     if travel.moment is not None:
         try:
             organisation = await organisation_view(request, tenant_id, moment=travel.moment)
-            engagements = await engagements_of(request, tenant_id, travel.moment)
+            engagements = await engagements_of(request, tenant_id, travel.moment, organisation)
         except NotFound:
             travel = travel.too_early()
         else:
             return organisation, engagements, travel
-    return await organisation_view(request, tenant_id), await engagements_of(request, tenant_id), travel
+    organisation = await organisation_view(request, tenant_id)
+    return organisation, await engagements_of(request, tenant_id, None, organisation), travel
 
 
 def dimension_names(engagements: list[EngagementOut]) -> list[tuple[str, str]]:

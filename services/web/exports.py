@@ -316,7 +316,7 @@ async def history_export(request: Request[Any, Any, Any], tenant_id: UUID, as_of
     """The organisation's relations and agreements across its engagements, now or at `as_of`."""
     moment = as_of_moment(as_of)
     organisation = await organisation_view(request, tenant_id, moment=moment)
-    engagements = await engagements_of(request, tenant_id, moment)
+    engagements = await engagements_of(request, tenant_id, moment, organisation)
     today = (moment or datetime.now(UTC)).date()
     table = history_table(longitudinal(organisation, engagements, today), dimension_names(engagements))
     return Export(table, file_name("history", organisation.name, as_of))
