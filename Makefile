@@ -9,6 +9,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# uv installs exactly what uv.lock records; it lives in a venv of its own, bootstrapped by pip
+# from a hash-pinned requirement, so `uv sync` never uninstalls the tool that runs it.
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 PYTEST_ARGS ?=
 
 # The packages mypy checks; a package joins once it has an __init__.py.
@@ -16,25 +22,34 @@ TYPED_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard domain/__init__.py servi
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help .venv install demo services test lint format typecheck check bench clean distclean
+.PHONY: help .venv install lock lock-check demo services test lint validate-deploy format typecheck check bench clean distclean
 
 help: ## Show this list of targets
 	@echo "Usage: make <target>"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(BIN)/python:
+$(UV): deploy/requirements-uv.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (Debian: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes -r deploy/requirements-uv.txt
+	@touch $@
 
-# Reinstalls only when pyproject.toml changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Installs the locked versions, and only when pyproject.toml or uv.lock changes. `--locked`
+# fails when uv.lock does not match pyproject.toml instead of quietly resolving anew.
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra dev --python $(PYTHON) --quiet
 	@touch $@
 
 .venv: $(STAMP) ## Create .venv and install Balkort with its dev tools (same as install)
 
-install: $(STAMP) ## Create .venv and install Balkort with its dev tools
+install: $(STAMP) ## Create .venv and install Balkort with its dev tools, at the versions uv.lock records
+
+lock: $(UV) ## Upgrade every dependency to its newest allowed release and rewrite uv.lock (on purpose)
+	$(UV) lock --upgrade --python $(PYTHON)
+
+lock-check: $(UV) ## Fail when uv.lock does not match pyproject.toml
+	$(UV) lock --check --python $(PYTHON)
 
 demo: install ## Seed demo data (once) and serve http://127.0.0.1:8000 on the embedded default
 	$(BIN)/balkort demo seed --if-empty
@@ -46,9 +61,15 @@ services: ## Make sure PostgreSQL and Redis answer (start them if installed but 
 test: install services ## Run the whole test suite (extra arguments: PYTEST_ARGS="-k name -x")
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## Check lint rules and formatting with ruff
+lint: install lock-check validate-deploy ## Check lint rules, formatting, uv.lock against pyproject.toml, and the manifests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Every manifest, Jobs included, against the API schemas of the oldest Kubernetes we support;
+# --strict refuses a misspelt field rather than letting the cluster ignore it.
+KUBERNETES_VERSION ?= 1.29.0
+validate-deploy: install ## Validate every Kubernetes manifest in deploy/kubernetes/ against the API schemas
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) $$(find deploy/kubernetes -name '*.yaml' | sort)
 
 format: install ## Reformat the code and apply ruff's safe fixes
 	$(BIN)/ruff format .
@@ -78,5 +99,5 @@ clean: ## Remove var/ (embedded data), test artifacts and caches
 	rm -rf var/ test-artifacts/ build/ .pytest_cache/ .mypy_cache/ .ruff_cache/ .hypothesis/
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 
-distclean: clean ## Also remove .venv
-	rm -rf $(VENV)
+distclean: clean ## Also remove .venv and the installer's .tools
+	rm -rf $(VENV) $(TOOLS)

@@ -6,7 +6,9 @@ persistence runs `EngagementStory` (the demo's full run of the method: preparati
 ratings, dance cards, dialogues, agreements, proposals, decisions, check-ins) for
 `--engagements` engagements of `--units` units, one a year; the stored events it recorded
 (encoded by the same `TypedMapper` as production) are then `COPY`ed into the tenant's events
-table in notification order. No projection runs while the history is loaded.
+table in notification order, each state sealed with the tenant's key to its event (as the
+tenant's application would have written it, docs/adr/0019). No projection runs while the
+history is loaded.
 
 Measured per round, over the whole log, in one process:
   - raw floor: asyncpg, `SELECT notification_id, originator_id, originator_version, topic,
@@ -23,6 +25,7 @@ projection's time is split into read+decode, loading fold states, `project` (fol
 audit and lineage rows) and commit, from timers around the store and source calls.
 
     .venv/bin/python -m bench.catch_up [--rounds 3] [--engagements 90] [--units 30] [--profile]
+    .venv/bin/python -m bench.catch_up --smoke    # seconds: 1 round, 1 engagement of 5 units
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ if __package__ in (None, ""):  # run as a plain script: make the repository impo
 
 import asyncpg
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -61,11 +64,13 @@ from projections import projector as projector_module
 from projections.postgres_views import EVENTS_TABLE, VIEW_TABLES, PostgresEventSource, PostgresViewStore
 from projections.projector import Batch, Recorded, catch_up
 from services.application import TenantApplication
+from services.auth.secret_keys import fresh_secrets
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.demo import Actor, EngagementStory, at
+from services.migrations import migrate
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
+from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -84,6 +89,8 @@ def fresh_database() -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     base = Settings(database_url=ADMIN_URL).postgres.dsn.rsplit("/", 1)[0]
     try:
+        # Processes refuse a database whose schema is behind theirs: migrate it as a release would.
+        migrate(Settings(database_url=f"{base}/{name}"))
         yield f"{base}/{name}"
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
@@ -132,8 +139,18 @@ def generate_history(
     return History(tenant_id, unit_ids, ids, stored, app)
 
 
-def copy_events(dsn: str, tenant_id: UUID, stored: Iterable[StoredEvent], progress: int = 0) -> int:
-    """COPY stored events into the tenant's events table (notification ids in order)."""
+def sealed(mapper: TypedMapper, stored: StoredEvent) -> StoredEvent:
+    """A plaintext stored event (from the in-memory history) as the tenant's own application
+    would store it: encrypted with the tenant's key and bound to the event's identity."""
+    state = mapper.encrypt(stored.state, stored.originator_id, stored.originator_version, stored.topic)
+    return StoredEvent(stored.originator_id, stored.originator_version, stored.topic, state)
+
+
+def copy_events(
+    dsn: str, tenant_id: UUID, stored: Iterable[StoredEvent], mapper: TypedMapper, progress: int = 0
+) -> int:
+    """COPY plaintext stored events into the tenant's events table (notification ids in order),
+    each sealed by the tenant's `mapper` on the way."""
     table = sql.SQL("{}.{}").format(
         sql.Identifier(tenant_store_name(tenant_id)), sql.Identifier(EVENTS_TABLE)
     )
@@ -141,6 +158,7 @@ def copy_events(dsn: str, tenant_id: UUID, stored: Iterable[StoredEvent], progre
     count = 0
     with psycopg.connect(dsn) as conn, conn.cursor() as cursor, cursor.copy(statement) as copy:
         for event in stored:
+            event = sealed(mapper, event)
             copy.write_row((event.originator_id, event.originator_version, event.topic, event.state))
             count += 1
             if progress and count % progress == 0:
@@ -148,10 +166,14 @@ def copy_events(dsn: str, tenant_id: UUID, stored: Iterable[StoredEvent], progre
     return count
 
 
-def onboard(settings: Settings, name: str, slug: str) -> UUID:
+def onboard(settings: Settings, name: str, slug: str) -> tuple[UUID, TypedMapper]:
+    """A new tenant and the mapper that reads and writes its events (its own key)."""
     container = build_container(settings)
     try:
-        return container.onboard_tenant(name, slug, system_provenance("SeedBenchmark"))
+        tenant_id = container.onboard_tenant(name, slug, system_provenance("SeedBenchmark"))
+        mapper = container.mappers(tenant_id)
+        assert isinstance(mapper, TypedMapper)
+        return tenant_id, mapper
     finally:
         container.tenants.close()
         container.control.close()
@@ -160,7 +182,7 @@ def onboard(settings: Settings, name: str, slug: str) -> UUID:
 # -- the three readers ---------------------------------------------------------------------
 
 
-async def raw_read(dsn: str, schema: str, mapper: TypedMapper) -> tuple[int, float]:
+async def raw_read(dsn: str, schema: str, mapper: Mapper[UUID]) -> tuple[int, float]:
     query = (
         "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
         f'FROM "{schema}".{EVENTS_TABLE} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2'
@@ -278,7 +300,7 @@ def reset_views(pool: ConnectionPool, schema: str) -> None:
 
 
 def projection(
-    pool: ConnectionPool, schema: str, mapper: TypedMapper, profile: cProfile.Profile | None = None
+    pool: ConnectionPool, schema: str, mapper: Mapper[UUID], profile: cProfile.Profile | None = None
 ) -> tuple[int, float, dict[str, float]]:
     reset_views(pool, schema)
     timed = Timed()
@@ -324,17 +346,20 @@ def main() -> None:
     parser.add_argument("--engagements", type=int, default=90, help="engagements (one a year) in the tenant")
     parser.add_argument("--units", type=int, default=30, help="units of the organisation")
     parser.add_argument("--profile", action="store_true", help="cProfile the last projection round")
+    parser.add_argument("--smoke", action="store_true", help="a run of seconds: tiny history, 1 round")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.engagements, args.units = 1, 1, 5
 
     tmp = tempfile.mkdtemp(prefix="balkort-bench-")
     try:
         with fresh_database() as url:
-            settings = Settings(database_url=url, data_dir=Path(tmp) / "data")
-            tenant_id = onboard(settings, "Catch-up Kommune", "catch-up-kommune")
+            settings = Settings(database_url=url, data_dir=Path(tmp) / "data", **fresh_secrets())
+            tenant_id, mapper = onboard(settings, "Catch-up Kommune", "catch-up-kommune")
             started = time.perf_counter()
             history = generate_history(tenant_id, args.engagements, args.units)
             generated = time.perf_counter() - started
-            copy_events(settings.postgres.dsn, tenant_id, history.stored)
+            copy_events(settings.postgres.dsn, tenant_id, history.stored, mapper)
             total = len(history.stored)
             print(
                 f"history: {total:,} events, {len(history.engagements)} engagements of {args.units} units "
@@ -342,7 +367,6 @@ def main() -> None:
                 flush=True,
             )
             schema = tenant_store_name(tenant_id)
-            mapper = TypedMapper(transcoder=MsgspecTranscoder())
             pool = ConnectionPool(settings.postgres.dsn, min_size=1, max_size=2, kwargs={"autocommit": True})
             pool.open(wait=True)
             PostgresViewStore(pool, schema)  # creates the view tables

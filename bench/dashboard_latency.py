@@ -8,11 +8,12 @@ consultant who is a member of both.
   units, about 10k events, `COPY`ed into the tenant's events table.
 - big: a history generated the same way with the same seed (ids differ, so a few random
   choices differ; the engagement queried is of the same shape and size in both), then copies of its engagements until the log holds `--big` events. A copy is the
-  engagement's stored events (encoded by `TypedMapper`, unchanged) under a new engagement id,
+  engagement's stored events (plaintext from `TypedMapper`, unchanged) under a new engagement id,
   preceded by an `EngagementRegistered` event of the organisation, made by driving the
   in-memory `Organisation` aggregate and encoding it with `mapper.to_stored_event`. So the
   organisation lists every engagement, as a tenant with that much history would. The copies
-  stream straight into `COPY`.
+  stream straight into `COPY`, each state sealed to its event under the tenant's key on the way
+  (`bench.catch_up.sealed`), as the tenant's application would have stored it.
 Both logs are then projected in-process with `catch_up` (progress printed) before the server
 starts, so no projection runs while measuring. Copies reuse the ids inside the events (ratings,
 cards, agreements, command ids), so lineage nodes of copies overwrite each other: the lineage
@@ -31,6 +32,10 @@ decode into `EngagementOut` / `OrganisationOut`, `engagement_dashboard`, JSON en
 same number of requests and rounds, p50/p99 of the whole and the median of each step.
 
     .venv/bin/python -m bench.dashboard_latency [--rounds 5] [--requests 300] [--big 1000000]
+    .venv/bin/python -m bench.dashboard_latency --smoke   # seconds: tiny histories, 1 round
+
+The server's rate limit is lifted: one client sends thousands of requests a minute here, and
+the limit is not what is measured. A request answered other than 200 stops the benchmark.
 """
 
 from __future__ import annotations
@@ -59,24 +64,26 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from bench.catch_up import History, copy_events, fresh_database, generate_history
-from bench.rating_throughput import EMAIL, PASSWORD, free_port, login, server
+from bench.rating_throughput import EMAIL, PASSWORD, UNLIMITED_PER_MINUTE, free_port, login, server
 from domain.organisation import Organisation
 from domain.roles import Role
 from projections.documents import EngagementOut, OrganisationOut
 from projections.postgres_views import EVENTS_TABLE, PostgresEventSource, PostgresViewStore
 from projections.projector import Recorded, catch_up
 from projections.queries import engagement_dashboard
+from services.auth.secret_keys import fresh_secrets
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.demo import Actor, at
 from services.persistence.env import tenant_store_name
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
+from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
 
 PROGRESS = 100_000
 
 
-def setup_tenants(settings: Settings) -> tuple[UUID, UUID]:
+def setup_tenants(settings: Settings) -> tuple[tuple[UUID, TypedMapper], tuple[UUID, TypedMapper]]:
+    """Two tenants, each with the mapper that seals its events under its own key."""
     container = build_container(settings)
     try:
         system = system_provenance("SeedBenchmark")
@@ -85,7 +92,10 @@ def setup_tenants(settings: Settings) -> tuple[UUID, UUID]:
         user = container.control.register_user(EMAIL, "Bench Consultant", PASSWORD, Role.CONSULTANT, system)
         for tenant in (small, big):
             container.control.grant_membership(user, tenant, Role.CONSULTANT, system)
-        return small, big
+        small_mapper, big_mapper = container.mappers(small), container.mappers(big)
+        assert isinstance(small_mapper, TypedMapper)
+        assert isinstance(big_mapper, TypedMapper)
+        return (small, small_mapper), (big, big_mapper)
     finally:
         container.tenants.close()
         container.control.close()
@@ -138,9 +148,8 @@ class Progress:
         return self.source.read(after, limit)
 
 
-def project_all(settings: Settings, tenant_id: UUID, total: int, label: str) -> float:
+def project_all(settings: Settings, tenant_id: UUID, mapper: TypedMapper, total: int, label: str) -> float:
     schema = tenant_store_name(tenant_id)
-    mapper = TypedMapper(transcoder=MsgspecTranscoder())
     with ConnectionPool(settings.postgres.dsn, min_size=1, max_size=2, kwargs={"autocommit": True}) as pool:
         store = PostgresViewStore(pool, schema)
         source = Progress(PostgresEventSource(pool, schema, mapper), total, label)
@@ -277,13 +286,21 @@ def main() -> None:
     parser.add_argument("--engagements", type=int, default=29, help="engagements of the small history")
     parser.add_argument("--units", type=int, default=20)
     parser.add_argument("--big", type=int, default=1_000_000, help="events in the big tenant's log")
+    parser.add_argument("--smoke", action="store_true", help="a run of seconds: tiny histories, 1 round")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.requests, args.engagements, args.units, args.big = 1, 10, 1, 5, 1_000
 
     tmp = tempfile.mkdtemp(prefix="balkort-bench-")
     try:
         with fresh_database() as url:
-            settings = Settings(database_url=url, data_dir=Path(tmp) / "data")
-            small_id, big_id = setup_tenants(settings)
+            settings = Settings(
+                database_url=url,
+                data_dir=Path(tmp) / "data",
+                rate_limit_per_minute=UNLIMITED_PER_MINUTE,
+                **fresh_secrets(),
+            )
+            (small_id, small_mapper), (big_id, big_mapper) = setup_tenants(settings)
             started = time.perf_counter()
             small = generate_history(small_id, args.engagements, args.units)
             big = generate_history(big_id, args.engagements, args.units)
@@ -292,9 +309,9 @@ def main() -> None:
                 flush=True,
             )
             dsn = settings.postgres.dsn
-            sizes = {"small": copy_events(dsn, small_id, small.stored)}
+            sizes = {"small": copy_events(dsn, small_id, small.stored, small_mapper)}
             started = time.perf_counter()
-            sizes["big"] = copy_events(dsn, big_id, big_log(big, args.big), progress=PROGRESS)
+            sizes["big"] = copy_events(dsn, big_id, big_log(big, args.big), big_mapper, progress=PROGRESS)
             print(
                 f"copied {sizes['big']:,} events into the big tenant in {time.perf_counter() - started:.0f} s",
                 flush=True,
@@ -306,8 +323,8 @@ def main() -> None:
                             sql.Identifier(tenant_store_name(tenant)), sql.Identifier(EVENTS_TABLE)
                         )
                     )
-            project_all(settings, small_id, sizes["small"], "small")
-            project_all(settings, big_id, sizes["big"], "big")
+            project_all(settings, small_id, small_mapper, sizes["small"], "small")
+            project_all(settings, big_id, big_mapper, sizes["big"], "big")
             with psycopg.connect(dsn, autocommit=True) as conn:
                 for tenant in (small_id, big_id):
                     schema = tenant_store_name(tenant)

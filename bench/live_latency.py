@@ -6,7 +6,8 @@ mapped its relations to all the others. Then `balkort serve` runs as a subproces
 
 - embedded: no DATABASE_URL and no REDIS_URL (SQLite files, memory channels);
 - postgres+redis: a fresh PostgreSQL database (random name, dropped at the end) and Redis db
-  14 (flushed before and after).
+  14 (flushed before and after); the server projects everything itself (`project_in_process`
+  "all"), as in the embedded configuration, with no `balkort projector` beside it.
 
 A follower opens `GET /api/v1/tenants/{t}/engagements/{e}/events` (text/event-stream) and
 notes when each `changed` message arrives. A theme-day burst: `--units` clients at once, each
@@ -21,6 +22,11 @@ over all commands of all bursts and the median of the per-burst p99s. For scale,
 commands' own round trips (request sent to 2xx) in the same bursts, and p50 live / p50 command.
 
     .venv/bin/python -m bench.live_latency [--bursts 5] [--units 8] [--ratings 10]
+    .venv/bin/python -m bench.live_latency --smoke   # seconds: 1 burst of 3 units x 2 ratings
+
+The server's rate limit is lifted (a burst is many ratings a second from one principal). A
+command answered other than 2xx, or not at all, is a failure: printed, never a latency, and
+the run exits 1, as it does when a configuration could not run.
 """
 
 from __future__ import annotations
@@ -46,8 +52,9 @@ import psycopg
 import redis
 
 from bench.catch_up import fresh_database
-from bench.rating_throughput import REDIS_URL, Seeded, free_port, login, seed, server
+from bench.rating_throughput import REDIS_URL, UNLIMITED_PER_MINUTE, Seeded, free_port, login, seed, server
 from domain.default_instrument import DEFAULT_INSTRUMENT
+from services.auth.secret_keys import fresh_secrets
 from services.settings import Settings
 
 WAIT_SECONDS = 10.0
@@ -66,15 +73,17 @@ class Follower:
         timeout = httpx.Timeout(10, read=None)
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=timeout) as http:
             # The seeding ran before the server started: its projector catches up on its first
-            # pass; until then the engagement is not in the views (404).
+            # pass; until then the engagement is not in the views (404) or the tenant's views
+            # are still being built (503, retry shortly).
             deadline = time.monotonic() + 30
-            while (await http.get(self.url.removesuffix("/events") + "/board")).status_code == 404:
+            while (await http.get(self.url.removesuffix("/events") + "/board")).status_code in (404, 503):
                 if time.monotonic() > deadline:
                     break
                 await asyncio.sleep(0.2)
             async with http.stream("GET", self.url) as response:
                 if response.status_code != 200:
-                    raise RuntimeError(f"GET {self.url}: {response.status_code}")
+                    await response.aread()
+                    raise RuntimeError(f"GET {self.url}: {response.status_code} {response.text[:300]}")
                 event = None
                 async for line in response.aiter_lines():
                     if line.startswith("event:"):
@@ -128,6 +137,7 @@ async def burst(
                     done.append(time.perf_counter())
                     round_trips.append(done[-1] - sent)
                 else:
+                    print(f"    answered {response.status_code}: {response.text[:120]}", flush=True)
                     failed += 1
 
     await asyncio.gather(*(client(rel) for rel in list(by_unit.values())[:units]))
@@ -156,7 +166,10 @@ async def measure(base: str, seeded: Seeded, args: argparse.Namespace) -> dict[s
             done, trips, f = await burst(base, token, seeded, args.units, args.ratings, 1 + b * args.ratings)
             failed += f
             commands.extend(t * 1000 for t in trips)
-            await asyncio.sleep(WAIT_SECONDS if b == args.bursts - 1 else 2.0)
+            if b == args.bursts - 1:
+                await settle(follower, done)
+            else:
+                await asyncio.sleep(2.0)
             this: list[float] = []
             for moment in done:
                 arrived = follower.first_after(moment)
@@ -190,6 +203,14 @@ async def measure(base: str, seeded: Seeded, args: argparse.Namespace) -> dict[s
             await task
 
 
+async def settle(follower: Follower, done: list[float]) -> None:
+    """Waits until the last 2xx has had its `changed` message, or WAIT_SECONDS."""
+    deadline = time.perf_counter() + WAIT_SECONDS
+    # A bounded poll of the follower's arrivals: a wait with a deadline, not an event to await.
+    while done and follower.first_after(max(done)) is None and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -209,24 +230,41 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=8, help="units, one concurrent client each")
     parser.add_argument("--ratings", type=int, default=10, help="ratings per unit per burst")
     parser.add_argument("--only", choices=["embedded", "postgres"], default=None)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a run of seconds: 1 small burst per configuration"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.bursts, args.units, args.ratings = 1, 3, 2
+    unlimited = {"rate_limit_per_minute": UNLIMITED_PER_MINUTE}
+    broken: list[str] = []
 
     results: dict[str, dict[str, Any]] = {}
     tmp = Path(tempfile.mkdtemp(prefix="balkort-bench-"))
     try:
         if args.only in (None, "embedded"):
             print("embedded (SQLite, memory channels)", flush=True)
-            results["embedded"] = run("embedded", Settings(data_dir=tmp / "embedded"), args, tmp)
+            results["embedded"] = run("embedded", Settings(data_dir=tmp / "embedded", **unlimited), args, tmp)
         if args.only in (None, "postgres"):
             print("postgres+redis", flush=True)
             redis.Redis.from_url(REDIS_URL).flushdb()
             try:
                 with fresh_database() as url:
-                    settings = Settings(database_url=url, redis_url=REDIS_URL, data_dir=tmp / "pg")
+                    # The server projects everything itself, as in the embedded configuration:
+                    # no `balkort projector` beside it here.
+                    settings = Settings(
+                        database_url=url,
+                        redis_url=REDIS_URL,
+                        data_dir=tmp / "pg",
+                        project_in_process="all",
+                        **unlimited,
+                        **fresh_secrets(),
+                    )
                     results["postgres+redis"] = run("postgres", settings, args, tmp)
             except psycopg.OperationalError as error:
                 # Report what was measured so far rather than nothing.
                 print(f"postgres+redis: PostgreSQL went away ({str(error).strip()[:120]})", flush=True)
+                broken.append("postgres+redis")
             finally:
                 redis.Redis.from_url(REDIS_URL).flushdb()
     finally:
@@ -244,6 +282,12 @@ def main() -> None:
             f"{r['max']:8.1f} {r['command p50']:8.1f} {r['command p99']:8.1f} "
             f"{r['p50'] / r['command p50']:7.2f} {r['messages']:>8} {r['missed']:>6} {r['failed']:>6}"
         )
+    failed = sum(r["failed"] for r in results.values())
+    if failed or broken:
+        print(
+            f"failed commands: {failed}; configurations that did not run: {broken or 'none'}", file=sys.stderr
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

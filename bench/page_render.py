@@ -19,6 +19,7 @@ the median: what rendering the page (templates, SVG charts, translations) adds t
 same answer. Ratios within one run only; absolute times depend on the machine.
 
     .venv/bin/python -m bench.page_render [--rounds 5] [--requests 40]
+    .venv/bin/python -m bench.page_render --smoke    # 1 round of 3 requests per route
 """
 
 from __future__ import annotations
@@ -123,7 +124,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--smoke", action="store_true", help="a quick run: 1 round of 3 requests per route")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.requests = 1, 3
     asyncio.run(run(args.rounds, args.requests))
 
 

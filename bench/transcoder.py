@@ -6,19 +6,24 @@ cannot store them otherwise). Even so it is not exact: the json module writes tu
 str-Enums natively without asking a transcoding, so they come back as lists and plain
 strings; the typed mapper restores them. The baseline is timed doing less work.
 
-    .venv/bin/python -m bench.transcoder [--rounds 7] [--number 20000]
+    .venv/bin/python -m bench.transcoder [--rounds 7] [--number 20000] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import timeit
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
+
+if __package__ in (None, ""):  # run as a plain script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import (
@@ -124,7 +129,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--number", type=int, default=20000)
+    parser.add_argument("--smoke", action="store_true", help="a run of seconds (1 round of 200)")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.number = 1, 200
 
     evt = sample_event()
     state = {k: v for k, v in vars(evt).items() if k not in ("originator_id", "originator_version")}

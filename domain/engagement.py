@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain.agreements import (
     Agreement,
@@ -15,6 +15,7 @@ from domain.agreements import (
     CheckInStatus,
 )
 from domain.cards import CardStatus, DanceCard
+from domain.commands import RemembersCommands
 from domain.dialogues import ClosingPlenary, Dialogue, WrapUp
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import InstrumentVersion
@@ -71,7 +72,7 @@ def _text(value: str, what: str) -> str:
     return cleaned
 
 
-class Engagement(Aggregate):
+class Engagement(RemembersCommands):
     """An engagement (forløb): one run of the method for a set of units, from the preparatory
     meeting through the theme day and the follow-up meeting to years of check-ins."""
 

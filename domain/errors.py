@@ -16,6 +16,12 @@ class NotFound(DomainError):
     rule = "not_found"
 
 
+class Erased(NotFound):
+    """It existed and was erased for good (a client organisation)."""
+
+    rule = "erased"
+
+
 class WrongPhase(DomainError):
     rule = "wrong_phase"
 
@@ -26,3 +32,9 @@ class InvariantViolated(DomainError):
 
 class AlreadyExists(DomainError):
     rule = "already_exists"
+
+
+class NotPermitted(DomainError):
+    """The actor's role does not allow this change (who may change whose role: ADR 0017)."""
+
+    rule = "not_permitted"

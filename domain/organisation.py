@@ -5,8 +5,9 @@ from datetime import datetime
 from enum import Enum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from domain.commands import RemembersCommands
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.provenance import Provenance
 
@@ -61,7 +62,7 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-class Organisation(Aggregate):
+class Organisation(RemembersCommands):
     """A client organisation's units over the years. Reorganisations never rewrite the past."""
 
     name: str

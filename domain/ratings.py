@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -62,3 +62,25 @@ def relation_view(
     means = {key: _mean(r.scores[key] for r in ratings) for key in dimensions}
     index = _mean(r.scores[key] for r in ratings for key in dimensions)
     return RelationView(unit_id, counterpart_id, len(ratings), False, means, index)
+
+
+# Which rating of each rater an aggregate is computed from: rater pseudonym -> rating id.
+Contributions = Mapping[UUID, UUID]
+
+
+def raters_changed(before: Contributions, after: Contributions) -> int:
+    """How many raters count differently in two aggregates: added, gone, or rated anew."""
+    return sum(1 for rater in before.keys() | after.keys() if before.get(rater) != after.get(rater))
+
+
+def may_publish(candidate: Contributions, published: Iterable[Contributions], min_group: int) -> bool:
+    """Whether an aggregate over `candidate` may be shown beside every aggregate of the same
+    relation shown before: it has at least `min_group` raters, and it differs from each earlier
+    one in none or at least `min_group` raters, so the difference of any two shown aggregates is
+    itself an aggregate over enough raters (docs/adr/0015)."""
+    if len(candidate) < min_group:
+        return False
+    return all(
+        changed == 0 or changed >= min_group
+        for changed in (raters_changed(before, candidate) for before in published)
+    )

@@ -348,3 +348,6 @@ class Portfolio(msgspec.Struct):
     upcoming: list[UpcomingDate]
     overdue_proposals: list[OverdueProposal]
     quiet_agreements: list[QuietAgreement]
+    # Client organisations whose overviews are still being built from their events (after an
+    # upgrade or a restore): counted nowhere above yet, and named so that none looks empty.
+    still_building: list[UUID] = msgspec.field(default_factory=list)

@@ -7,7 +7,6 @@ environment when run on their own).
 
 from __future__ import annotations
 
-import logging
 import time
 from uuid import UUID
 
@@ -52,7 +51,9 @@ def projector(ctx: click.Context, partition: str | None) -> None:
             "the projector process needs DATABASE_URL (PostgreSQL); the embedded SQLite default "
             "projects inside `balkort serve`"
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from services.observability.logs import configure_logging
+
+    configure_logging(settings)
     run_projector(settings, share)
 
 
@@ -126,7 +127,7 @@ def verify_command(ctx: click.Context, slug: str) -> None:
     """Recompute the tenant's hash chain from its event store and compare it with the recorded
     links and the heads anchored in the control plane. Exit code 0 when intact (the verified
     head is then anchored), 1 naming the first event that does not match."""
-    from projections.verify import verify_tenant
+    from projections.verify import verify_then_catch_up
     from services.cli import container_for
     from services.controlplane import ControlPlane
 
@@ -134,8 +135,8 @@ def verify_command(ctx: click.Context, slug: str) -> None:
     with container_for(_settings(ctx)) as container:
         if tenant_id not in {t.id for t in container.control.tenants()}:
             raise click.ClickException(f"no tenant with slug {slug!r}")
-        container.projections.catch_up_now(tenant_id)
-        verdict = verify_tenant(container, tenant_id)
+        # Checked before the views catch up, so nothing unverified is projected or chained.
+        verdict = verify_then_catch_up(container, tenant_id)
     if verdict.intact:
         console.print(f"[green]{verdict.summary()}[/green]")
         return

@@ -12,6 +12,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from domain.engagement import Engagement
 from domain.organisation import Organisation
 from domain.phases import Phase
+from projections.anonymity import RESHOWING_EVENTS, publish
 from projections.documents import EngagementOut, OrganisationOut, PhaseChange
 from projections.render import EngagementTrail, engagement_out, organisation_out
 
@@ -77,6 +78,9 @@ class EngagementFold:
                 trail.agreement_made_at = {**trail.agreement_made_at, event.agreement_id: at}
             case "ProposalMade":
                 trail.proposal_made_at = {**trail.proposal_made_at, event.proposal_id: at}
+        if type(event).__name__ in RESHOWING_EVENTS:
+            # Decided at every state the fold passes through, since each is readable by version.
+            trail.published = publish(self.engagement, trail.published)
 
     def render(self) -> EngagementOut:
         if self.engagement is None:

@@ -22,9 +22,13 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from projections.audit import AuditFilter, AuditRow
+from projections.backends import ViewsNotReady
 from projections.chain import ChainLink, tenant_of
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
+from projections.storable import storable_json, storable_row
+from projections.versions import PROJECTION_VERSIONS
+from services.persistence.binding import decode_at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 
@@ -39,6 +43,7 @@ VIEW_TABLES = (
     "lineage_nodes",
     "lineage_links",
     "event_chain",
+    "view_version",
 )
 # Statements per round trip when asking which of many tenants are behind.
 TENANTS_PER_QUERY = 500
@@ -98,7 +103,20 @@ CREATE TABLE IF NOT EXISTS {s}.event_chain (
     position bigint PRIMARY KEY,
     digest bytea NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {s}.view_version (
+    projection text PRIMARY KEY,
+    version integer NOT NULL
+);
 """
+# Views that have applied nothing yet are this code's: stamped with its projection versions.
+# Views that have (made before versions were recorded) stay unstamped, so count as version 1.
+STAMP_VERSIONS = (
+    "INSERT INTO {s}.view_version (projection, version) SELECT * FROM unnest(%s::text[], %s::integer[]) "
+    "WHERE (SELECT position FROM {s}.view_position WHERE id = 1) = 0 ON CONFLICT (projection) DO NOTHING"
+)
+SELECT_VERSIONS = "SELECT projection, version FROM {s}.view_version"
+# Whether a tenant's views answer yet: how far they are, and whether its log has anything.
+READY = "SELECT (SELECT position FROM {s}.view_position WHERE id = 1), EXISTS (SELECT 1 FROM {s}.{events})"
 
 MOVE_POSITION = "UPDATE {s}.view_position SET position = %s WHERE id = 1 AND position = %s"
 UPSERT_DOCUMENT = (
@@ -234,6 +252,10 @@ def create_view_tables(conn: psycopg.Connection[Any], schema: str) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(_statement(statement, schema))
+        conn.execute(
+            _statement(STAMP_VERSIONS, schema),
+            (list(PROJECTION_VERSIONS), list(PROJECTION_VERSIONS.values())),
+        )
 
 
 class PostgresViewStore:
@@ -265,6 +287,15 @@ class PostgresViewStore:
             raise RuntimeError(f"{self.schema}.view_position has no row")
         return int(row[0])
 
+    def versions(self) -> dict[str, int]:
+        """The projection versions the views were written by (projections/versions.py)."""
+        try:
+            with self.pool.connection() as conn:
+                rows = conn.execute(_statement(SELECT_VERSIONS, self.schema)).fetchall()
+        except psycopg.errors.UndefinedTable:  # views older than the versions table
+            return {}
+        return {projection: int(version) for projection, version in rows}
+
     def states(self, keys: Iterable[str]) -> dict[str, bytes]:
         wanted = list(keys)
         if not wanted:
@@ -281,13 +312,16 @@ class PostgresViewStore:
             if batch.documents:
                 cursor.executemany(
                     self._upsert_document,
-                    [(d.key, d.kind, d.aggregate_id, d.state, d.body, d.position) for d in batch.documents],
+                    [
+                        storable_row(d.key, d.kind, d.aggregate_id, d.state, d.body, d.position)
+                        for d in batch.documents
+                    ],
                 )
             if batch.audit:
                 cursor.executemany(
                     self._insert_audit,
                     [
-                        (
+                        storable_row(
                             a.position,
                             a.aggregate_id,
                             a.aggregate_type,
@@ -300,8 +334,8 @@ class PostgresViewStore:
                             a.command_name,
                             a.command_id,
                             a.correlation_id,
-                            _json.encode(a.caused_by).decode(),
-                            bytes(a.details).decode(),
+                            storable_json(_json.encode(a.caused_by).decode()),
+                            storable_json(bytes(a.details).decode()),
                         )
                         for a in batch.audit
                     ],
@@ -310,7 +344,7 @@ class PostgresViewStore:
                 cursor.executemany(
                     self._upsert_node,
                     [
-                        (
+                        storable_row(
                             n.node_id,
                             n.kind,
                             n.engagement_id,
@@ -323,7 +357,7 @@ class PostgresViewStore:
                         for n in batch.lineage
                     ],
                 )
-                links = [(n.node_id, parent) for n in batch.lineage for parent in n.parents]
+                links = [storable_row(n.node_id, parent) for n in batch.lineage for parent in n.parents]
                 if links:
                     cursor.executemany(self._insert_link, links)
             if batch.chain:
@@ -366,7 +400,8 @@ class PostgresEventSource:
 
     def read(self, after: int, limit: int) -> list[Recorded]:
         return [
-            Recorded(position, self.mapper.to_domain_event(stored), stored)
+            # Decoded as the event at its position: unbound states only where legacy ones may be.
+            Recorded(position, decode_at(self.mapper, position, stored), stored)
             for position, stored in self.read_stored(after, limit)
         ]
 
@@ -388,18 +423,33 @@ class PostgresEventSource:
         return 0 if row is None else int(row[0])
 
 
-def _behind_query(schemas: Sequence[str]) -> sql.Composed:
-    branches = [
-        sql.SQL(
-            "SELECT {name}::text AS tenant, "
-            "(SELECT max(notification_id) FROM {s}.{events}) AS head, "
-            "(SELECT position FROM {s}.view_position WHERE id = 1) AS at"
-        ).format(name=sql.Literal(schema), s=sql.Identifier(schema), events=sql.Identifier(EVENTS_TABLE))
-        for schema in schemas
-    ]
-    return sql.SQL("SELECT tenant FROM ({}) AS t WHERE coalesce(head, 0) > coalesce(at, 0)").format(
-        sql.SQL(" UNION ALL ").join(branches)
-    )
+# One tenant's question, naming only its own schema (so Citus routes it to that tenant's node):
+# has its log an event its views have not applied?
+BEHIND = (
+    "SELECT coalesce((SELECT max(notification_id) FROM {s}.{events}), 0) "
+    "> coalesce((SELECT position FROM {s}.view_position WHERE id = 1), 0)"
+)
+
+
+def _behind(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
+    """Those of `schemas` that are behind: one statement per schema, all sent in one round trip
+    (pipeline mode). Raises when a schema lacks a table; the statements after it are skipped."""
+    if not schemas:
+        return []
+    cursors: list[tuple[str, psycopg.Cursor[Any]]] = []
+    # In autocommit a failed statement leaves the connection usable; otherwise a transaction
+    # (or savepoint) scopes the failure.
+    with nullcontext() if conn.autocommit else conn.transaction(), conn.pipeline():
+        for schema in schemas:
+            cursor = conn.cursor()
+            cursor.execute(_statement(BEHIND, schema))
+            cursors.append((schema, cursor))
+    behind = []
+    for schema, cursor in cursors:
+        row = cursor.fetchone()
+        if row is not None and row[0]:
+            behind.append(schema)
+    return behind
 
 
 def schemas_with_views(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
@@ -420,29 +470,40 @@ def _schemas_with_tables(conn: psycopg.Connection[Any], schemas: Sequence[str]) 
 def tenants_with_new_events(conn: psycopg.Connection[Any], tenant_ids: Iterable[UUID]) -> list[UUID]:
     """The tenants among `tenant_ids` whose log has events their views have not applied.
 
-    One round trip (per `TENANTS_PER_QUERY` tenants): each tenant's last notification id and
-    view position in one `UNION ALL`. A tenant whose tables do not exist yet (still being
-    onboarded, or never projected) makes that query fail; it is then asked again over the
-    schemas that have both tables, and a tenant with events but no views yet counts as behind.
+    One round trip per `TENANTS_PER_QUERY` tenants, and no statement spans two tenants' schemas:
+    each tenant's last notification id against its view position, one statement per tenant,
+    pipelined (a statement over many schemas is slow, and on Citus it would fan out to every
+    node). A tenant whose tables do not exist yet (still being onboarded, or never projected)
+    makes its statement fail; the chunk is then asked again over the schemas that have both
+    tables, and a tenant with events but no views yet counts as behind.
     """
     by_schema = {tenant_store_name(t): t for t in tenant_ids}
     schemas = list(by_schema)
-    behind: list[UUID] = []
+    behind: list[str] = []
     for start in range(0, len(schemas), TENANTS_PER_QUERY):
         chunk = schemas[start : start + TENANTS_PER_QUERY]
         try:
-            # In autocommit a failed statement leaves the connection usable; otherwise a
-            # transaction (or savepoint) scopes the failure.
-            with nullcontext() if conn.autocommit else conn.transaction():
-                rows = conn.execute(_behind_query(chunk)).fetchall()
-        except psycopg.errors.UndefinedTable:
+            behind.extend(_behind(conn, chunk))
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
             complete = _schemas_with_tables(conn, chunk)
-            rows = conn.execute(_behind_query(complete)).fetchall() if complete else []
-            for schema in set(chunk) - set(complete):
-                if _has_events(conn, schema):
-                    rows.append((schema,))
-        behind.extend(by_schema[schema] for (schema,) in rows)
-    return behind
+            behind.extend(_behind_one_by_one(conn, complete))
+            behind.extend(schema for schema in set(chunk) - set(complete) if _has_events(conn, schema))
+    return [by_schema[schema] for schema in behind]
+
+
+def _behind_one_by_one(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
+    """As `_behind`, for schemas that had both tables a moment ago: pipelined again, and if a
+    schema went away meanwhile (its tenant erased) the rest are asked one at a time."""
+    try:
+        return _behind(conn, schemas)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+        behind: list[str] = []
+        for schema in schemas:
+            try:
+                behind.extend(_behind(conn, [schema]))
+            except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+                continue
+        return behind
 
 
 def _has_events(conn: psycopg.Connection[Any], schema: str) -> bool:
@@ -465,6 +526,9 @@ class PostgresViewBackend:
         self._stores: dict[UUID, PostgresViewStore] = {}
         self._async_pool: Any = None
         self._async_lock: Any = None
+        # Tenants whose views have applied events: they answer from then on (a position only
+        # moves forward, a rebuild swaps in views as far along as the live ones).
+        self._answering: set[UUID] = set()
 
     def open_pool(self) -> ConnectionPool:
         """The projector's pool (min 1, max `projector_pool_size`), opened on first use."""
@@ -482,7 +546,7 @@ class PostgresViewBackend:
             return self._pool
 
     def behind(self, tenant_ids: Iterable[UUID]) -> list[UUID]:
-        """Of these tenants, those with events their views have not applied: one query."""
+        """Of these tenants, those with events their views have not applied: one round trip."""
         with self.open_pool().connection() as conn:
             return tenants_with_new_events(conn, tenant_ids)
 
@@ -491,7 +555,8 @@ class PostgresViewBackend:
         if store is None:
             if tenant_id in self._erased:
                 raise LookupError(f"tenant {tenant_id} was erased")
-            store = PostgresViewStore(self.open_pool(), tenant_store_name(tenant_id))
+            # The tables are the tenant's migrations' to make (services/migrations.py).
+            store = PostgresViewStore(self.open_pool(), tenant_store_name(tenant_id), create=False)
             with self._lock:
                 store = self._stores.setdefault(tenant_id, store)
         return store
@@ -508,6 +573,29 @@ class PostgresViewBackend:
         with self._lock:
             self._erased.add(tenant_id)
             self._stores.pop(tenant_id, None)
+            self._answering.discard(tenant_id)
+
+    def pool_stats(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The projector pool's psycopg statistics and the query pool's sizes (open, idle,
+        max), for metrics; empty for a pool not opened yet."""
+        with self._lock:
+            pool = self._pool
+        async_pool = self._async_pool
+        queries = (
+            {}
+            if async_pool is None
+            else {
+                "open": async_pool.get_size(),
+                "idle": async_pool.get_idle_size(),
+                "max": async_pool.get_max_size(),
+            }
+        )
+        return ({} if pool is None else dict(pool.get_stats())), queries
+
+    async def ping(self) -> None:
+        """Raises unless PostgreSQL answers a query on the query pool (readiness)."""
+        pool = await self._async()
+        await pool.fetchval("SELECT 1")
 
     # -- queries (asyncpg) ----------------------------------------------------------
 
@@ -538,14 +626,33 @@ class PostgresViewBackend:
             # The tenant's views were never created: nothing projected yet.
             return []
 
+    async def _read(self, tenant_id: UUID, query: str, *args: Any) -> list[Any]:
+        """A query on the tenant's views. Raises ViewsNotReady while they catch up from empty
+        (the log has events, the views none yet) or are missing, rather than answer nothing."""
+        import asyncpg
+
+        pool = await self._async()
+        schema = quote_ident(tenant_store_name(tenant_id))
+        try:
+            if tenant_id not in self._answering:
+                at, has_events = await pool.fetchrow(READY.format(s=schema, events=quote_ident(EVENTS_TABLE)))
+                if at:
+                    self._answering.add(tenant_id)
+                elif has_events:
+                    raise ViewsNotReady(tenant_id)
+            return list(await pool.fetch(query, *args))
+        except asyncpg.exceptions.UndefinedTableError:
+            raise ViewsNotReady(tenant_id) from None
+
     async def document(self, tenant_id: UUID, key: str) -> bytes | None:
         schema = quote_ident(tenant_store_name(tenant_id))
-        rows = await self._fetch(f"SELECT body FROM {schema}.view_documents WHERE key = $1", key)  # noqa: S608
+        rows = await self._read(tenant_id, f"SELECT body FROM {schema}.view_documents WHERE key = $1", key)  # noqa: S608
         return None if not rows else bytes(rows[0][0])
 
     async def documents(self, tenant_id: UUID, kind: str) -> list[bytes]:
         schema = quote_ident(tenant_store_name(tenant_id))
-        rows = await self._fetch(
+        rows = await self._read(
+            tenant_id,
             f"SELECT body FROM {schema}.view_documents WHERE kind = $1 ORDER BY position",  # noqa: S608
             kind,
         )
@@ -560,7 +667,7 @@ class PostgresViewBackend:
         self, tenant_id: UUID, filters: AuditFilter, after: int | None, limit: int
     ) -> list[AuditRow]:
         query, args = audit_query(quote_ident(tenant_store_name(tenant_id)), filters, after, limit)
-        rows = await self._fetch(query, *args)
+        rows = await self._read(tenant_id, query, *args)
         return [
             AuditRow(
                 position=int(row[0]),
@@ -585,7 +692,7 @@ class PostgresViewBackend:
         if not node_ids:
             return []
         schema = quote_ident(tenant_store_name(tenant_id))
-        rows = await self._fetch(SELECT_NODES.format(s=schema), list(dict.fromkeys(node_ids)))
+        rows = await self._read(tenant_id, SELECT_NODES.format(s=schema), list(dict.fromkeys(node_ids)))
         return [
             LineageNode(
                 node_id=row[0],
@@ -603,12 +710,12 @@ class PostgresViewBackend:
 
     async def lineage_ancestors(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
         schema = quote_ident(tenant_store_name(tenant_id))
-        rows = await self._fetch(SELECT_ANCESTOR_LINKS.format(s=schema), node_id, depth)
+        rows = await self._read(tenant_id, SELECT_ANCESTOR_LINKS.format(s=schema), node_id, depth)
         return [(row[0], row[1]) for row in rows]
 
     async def lineage_descendants(self, tenant_id: UUID, node_id: str, depth: int) -> list[tuple[str, str]]:
         schema = quote_ident(tenant_store_name(tenant_id))
-        rows = await self._fetch(SELECT_DESCENDANT_LINKS.format(s=schema), node_id, depth)
+        rows = await self._read(tenant_id, SELECT_DESCENDANT_LINKS.format(s=schema), node_id, depth)
         return [(row[0], row[1]) for row in rows]
 
     async def close(self) -> None:

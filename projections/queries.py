@@ -3,7 +3,9 @@
 `moment` / `today` are always passed in. Anonymity rule for everything that shows ratings: a
 relation whose view is suppressed contributes no number anywhere — not as a cell, not to a
 mean, not to a count of raters — so a hidden value can never be recovered by subtracting
-shown figures from a total. Aggregates say how many cells they left out instead.
+shown figures from a total. Aggregates say how many cells they left out instead. Which
+aggregate a view shows, version after version, is decided once in the fold
+(`projections/anonymity.py`, docs/adr/0015): nothing here computes from ratings.
 """
 
 from __future__ import annotations
@@ -609,7 +611,9 @@ def _quiet(tenant: TenantReadModels, engagement: EngagementOut, today: date) -> 
     return quiet
 
 
-def portfolio(items: list[TenantReadModels], today: date) -> Portfolio:
+def portfolio(
+    items: list[TenantReadModels], today: date, still_building: list[UUID] | None = None
+) -> Portfolio:
     """Across the consultancy's tenants: engagements by phase, theme days and follow-up meetings
     to come, investigations past their due date, and agreements in force not checked on for
     half a year (made or last checked more than 183 days ago)."""
@@ -631,4 +635,5 @@ def portfolio(items: list[TenantReadModels], today: date) -> Portfolio:
             for p, owner, due in _overdue(e.proposals, today)
         ],
         quiet_agreements=[q for t, e in pairs for q in _quiet(t, e, today)],
+        still_building=list(still_building or ()),
     )

@@ -9,20 +9,28 @@ missing, and the live projector's next commit is refused by the position guard a
 SQLite: the fresh views are built in a side file (`...views.sqlite3.rebuild`) and copied into
 the live file in one write transaction. The live file is not renamed over: its write-ahead log
 belongs to the old file, and a connection still open on it would apply old pages to the new one.
+
+Nobody has to ask after an upgrade: `OutdatedViews` runs a rebuild when the projector meets a
+tenant whose views were written by an earlier version of a projection (projections/versions.py).
+On PostgreSQL one process at a time rebuilds a tenant (an advisory lock per tenant).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
-from contextlib import closing, suppress
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Mapper
 from psycopg import sql
 
+from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
 from projections.postgres_views import (
     VIEW_TABLES,
     OneConnection,
@@ -33,6 +41,7 @@ from projections.postgres_views import (
 )
 from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up, source_tenant
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore, connect
+from projections.versions import outdated
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 
@@ -40,6 +49,71 @@ from services.settings import Settings
 Progress = Callable[[UUID, int, int], None]
 REBUILD_SUFFIX = "_rebuild"
 LOCK_TIMEOUT_SECONDS = 30
+REBUILD_LOCK = "balkort-rebuild"
+logger = logging.getLogger("balkort.projections")
+
+
+def _quiet(_tenant: UUID, _at: int, _head: int) -> None:
+    pass
+
+
+@contextmanager
+def rebuild_lock(settings: Settings, tenant_id: UUID, *, wait: bool) -> Iterator[bool]:
+    """Holds the tenant's rebuild lock (PostgreSQL, a session advisory lock on a connection of
+    its own, outside the projector's pool); yields False when `wait` is off and another process
+    holds it."""
+    key = f"{REBUILD_LOCK}:{tenant_store_name(tenant_id)}"
+    with psycopg.connect(settings.postgres.dsn, autocommit=True) as conn:
+        if wait:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+            mine = True
+        else:
+            row = conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
+            mine = bool(row and row[0])
+        try:
+            yield mine
+        finally:
+            if mine:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+
+
+class OutdatedViews:
+    """Rebuilds a tenant's views beside the live ones and swaps them in when they were written
+    by an earlier version of a projection; until the swap the live views keep answering (and
+    being projected). Each tenant is asked once per process, until it is found current."""
+
+    def __init__(self, backend: ViewBackend, mappers: Mappers, *, batch_size: int = 500) -> None:
+        self.backend = backend
+        self.mappers = mappers
+        self.batch_size = batch_size
+        self._current: set[UUID] = set()
+        self._guard = threading.Lock()
+
+    def bring_current(self, tenant_id: UUID) -> int:
+        """Blocking. The events a rebuild applied: 0 when none was needed, or when another
+        process is rebuilding the tenant right now (asked again next time)."""
+        with self._guard:
+            if tenant_id in self._current:
+                return 0
+        backend = self.backend
+        applied = 0
+        if isinstance(backend, PostgresViewBackend):
+            with rebuild_lock(backend.settings, tenant_id, wait=False) as mine:
+                if not mine:
+                    return 0
+                if outdated(backend.store_for(tenant_id).versions()):
+                    logger.info("tenant %s: views of an earlier projection version; rebuilding", tenant_id)
+                    applied = _rebuild_postgres(
+                        backend, self.mappers(tenant_id), tenant_id, _quiet, batch_size=self.batch_size
+                    )
+        elif isinstance(backend, SQLiteViewBackend) and outdated(backend.store_for(tenant_id).versions()):
+            logger.info("tenant %s: views of an earlier projection version; rebuilding", tenant_id)
+            applied = rebuild_sqlite(
+                backend.stores_dir, self.mappers(tenant_id), tenant_id, _quiet, batch_size=self.batch_size
+            )
+        with self._guard:
+            self._current.add(tenant_id)
+        return applied
 
 
 class _Reporting:
@@ -105,6 +179,20 @@ def rebuild(
 
 
 def rebuild_postgres(
+    backend: PostgresViewBackend,
+    mapper: Mapper[UUID],
+    tenant_id: UUID,
+    progress: Progress,
+    *,
+    batch_size: int = 500,
+) -> int:
+    """Rebuilds one tenant's views beside the live ones and swaps them in; waits for a rebuild
+    of the tenant by another process to end first."""
+    with rebuild_lock(backend.settings, tenant_id, wait=True):
+        return _rebuild_postgres(backend, mapper, tenant_id, progress, batch_size=batch_size)
+
+
+def _rebuild_postgres(
     backend: PostgresViewBackend,
     mapper: Mapper[UUID],
     tenant_id: UUID,

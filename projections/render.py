@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from uuid import UUID
 
@@ -11,8 +11,8 @@ import msgspec
 from domain.cards import CardStatus
 from domain.engagement import Engagement
 from domain.organisation import Organisation
-from domain.phases import Phase
-from domain.ratings import Rating, RatingMode, relation_view
+from domain.ratings import RatingMode, relation_view
+from projections.anonymity import Publications, ratings_by_relation, shown_view
 from projections.documents import (
     AgreementDecisionOut,
     AgreementOut,
@@ -35,8 +35,6 @@ from projections.documents import (
     WrapUpOut,
 )
 
-RATING_PHASES = (Phase.PREPARED, Phase.THEME_DAY_OPEN, Phase.MAPPING)
-
 
 class EngagementTrail(msgspec.Struct):
     """What the events tell beyond the aggregate's state: when each thing happened."""
@@ -49,6 +47,8 @@ class EngagementTrail(msgspec.Struct):
     dialogue_held_at: dict[UUID, datetime] = {}
     agreement_made_at: dict[UUID, datetime] = {}
     proposal_made_at: dict[UUID, datetime] = {}
+    # What each cell rated by individuals has shown so far (the anonymity threshold across versions).
+    published: Publications = {}
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
@@ -71,19 +71,20 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
     )
 
 
-def relation_views(engagement: Engagement) -> list[RelationOut]:
-    by_relation: defaultdict[tuple[UUID, UUID], list[Rating]] = defaultdict(list)
-    for rating in engagement.ratings.values():
-        by_relation[(rating.unit_id, rating.counterpart_id)].append(rating)
+def relation_views(engagement: Engagement, published: Publications) -> list[RelationOut]:
+    """Every mapped relation as it may be shown: a unit's own (consensus) rating as it stands;
+    ratings by individuals only as the aggregate `published` lets stand (projections/anonymity.py)."""
+    by_relation = ratings_by_relation(engagement)
     dimensions = engagement.instrument.dimension_keys
-    # While individual ratings are still coming in, each new rating would move a shown mean by
-    # exactly that rater's scores; means are shown once the mapping is over.
-    still_rating = engagement.rating_mode is RatingMode.INDIVIDUAL and engagement.phase in RATING_PHASES
+    individual = engagement.rating_mode is RatingMode.INDIVIDUAL
     views = []
     for unit_id, counterparts in engagement.relations.items():
         for counterpart_id in counterparts:
-            found = [] if still_rating else by_relation.get((unit_id, counterpart_id), [])
-            view = relation_view(unit_id, counterpart_id, found, dimensions, engagement.min_group_size)
+            found = by_relation.get((unit_id, counterpart_id), [])
+            if individual:
+                view = shown_view(engagement, published, unit_id, counterpart_id, found)
+            else:
+                view = relation_view(unit_id, counterpart_id, found, dimensions, engagement.min_group_size)
             band = None if view.index is None else engagement.instrument.band_for(view.index)
             views.append(
                 RelationOut(
@@ -169,7 +170,7 @@ def engagement_out(engagement: Engagement, trail: EngagementTrail) -> Engagement
         min_group_size=engagement.min_group_size,
         rounds=engagement.rounds,
         relations={str(unit): list(counterparts) for unit, counterparts in engagement.relations.items()},
-        relation_views=relation_views(engagement),
+        relation_views=relation_views(engagement, trail.published),
         cards=[card_out(c) for c in engagement.cards.values()],
         dialogues=[dialogue_out(d) for d in engagement.dialogues.values()],
         agreements=[

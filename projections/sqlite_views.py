@@ -17,6 +17,9 @@ from projections.audit import AuditFilter, AuditRow
 from projections.chain import ChainLink, tenant_of
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
+from projections.storable import storable_json, storable_row
+from projections.versions import PROJECTION_VERSIONS
+from services.persistence.binding import decode_at
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS view_position (
@@ -73,7 +76,17 @@ CREATE TABLE IF NOT EXISTS event_chain (
     position INTEGER PRIMARY KEY,
     digest BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS view_version (
+    projection TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
 """
+# Views that have applied nothing yet are this code's: stamped with its projection versions.
+# Views that have (made before versions were recorded) stay unstamped, so count as version 1.
+STAMP_VERSION = (
+    "INSERT OR IGNORE INTO view_version (projection, version) SELECT ?, ? "
+    "WHERE (SELECT position FROM view_position WHERE id = 1) = 0"
+)
 
 UPSERT_DOCUMENT = (
     "INSERT INTO view_documents (key, kind, aggregate_id, state, body, position) VALUES (?, ?, ?, ?, ?, ?) "
@@ -187,6 +200,12 @@ class SQLiteViewStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(connect(path)) as connection:
             connection.executescript(SCHEMA)
+            connection.executemany(STAMP_VERSION, PROJECTION_VERSIONS.items())
+
+    def versions(self) -> dict[str, int]:
+        """The projection versions the views were written by (projections/versions.py)."""
+        with self._connection() as connection:
+            return {p: int(v) for p, v in connection.execute("SELECT projection, version FROM view_version")}
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -217,14 +236,14 @@ class SQLiteViewStore:
                 connection.executemany(
                     UPSERT_DOCUMENT,
                     [
-                        (d.key, d.kind, str(d.aggregate_id), d.state, d.body, d.position)
+                        storable_row(d.key, d.kind, str(d.aggregate_id), d.state, d.body, d.position)
                         for d in batch.documents
                     ],
                 )
                 connection.executemany(
                     INSERT_AUDIT,
                     [
-                        (
+                        storable_row(
                             a.position,
                             str(a.aggregate_id),
                             a.aggregate_type,
@@ -237,8 +256,8 @@ class SQLiteViewStore:
                             a.command_name,
                             str(a.command_id),
                             a.correlation_id,
-                            _json.encode(a.caused_by).decode(),
-                            bytes(a.details).decode(),
+                            storable_json(_json.encode(a.caused_by).decode()),
+                            storable_json(bytes(a.details).decode()),
                         )
                         for a in batch.audit
                     ],
@@ -246,7 +265,7 @@ class SQLiteViewStore:
                 connection.executemany(
                     UPSERT_NODE,
                     [
-                        (
+                        storable_row(
                             n.node_id,
                             n.kind,
                             str(n.engagement_id),
@@ -260,7 +279,8 @@ class SQLiteViewStore:
                     ],
                 )
                 connection.executemany(
-                    INSERT_LINK, [(n.node_id, parent) for n in batch.lineage for parent in n.parents]
+                    INSERT_LINK,
+                    [storable_row(n.node_id, parent) for n in batch.lineage for parent in n.parents],
                 )
                 connection.executemany(INSERT_CHAIN, [(c.position, c.digest) for c in batch.chain])
             except BaseException:
@@ -379,7 +399,8 @@ class SQLiteEventSource:
 
     def read(self, after: int, limit: int) -> list[Recorded]:
         return [
-            Recorded(position, self.mapper.to_domain_event(stored), stored)
+            # Decoded as the event at its position: unbound states only where legacy ones may be.
+            Recorded(position, decode_at(self.mapper, position, stored), stored)
             for position, stored in self.read_stored(after, limit)
         ]
 

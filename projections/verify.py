@@ -11,25 +11,37 @@ named, with why:
 - `unexpected`: an event row inside the chained range has no link (inserted); rows after the
   last link are not chained yet (the projector has not reached them) and are fine;
 - `anchor`: the links agree with the rows but not with a head anchored earlier (rows and
-  links were rewritten together); the change lies after the last anchor that matched.
+  links were rewritten together); the change lies after the last anchor that matched;
+- `unbound`: a row's state is encrypted without its event's identity bound in, after the
+  tenant's legacy events (docs/adr/0019): a ciphertext copied there from another row;
+- `undecodable`: a row does not decode as its event (its state was moved from another row,
+  or damaged), chained or not.
+
+Every row is decoded, including those after the last link, so verification runs before the
+views are caught up: the projector never chains what has not been checked
+(`verify_then_catch_up`).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from projections.chain import ChainLink, chain_digest, event_type, genesis
+from services.persistence.binding import UnboundCiphertext, decode_at
 
 ALTERED = "altered"
 MISSING = "missing"
 UNEXPECTED = "unexpected"
 ANCHOR = "anchor"
+UNBOUND = "unbound"
+UNDECODABLE = "undecodable"
 PAGE = 1000
 
 _json = msgspec.json.Encoder()
@@ -96,9 +108,11 @@ def verify_chain(
     links: Iterable[ChainLink],
     anchors: Iterable[tuple[int, bytes]],
     tenant_id: UUID,
+    decode: Callable[[int, StoredEvent], object] | None = None,
 ) -> Verdict:
     """Recomputes the chain over `events` (position order) and compares it with `links`
-    (position order) and `anchors` (position, digest); stops at the first mismatch."""
+    (position order) and `anchors` (position, digest); with `decode`, also decodes every
+    event (chained or not). Stops at the first mismatch."""
     anchored = sorted(anchors)
     digest = genesis(tenant_id)
     counts = {"events": 0, "chained": 0, "pending": 0, "checked": 0}
@@ -138,12 +152,14 @@ def verify_chain(
         digest = chain_digest(
             digest, position, stored.originator_id, stored.originator_version, stored.topic, stored.state
         )
-        if link is None:
-            counts["pending"] += 1
-        elif digest != link.digest:
+        if link is not None and digest != link.digest:
             return verdict(
                 _finding(ALTERED, position, "the stored event does not match its recorded digest", stored)
             )
+        if decode is not None and (bad := _undecodable(decode, position, stored)) is not None:
+            return verdict(bad)
+        if link is None:
+            counts["pending"] += 1
         else:
             counts["chained"] += 1
             verified_to, verified_digest = position, digest
@@ -169,6 +185,25 @@ def verify_chain(
     if next_anchor < len(anchored):
         return gone(anchored[next_anchor][0], "an anchored")
     return verdict(None)
+
+
+def _undecodable(
+    decode: Callable[[int, StoredEvent], object], position: int, stored: StoredEvent
+) -> Finding | None:
+    try:
+        decode(position, stored)
+    except UnboundCiphertext:
+        return _finding(
+            UNBOUND,
+            position,
+            "the event is encrypted without its identity bound in, after the tenant's legacy events: "
+            "its state was copied here from another row",
+            stored,
+        )
+    except Exception as e:  # whatever the stored bytes make the decoder raise, it is a finding
+        why = e.__cause__ if isinstance(e, MapperDeserialisationError) and e.__cause__ else e
+        return _finding(UNDECODABLE, position, f"the stored event does not decode: {why}", stored)
+    return None
 
 
 class StoredLog(Protocol):
@@ -199,14 +234,19 @@ def _links_up_to(store: ChainStore, head: int) -> Iterator[ChainLink]:
 
 
 def verify_log(
-    source: StoredLog, store: ChainStore, anchors: Iterable[tuple[int, bytes]], tenant_id: UUID
+    source: StoredLog,
+    store: ChainStore,
+    anchors: Iterable[tuple[int, bytes]],
+    tenant_id: UUID,
+    decode: Callable[[int, StoredEvent], object] | None = None,
 ) -> Verdict:
-    """Verifies a tenant's whole log, read a page at a time, against its chain and anchors.
-    Links recorded after the verification began are left for the next one."""
+    """Verifies a tenant's whole log, read a page at a time, against its chain and anchors
+    (and, with `decode`, that every event decodes). Links recorded after the verification
+    began are left for the next one."""
     head = store.last_digest()
     links = _links_up_to(store, head.position if head is not None else 0)
     events = _pages(source.read_stored, lambda row: row[0])
-    return verify_chain(events, links, anchors, tenant_id)
+    return verify_chain(events, links, anchors, tenant_id, decode)
 
 
 def export_lines(
@@ -268,10 +308,28 @@ def verify_tenant(container: Any, tenant_id: UUID, *, anchor: bool = True) -> Ve
     control plane (unless `anchor` is False)."""
     source, store = _parts(container, tenant_id)
     anchors = anchors_of(container, tenant_id)
-    verdict = verify_log(source, store, [(a.position, bytes.fromhex(a.digest)) for a in anchors], tenant_id)
+    mapper = getattr(source, "mapper", None)
+    decode = (lambda position, stored: decode_at(mapper, position, stored)) if mapper is not None else None
+    verdict = verify_log(
+        source, store, [(a.position, bytes.fromhex(a.digest)) for a in anchors], tenant_id, decode
+    )
     if anchor and verdict.intact and verdict.verified_to > 0:
         anchor_head(container.control, tenant_id, verdict.verified_to, bytes.fromhex(verdict.digest))
     return verdict
+
+
+def verify_then_catch_up(container: Any, tenant_id: UUID, *, anchor: bool = True) -> Verdict:
+    """Blocking: verifies the tenant's log first, every event up to the end of it decoded, so
+    that nothing unchecked is projected or chained; only when that is intact are the views
+    caught up, and what the catch-up chained verified (and anchored) in turn."""
+    verdict = verify_tenant(container, tenant_id, anchor=anchor)
+    if not verdict.intact or verdict.pending == 0:
+        return verdict
+    # A row written since the check that does not decode stops the catch-up there; verifying
+    # again names it.
+    with contextlib.suppress(MapperDeserialisationError):
+        container.projections.catch_up_now(tenant_id)
+    return verify_tenant(container, tenant_id, anchor=anchor)
 
 
 def export_tenant(container: Any, tenant_id: UUID) -> Iterator[bytes]:

@@ -1,8 +1,10 @@
 """The `balkort projector` process: keeps every tenant's read models on PostgreSQL up to date.
 
-Woken by the library's NOTIFY (one channel for all tenants, so a wake-up asks in one query
+Woken by the library's NOTIFY (one channel for all tenants, so a wake-up asks in one round trip
 which tenants are actually behind), with a poll fallback in case a notification is lost, and a
-LISTEN connection that is re-established with backoff when it dies. Exactly once is the
+LISTEN connection that is re-established with backoff when it dies. What it projects it
+publishes on the live channels (docs/adr/0021): whoever projects a change is the only one who
+knows it changed something. Exactly once is the
 store's job: a commit is refused when another worker got there first (`PositionMoved`), and
 the loser reads on from the new position. Several processes can share the load by tenant
 partition (`--partition K/N`).
@@ -33,8 +35,10 @@ from projections.postgres_views import (
     tenants_with_new_events,
 )
 from projections.projector import PositionMoved, Recorded, catch_up
+from projections.rebuild import OutdatedViews
 from projections.runner import Anchor, anchor_when_due
 from projections.verify import anchor_head
+from services.observability.projector_health import Heartbeat, ProbeServer
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 
@@ -142,9 +146,12 @@ class Projector:
         threads: int = 2,
         anchor: Anchor | None = None,
         anchor_seconds: float = 300.0,
+        publish: Callable[[UUID, set[str]], None] | None = None,
     ) -> None:
         self.backend = backend
         self.mappers = mappers
+        # Told, after each tenant's catch-up, which of its documents changed (never raises).
+        self.publish = publish
         self.tenants = tenants
         self.partition = partition
         self.poll_seconds = poll_seconds
@@ -156,6 +163,9 @@ class Projector:
         self.anchor = anchor
         self.anchor_seconds = anchor_seconds
         self._anchored: dict[UUID, float] = {}
+        self.outdated = OutdatedViews(backend, mappers, batch_size=batch_size)
+        # What the loop last did, for the probe port (services/observability/projector_health.py).
+        self.heartbeat = Heartbeat(partition=str(partition or "all"))
 
     def listed(self) -> list[UUID]:
         listed = list(self.tenants())
@@ -184,17 +194,25 @@ class Projector:
     def catch_up_tenant(self, tenant_id: UUID) -> int:
         """Blocking: bring one tenant's views to the end of its log (or until stopping)."""
         started = time.perf_counter()
+        # Views of an earlier projection version are rebuilt and swapped in first.
+        self.outdated.bring_current(tenant_id)
         store = self.backend.store_for(tenant_id)
         source = _Stoppable(self.backend.source_for(tenant_id), self.stop)
         mapper = self.mappers(tenant_id)
         applied = 0
-        while True:
-            try:
-                applied += catch_up(source, store, mapper, self.batch_size)
-                break
-            except PositionMoved:
-                # Another worker committed first; read on from where it got to.
-                continue
+        changed: set[str] = set()
+        try:
+            while True:
+                try:
+                    applied += catch_up(source, store, mapper, self.batch_size, changed)
+                    break
+                except PositionMoved:
+                    # Another worker committed first; read on from where it got to.
+                    continue
+        finally:
+            # What was committed is announced even when a later batch failed.
+            if changed and self.publish is not None:
+                self.publish(tenant_id, changed)
         self.anchor_head(tenant_id, store)
         elapsed = time.perf_counter() - started
         if applied:
@@ -215,6 +233,7 @@ class Projector:
         """One wake-up: which tenants are behind (one query), then catch each of them up."""
         self.prepare(tenants)
         due = self.behind(tenants)
+        self.heartbeat.behind = len(due)
         if executor is None or len(due) < 2:
             return sum(self.catch_up_tenant(t) for t in due if not self.stop.is_set())
         return sum(executor.map(self.catch_up_tenant, due))
@@ -252,7 +271,9 @@ class Projector:
                     else:
                         owed = True
                     self.pass_once(tenants, executor)
-                except Exception:
+                    self.heartbeat.passed(len(tenants), self.heartbeat.behind)
+                except Exception as error:
+                    self.heartbeat.failed(error)
                     logger.exception("projector pass failed; retrying in %.1fs", self.poll_seconds)
                     self.stop.wait(self.poll_seconds)
         listener.join(timeout=5)
@@ -266,12 +287,16 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
             "projects inside the serving process"
         )
     from services.bootstrap import build_container
+    from services.live import blocking_publisher
 
     container = build_container(settings)
     backend = container.views
     if not isinstance(backend, PostgresViewBackend):  # pragma: no cover - build_container picks it
         raise RuntimeError("expected the PostgreSQL view backend")
     control = container.control
+    publisher = blocking_publisher(settings)
+    if publisher is None:
+        logger.warning("no REDIS_URL: live boards will not hear of what this worker projects")
     projector = Projector(
         backend,
         container.projections.mappers,
@@ -281,6 +306,7 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         threads=max(1, settings.projector_pool_size - 1),
         anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
         anchor_seconds=settings.chain_anchor_seconds,
+        publish=None if publisher is None else publisher.publish_changes,
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -294,12 +320,23 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         settings.projector_poll_seconds,
         settings.projector_pool_size,
     )
+    probes = None
+    if settings.projector_health_port is not None:
+        probes = ProbeServer(
+            projector.heartbeat, settings.projector_health_port, settings.projector_stale_seconds
+        )
+        probes.start()
+        logger.info("answering /healthz and /readyz on port %d", probes.port)
     try:
         projector.run(settings.postgres.dsn)
     finally:
+        if probes is not None:
+            probes.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         backend.close_blocking()
+        if publisher is not None:
+            publisher.close()
         container.tenants.close()
         control.close()
         logger.info("projector stopped")

@@ -23,14 +23,16 @@ from domain.agreements import CheckInStatus
 from domain.engagement import AgreementDraft, Engagement, Preparation, ProposalDraft
 from domain.errors import NotFound
 from domain.instrument import InstrumentVersion
+from domain.members import MemberRoster
 from domain.organisation import Organisation
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from services.errors import ConcurrentModification
+from services.observability.metrics import CONFLICT_RETRIES
 from services.persistence.base import BalkortApplication
-from services.persistence.env import PSEUDONYM_KEY, SNAPSHOT_INTERVAL
+from services.persistence.env import EARLIER_PSEUDONYM_KEYS, PSEUDONYM_KEY, SNAPSHOT_INTERVAL
 from services.working_copies import WorkingCopies
 
 T = TypeVar("T")
@@ -45,6 +47,13 @@ def derived_id(provenance: Provenance, label: str) -> UUID:
     """Ids of things a command creates derive from the command id, so a replayed command
     (same idempotency key) names the same thing instead of creating a second one."""
     return uuid5(provenance.command_id, label)
+
+
+def _version_after(aggregate: Engagement | Organisation, command_ids: tuple[UUID, ...]) -> int | None:
+    for command_id in command_ids:
+        if (version := aggregate.version_after(command_id)) is not None:
+            return version
+    return None
 
 
 def outcome_drafts(
@@ -106,10 +115,22 @@ class TenantApplication(BalkortApplication):
         load: Callable[[], AnyAggregate],
         act: Callable[[AnyAggregate], object],
         expected_version: int | None,
+        provenance: Provenance,
+        recorded_as: tuple[UUID, ...] = (),
     ) -> int:
+        """Act on the aggregate and save; the version it reached.
+
+        A command the aggregate has recorded already (its command id, or one of `recorded_as`
+        when the events carry a substitute) records nothing new and answers the version it
+        reached then: a request retried after its first answer was lost (a dropped connection,
+        a crashed process) is recognised rather than done twice or refused."""
+        command_ids = (provenance.command_id, *recorded_as)
         for _ in range(RETRIES_ON_CONFLICT):
             try:
                 with self.working.checkout(aggregate_id, load, self._refresh) as aggregate:  # type: ignore[arg-type]
+                    recognised = _version_after(aggregate, command_ids)
+                    if recognised is not None:
+                        return recognised
                     if expected_version is not None and aggregate.version != expected_version:
                         raise ConcurrentModification(
                             f"changed since version {expected_version}; now at version {aggregate.version}",
@@ -119,23 +140,40 @@ class TenantApplication(BalkortApplication):
                     self.save(aggregate)
                     return aggregate.version
             except IntegrityError:
-                # Another process saved first; the copy was discarded, so the retry reloads.
-                if expected_version is not None:
-                    raise ConcurrentModification(
-                        f"changed concurrently since version {expected_version}", state=str(expected_version)
-                    ) from None
+                # Another process saved first, perhaps this very command retried there; the copy
+                # was discarded, so the next turn reloads and looks again.
+                CONFLICT_RETRIES.labels("command").inc()
+                continue
         raise ConcurrentModification("too many concurrent changes; try again")
 
     def _on_engagement(
-        self, engagement_id: UUID, act: Callable[[Engagement], object], expected_version: int | None
+        self,
+        engagement_id: UUID,
+        act: Callable[[Engagement], object],
+        expected_version: int | None,
+        provenance: Provenance,
+        recorded_as: tuple[UUID, ...] = (),
     ) -> int:
-        return self._change(engagement_id, lambda: self.engagement(engagement_id), act, expected_version)
+        return self._change(
+            engagement_id,
+            lambda: self.engagement(engagement_id),
+            act,
+            expected_version,
+            provenance,
+            recorded_as,
+        )
 
     def _on_organisation(
-        self, tenant_id: UUID, act: Callable[[Organisation], object], expected_version: int | None
+        self,
+        tenant_id: UUID,
+        act: Callable[[Organisation], object],
+        expected_version: int | None,
+        provenance: Provenance,
     ) -> int:
         organisation_id = Organisation.id_for(tenant_id)
-        return self._change(organisation_id, lambda: self.organisation(tenant_id), act, expected_version)
+        return self._change(
+            organisation_id, lambda: self.organisation(tenant_id), act, expected_version, provenance
+        )
 
     # -- the organisation ------------------------------------------------------------------
 
@@ -154,7 +192,7 @@ class TenantApplication(BalkortApplication):
     ) -> UUID:
         unit_id = derived_id(provenance, "unit")
         self._on_organisation(
-            tenant_id, lambda org: org.add_unit(unit_id, name, provenance), expected_version
+            tenant_id, lambda org: org.add_unit(unit_id, name, provenance), expected_version, provenance
         )
         return unit_id
 
@@ -167,7 +205,7 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_organisation(
-            tenant_id, lambda org: org.rename_unit(unit_id, name, provenance), expected_version
+            tenant_id, lambda org: org.rename_unit(unit_id, name, provenance), expected_version, provenance
         )
 
     def merge_units(
@@ -180,7 +218,10 @@ class TenantApplication(BalkortApplication):
     ) -> UUID:
         into = derived_id(provenance, "merged-unit")
         self._on_organisation(
-            tenant_id, lambda org: org.merge_units(unit_ids, into, name, provenance), expected_version
+            tenant_id,
+            lambda org: org.merge_units(unit_ids, into, name, provenance),
+            expected_version,
+            provenance,
         )
         return into
 
@@ -194,7 +235,7 @@ class TenantApplication(BalkortApplication):
     ) -> tuple[UUID, ...]:
         into = tuple((derived_id(provenance, f"split-unit-{i}"), n) for i, n in enumerate(names))
         self._on_organisation(
-            tenant_id, lambda org: org.split_unit(unit_id, into, provenance), expected_version
+            tenant_id, lambda org: org.split_unit(unit_id, into, provenance), expected_version, provenance
         )
         return tuple(new_id for new_id, _ in into)
 
@@ -202,7 +243,7 @@ class TenantApplication(BalkortApplication):
         self, tenant_id: UUID, unit_id: UUID, provenance: Provenance, expected_version: int | None = None
     ) -> int:
         return self._on_organisation(
-            tenant_id, lambda org: org.retire_unit(unit_id, provenance), expected_version
+            tenant_id, lambda org: org.retire_unit(unit_id, provenance), expected_version, provenance
         )
 
     # -- preparing and running an engagement -------------------------------------------------
@@ -239,6 +280,7 @@ class TenantApplication(BalkortApplication):
             try:
                 self.save(organisation, engagement)
             except IntegrityError:
+                CONFLICT_RETRIES.labels("command").inc()
                 continue
             return engagement_id
         raise ConcurrentModification("too many concurrent changes; try again")
@@ -251,7 +293,10 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.revise_preparation(preparation, provenance), expected_version
+            engagement_id,
+            lambda e: e.revise_preparation(preparation, provenance),
+            expected_version,
+            provenance,
         )
 
     def advance_phase(
@@ -262,7 +307,7 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.advance(expected_phase, provenance), expected_version
+            engagement_id, lambda e: e.advance(expected_phase, provenance), expected_version, provenance
         )
 
     def move_phase_back(
@@ -274,14 +319,17 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.move_back(expected_phase, reason, provenance), expected_version
+            engagement_id,
+            lambda e: e.move_back(expected_phase, reason, provenance),
+            expected_version,
+            provenance,
         )
 
     def set_rounds(
         self, engagement_id: UUID, rounds: int, provenance: Provenance, expected_version: int | None = None
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.set_rounds(rounds, provenance), expected_version
+            engagement_id, lambda e: e.set_rounds(rounds, provenance), expected_version, provenance
         )
 
     def map_relations(
@@ -293,7 +341,10 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.map_relations(unit_id, counterpart_ids, provenance), expected_version
+            engagement_id,
+            lambda e: e.map_relations(unit_id, counterpart_ids, provenance),
+            expected_version,
+            provenance,
         )
 
     def submit_rating(
@@ -309,32 +360,42 @@ class TenantApplication(BalkortApplication):
         as a pseudonym local to the engagement (so a new rating replaces their earlier one), and
         the event names an anonymous participant as its actor."""
         rating_id = derived_id(provenance, "rating")
+        anonymous_command = uuid5(rating_id, "command")
 
         def act(engagement: Engagement) -> None:
             rater, acting = None, provenance
             if engagement.rating_mode is RatingMode.INDIVIDUAL:
-                rater = self.pseudonym(engagement_id, provenance.actor_id)
+                rater = self.pseudonym(engagement_id, provenance.actor_id, engagement)
                 # Nothing in the record may lead back to the person: not the actor, not the
                 # command (derived from user and key), not the request.
                 acting = replace(
                     provenance,
                     actor_id=uuid5(engagement_id, "anonymous participant"),
-                    command_id=uuid5(rating_id, "command"),
+                    command_id=anonymous_command,
                     correlation_id="withheld",
                 )
             engagement.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, acting)
 
-        self._on_engagement(engagement_id, act, expected_version)
+        self._on_engagement(engagement_id, act, expected_version, provenance, (anonymous_command,))
         return rating_id
 
-    def pseudonym(self, engagement_id: UUID, actor_id: UUID) -> UUID:
+    def pseudonym(self, engagement_id: UUID, actor_id: UUID, engagement: Engagement | None = None) -> UUID:
         """Stable per engagement, not linkable across engagements or back to the user
-        without the tenant's pseudonym key."""
-        key = self.env.get(PSEUDONYM_KEY, "").encode()
+        without the tenant's pseudonym key. A rater who already rated in the engagement under
+        an earlier key keeps that pseudonym (ratings are stored under it, and a new rating must
+        replace the earlier one)."""
+        key = self.env.get(PSEUDONYM_KEY, "")
         if not key:
             raise RuntimeError("no pseudonym key configured for this tenant store")
-        digest = hmac.new(key, engagement_id.bytes + actor_id.bytes, hashlib.sha256).hexdigest()
-        return uuid5(engagement_id, digest)
+        earlier = [k for k in self.env.get(EARLIER_PSEUDONYM_KEYS, "").split(",") if k]
+        if earlier:
+            engagement = engagement or self.engagement(engagement_id)
+            raters = {r.rater for r in engagement.ratings.values()}
+            for old_key in earlier:
+                kept = _pseudonym_under(old_key, engagement_id, actor_id)
+                if kept in raters:
+                    return kept
+        return _pseudonym_under(key, engagement_id, actor_id)
 
     def send_card(
         self,
@@ -355,6 +416,7 @@ class TenantApplication(BalkortApplication):
                 card_id, from_unit, to_unit, topic, reason, hoped_outcome, motivating_rating_id, provenance
             ),
             expected_version,
+            provenance,
         )
         return card_id
 
@@ -367,7 +429,7 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), expected_version
+            engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), expected_version, provenance
         )
 
     def decline_card(
@@ -380,7 +442,10 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.decline_card(card_id, by_unit, reason, provenance), expected_version
+            engagement_id,
+            lambda e: e.decline_card(card_id, by_unit, reason, provenance),
+            expected_version,
+            provenance,
         )
 
     def withdraw_card(
@@ -392,14 +457,17 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.withdraw_card(card_id, by_unit, provenance), expected_version
+            engagement_id,
+            lambda e: e.withdraw_card(card_id, by_unit, provenance),
+            expected_version,
+            provenance,
         )
 
     def schedule_dialogues(
         self, engagement_id: UUID, provenance: Provenance, expected_version: int | None = None
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.schedule_dialogues(provenance), expected_version
+            engagement_id, lambda e: e.schedule_dialogues(provenance), expected_version, provenance
         )
 
     def move_dialogue(
@@ -411,7 +479,7 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), expected_version
+            engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), expected_version, provenance
         )
 
     def redact_participant(
@@ -428,7 +496,7 @@ class TenantApplication(BalkortApplication):
             nonlocal places
             places = engagement.redact_participant(name, provenance)
 
-        self._on_engagement(engagement_id, redact, expected_version)
+        self._on_engagement(engagement_id, redact, expected_version, provenance)
         return places
 
     def hold_dialogue(
@@ -450,6 +518,7 @@ class TenantApplication(BalkortApplication):
                 dialogue_id, card_id, notes, participants, agreement_drafts, proposal_drafts, provenance
             ),
             expected_version,
+            provenance,
         )
         return (
             dialogue_id,
@@ -471,6 +540,7 @@ class TenantApplication(BalkortApplication):
             engagement_id,
             lambda e: e.add_outcomes(dialogue_id, agreement_drafts, proposal_drafts, provenance),
             expected_version,
+            provenance,
         )
         return tuple(a.agreement_id for a in agreement_drafts), tuple(p.proposal_id for p in proposal_drafts)
 
@@ -484,14 +554,17 @@ class TenantApplication(BalkortApplication):
         expected_version: int | None = None,
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.wrap_up(unit_id, summary, inputs, provenance), expected_version
+            engagement_id,
+            lambda e: e.wrap_up(unit_id, summary, inputs, provenance),
+            expected_version,
+            provenance,
         )
 
     def hold_closing_plenary(
         self, engagement_id: UUID, notes: str, provenance: Provenance, expected_version: int | None = None
     ) -> int:
         return self._on_engagement(
-            engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), expected_version
+            engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), expected_version, provenance
         )
 
     # -- follow-up meeting and afterwards --------------------------------------------------
@@ -510,6 +583,7 @@ class TenantApplication(BalkortApplication):
             engagement_id,
             lambda e: e.decide_agreement(agreement_id, accepted, rationale, decided_by, provenance),
             expected_version,
+            provenance,
         )
 
     def decide_proposal(
@@ -538,6 +612,7 @@ class TenantApplication(BalkortApplication):
                 due=due,
             ),
             expected_version,
+            provenance,
         )
 
     def check_in(
@@ -555,8 +630,27 @@ class TenantApplication(BalkortApplication):
             engagement_id,
             lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance, evidence),
             expected_version,
+            provenance,
         )
         return check_in_id
+
+    # -- who holds which role ----------------------------------------------------------------
+
+    def record_membership_change(
+        self, tenant_id: UUID, act: Callable[[MemberRoster], T], provenance: Provenance
+    ) -> T:
+        """Let `act` decide and record a membership change on the tenant's member roster
+        (opened on first use), then save it. Raises IntegrityError when another change was
+        saved first: the caller reads the person's standing again and decides anew."""
+        try:
+            found: object = self.repository.get(MemberRoster.id_for(tenant_id))
+        except AggregateNotFoundError:
+            found = MemberRoster.open(tenant_id, provenance)
+        if not isinstance(found, MemberRoster):
+            raise TypeError(f"{MemberRoster.id_for(tenant_id)} is not a member roster")
+        decided = act(found)
+        self.save(found)
+        return decided
 
     # -- what auditors looked at -----------------------------------------------------------
 
@@ -598,6 +692,7 @@ class TenantApplication(BalkortApplication):
                     accesses, version = log.accesses, log.version
             except IntegrityError:
                 # Another process opened the log or appended first; the retry reloads it.
+                CONFLICT_RETRIES.labels("access_log").inc()
                 continue
             if accesses % every == 0:
                 # The log's state is a count, so a snapshot is tiny; it spares a new process
@@ -606,3 +701,8 @@ class TenantApplication(BalkortApplication):
                     self.take_snapshot(log_id, version=version)
             return
         raise ConcurrentModification("too many concurrent changes; try again")
+
+
+def _pseudonym_under(key: str, engagement_id: UUID, actor_id: UUID) -> UUID:
+    digest = hmac.new(key.encode(), engagement_id.bytes + actor_id.bytes, hashlib.sha256).hexdigest()
+    return uuid5(engagement_id, digest)

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-import psycopg
 import redis.asyncio as aioredis
-from psycopg import sql
+from eventsourcing.postgres import PostgresFactory
+from litestar.stores.base import Store
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
 
 from domain.errors import AlreadyExists
 from domain.provenance import Provenance
@@ -17,20 +19,24 @@ from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
 from projections.runner import ProjectionRunner
 from projections.verify import anchor_head
 from services.application import TenantApplication
-from services.auth.join_codes import code_key
-from services.auth.jwt import jwt_secret
+from services.auth.revocation import Revocations
+from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
 from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
+from services.http.rate_limits import Attempts, attempts_for
+from services.migrations import check_schema
 from services.offloop import OffLoop
-from services.persistence.env import CONTROL_STORE, application_env
+from services.persistence.env import CONTROL_STORE, application_env, private_files
 from services.persistence.keys import TenantKeys
 from services.persistence.mappers import TenantMappers
+from services.report_pdf import ReportRenderer
 from services.settings import Settings
 from services.tenancy import TenantStores
 
 # Short, so that a Redis outage turns into a quick 503 instead of a hung request.
 REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
 REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
+REPORT_CACHE_NAMESPACE = "balkort:report-pdf"
 
 
 @dataclass
@@ -47,8 +53,15 @@ class Container:
     projections: ProjectionRunner
     keys: TenantKeys
     mappers: TenantMappers
-    # Keys join codes' digests (services/auth/join_codes.py).
+    # Renders the follow-up report's PDF in worker processes and keeps what it rendered.
+    reports: ReportRenderer
+    # Keys join codes' digests (services/auth/join_codes.py); codes issued under the earlier
+    # keys are looked up under those.
     join_code_key: bytes
+    earlier_join_code_keys: tuple[bytes, ...]
+    # Sign-in and join-code attempts, and tokens signed out before they expire.
+    attempts: Attempts
+    revocations: Revocations
     # What join codes are checked against; tests move it to see codes expire.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     closed: bool = False
@@ -91,6 +104,7 @@ class Container:
         if self.closed:
             return
         self.closed = True
+        await self.reports.close()
         await self.views.close()
         await self.idempotency.close()
         if self.redis is not None:
@@ -111,21 +125,29 @@ def redis_client(settings: Settings) -> aioredis.Redis | None:
 
 
 def build_container(settings: Settings) -> Container:
-    """Builds the container for `settings`. Blocking (opens the control plane's store)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Builds the container for `settings`. Blocking (opens the control plane's store). Raises
+    SettingsError, before touching any store, when a secret is missing (on PostgreSQL) or weak, and
+    SchemaBehind when the database's schema is older than this release (`balkort migrate`)."""
+    # First, so that every file made from here on (secrets, stores, journals) is private.
+    private_files(settings)
+    secret_keys = SecretKeys.load(settings)
+    # Tables are `balkort migrate`'s to make (services/migrations.py); a process of this release
+    # refuses a database whose schema is older.
+    check_schema(settings)
     redis = redis_client(settings)
     env = application_env(settings, CONTROL_STORE)
     if settings.uses_postgres:
-        _ensure_schema(settings, CONTROL_STORE)
+        env[PostgresFactory.CREATE_TABLE] = "n"
     control = ControlPlane(env)
     keys = TenantKeys(settings)
-    mappers = TenantMappers(keys.get)
+    mappers = TenantMappers(keys.get, keys.legacy_until)
     views = view_backend(settings, mappers)
     return Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),
         control=control,
-        tenants=TenantStores(settings, TenantApplication, keys),
+        # Every lease asks the control plane whether the tenant was erased, by any process.
+        tenants=TenantStores(settings, TenantApplication, keys, erased=control.erased),
         idempotency=idempotency_keys_for(settings, redis),
         redis=redis,
         views=views,
@@ -136,10 +158,32 @@ def build_container(settings: Settings) -> Container:
             anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
             anchor_seconds=settings.chain_anchor_seconds,
             poll_seconds=settings.projector_poll_seconds,
+            # Who projects what in this process (docs/adr/0021).
+            scope=settings.in_process_projection,
         ),
-        join_code_key=code_key(jwt_secret(settings)),
+        join_code_key=secret_keys.join_codes,
+        earlier_join_code_keys=secret_keys.earlier_join_codes,
+        attempts=attempts_for(settings, redis),
+        revocations=Revocations(redis, settings.rate_limit_namespace),
         keys=keys,
         mappers=mappers,
+        reports=report_renderer(settings, redis),
+    )
+
+
+def report_renderer(settings: Settings, redis: aioredis.Redis | None) -> ReportRenderer:
+    """The PDF renderer; rendered reports kept in Redis when there is one (shared by every API
+    process), else in this process's memory. Workers start on the first PDF."""
+    cache: Store = (
+        MemoryStore()
+        if redis is None
+        else RedisStore(redis, namespace=REPORT_CACHE_NAMESPACE, handle_client_shutdown=False)
+    )
+    return ReportRenderer(
+        workers=settings.report_workers,
+        queue=settings.report_queue,
+        cache=cache,
+        cache_seconds=settings.report_cache_seconds,
     )
 
 
@@ -150,9 +194,3 @@ def view_backend(settings: Settings, mappers: Mappers) -> ViewBackend:
 
         return PostgresViewBackend(settings, mappers)
     return SQLiteViewBackend(settings.data_dir / "stores", mappers)
-
-
-def _ensure_schema(settings: Settings, schema: str) -> None:
-    # POSTGRES_SCHEMA qualifies every statement but the library does not create the schema.
-    with psycopg.connect(settings.postgres.dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

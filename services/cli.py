@@ -5,6 +5,7 @@ Settings come from the environment (see services/settings.py), like the server's
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,9 @@ from domain.roles import Role
 from projections.commands import audit, projections, projector
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
+from services.memberships import Memberships
+from services.migrations import SchemaBehind, migrate
+from services.observability.logs import configure_logging
 from services.settings import Settings, SettingsError
 
 console = Console()
@@ -47,7 +51,19 @@ def container_for(settings: Settings) -> Iterator[Container]:
         container.control.close()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Says a settings problem (a secret missing or weak) or a database schema older than this
+    release as a message, not a traceback, for every command: each opens the stores, and
+    opening them checks both first."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (SettingsError, SchemaBehind) as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Balkort: balkortmetoden as an event-sourced, multi-tenant service."""
@@ -71,6 +87,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     from services.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists
     from services.http.app import create_app
+    from services.http.edge import SERVER_MAX_HEAD_BYTES
 
     settings = settings.with_changes(host=host or settings.host, port=port or settings.port)
     container = build_container(settings)
@@ -84,15 +101,43 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         console.print(f"  Sign in as one of the demo users, password [bold]{DEMO_PASSWORD}[/bold]:")
         for user in DEMO_USERS:
             console.print(f"    {user.email:<28} {user.name}")
+    # JSON lines (or console lines) for everything the process logs, uvicorn's included; the
+    # app's own access line replaces uvicorn's, since it knows the request id, tenant and principal.
+    configure_logging(settings)
     uvicorn.run(
         create_app(settings, container),
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        # The client address and scheme come from X-Forwarded-* only when the peer is one of
+        # these proxies: per-address rate limits then count people, not the ingress.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         # Live streams (the board, the console) never end by themselves: on shutdown they get
         # this long, then are cut; browsers reconnect to another process.
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        # h11, not httptools: only h11 bounds how much of a request line and headers the server
+        # buffers before it gives up (httptools reads any size). The app answers 431 below this.
+        http="h11",
+        h11_max_incomplete_event_size=SERVER_MAX_HEAD_BYTES,
     )
+
+
+@main.command("migrate")
+@click.pass_obj
+def migrate_command(settings: Settings) -> None:
+    """Bring the database's schema up to this release: the control plane, then every tenant, each
+    in its own transaction. Run it once before a release's processes start (they refuse an older
+    schema). Safe to repeat, and concurrent runs wait for each other. The embedded default
+    (SQLite) migrates itself as it starts: nothing to do there."""
+    if not settings.uses_postgres:
+        console.print("the embedded default (SQLite) migrates itself as it starts; nothing to do")
+        return
+    with console.status("migrating ..."):
+        done = migrate(settings)
+    console.print(done.summary())
 
 
 @main.group()
@@ -117,11 +162,16 @@ def tenants_create(settings: Settings, name: str, slug: str) -> None:
 
 
 @tenants.command("list")
+@click.option("--slugs", "slugs_only", is_flag=True, help="Only the slugs, one a line (for scripts).")
 @click.pass_obj
-def tenants_list(settings: Settings) -> None:
+def tenants_list(settings: Settings, slugs_only: bool) -> None:
     """List the client organisations."""
     with container_for(settings) as container:
         rows = container.control.tenants()
+    if slugs_only:
+        # Plain lines, not the table: a loop over every tenant reads them (the runbooks do).
+        click.echo("\n".join(tenant.slug for tenant in rows))
+        return
     table = Table("slug", "name", "id")
     for tenant in rows:
         table.add_row(tenant.slug, tenant.name, str(tenant.id))
@@ -239,8 +289,9 @@ def users_create(
             if tenant_slug and tenant_role:
                 tenant_id = control.tenant_id_for(tenant_slug)
                 control.tenant(tenant_id)
-                control.grant_membership(
-                    user_id, tenant_id, Role(tenant_role), operator_provenance(tenant_id, "GrantMembership")
+                # Through the tenant's member roster, so the grant stands in its audit trail.
+                Memberships(control, container.tenants).grant(
+                    tenant_id, user_id, Role(tenant_role), operator_provenance(tenant_id, "GrantMembership")
                 )
         except DomainError as error:
             raise click.ClickException(error.message) from None
@@ -268,6 +319,54 @@ def demo_seed(settings: Settings, if_empty: bool) -> None:
         with console.status("seeding three years of engagements ..."):
             tenant_id = seed_demo(container)
     console.print(f"seeded the demo client organisation ({tenant_id})")
+
+
+@main.group()
+def keys() -> None:
+    """The master key that wraps every tenant's encryption key."""
+
+
+@keys.command("rotate-master")
+@click.option(
+    "--new-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="File holding the new master key (base64 of 32 bytes), e.g. a mounted secret. Asked for when absent.",
+)
+@click.pass_obj
+def keys_rotate_master(settings: Settings, new_key_file: Path | None) -> None:
+    """Re-wrap every tenant's key under a new master key, in one transaction; no event changes.
+
+    Run it with the current key in BALKORT_MASTER_KEY, then give every process the new key and
+    restart them, then run it once more with the same two keys: a tenant onboarded in between
+    under the old key is re-wrapped then, and keys already under the new one are left alone.
+    """
+    from services.persistence.keys import MASTER_KEY_FILE, TenantKeys, master_key
+
+    text = (
+        new_key_file.read_text(encoding="ascii")
+        if new_key_file is not None
+        else click.prompt("New master key (base64 of 32 bytes)", hide_input=True)
+    ).strip()
+    new_master = master_key(settings.with_changes(master_key=text))
+    if new_master == master_key(settings):
+        raise click.ClickException("the new master key is the current one; nothing to rotate")
+    rewrapped = TenantKeys(settings).rewrap(new_master)
+    if settings.master_key is None:
+        # The embedded default keeps its key in the data directory: replace it, privately.
+        path = Path(settings.data_dir) / MASTER_KEY_FILE
+        staged = path.with_name(f"{MASTER_KEY_FILE}.new")
+        staged.unlink(missing_ok=True)
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(text)
+        staged.replace(path)
+        console.print(f"re-wrapped {rewrapped} tenant key(s); {path} now holds the new master key")
+        return
+    console.print(
+        f"re-wrapped {rewrapped} tenant key(s) under the new master key. Now set BALKORT_MASTER_KEY "
+        "to it in every process and restart them, then run this once more with the same two keys."
+    )
 
 
 main.add_command(projector)

@@ -11,22 +11,27 @@ from uuid import UUID, uuid4, uuid5
 import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from domain.chain_anchor import ChainAnchor, ChainAnchors
 from domain.default_instrument import DEFAULT_INSTRUMENT, DEFAULT_INSTRUMENT_ID
-from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.errors import AlreadyExists, Erased, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
 from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
+from domain.invitation import Invitations, invitation_id
 from domain.join_code import JoinCode, JoinCodeRoster
 from domain.provenance import Provenance
 from domain.roles import Role
 from domain.tenant import TENANT_DIRECTORY_ID, Tenant, TenantDirectory
 from domain.user import User, normalise_email
 from services.auth.passwords import Passwords
+from services.errors import ConcurrentModification
 from services.persistence.base import BalkortApplication
 
 A = TypeVar("A")
 
+# A tenant's erasure record, always its last event.
+TENANT_ERASED_TOPIC = f"{get_topic(Tenant)}.TenantErased"
 # Control-plane events are not about any one client organisation; they carry this id instead.
 PLATFORM_ID = uuid5(UUID("7d1b2c3e-4f50-5a6b-8c7d-9e0f1a2b3c4d"), "balkort-platform")
 
@@ -48,12 +53,23 @@ class InstrumentSummary(msgspec.Struct, frozen=True, kw_only=True):
     built_in: bool
 
 
+class PendingInvitation(msgspec.Struct, frozen=True, kw_only=True):
+    """A role offered to a person in a client organisation, waiting for them to accept it."""
+
+    id: UUID
+    tenant_id: UUID
+    tenant_name: str
+    role: Role
+
+
 # Saves that touch the instrument directory retry this often when another save got there first.
 INSTRUMENT_SAVE_ATTEMPTS = 3
 # Anchoring a tenant's chain head retries this often when another process anchored meanwhile.
 ANCHOR_SAVE_ATTEMPTS = 3
 # Issuing a join code retries this often when another code of the engagement was issued meanwhile.
 ROSTER_SAVE_ATTEMPTS = 5
+# Applying a role or an invitation retries this often when the user was saved meanwhile.
+MEMBERSHIP_SAVE_ATTEMPTS = 5
 
 
 def system_provenance(
@@ -96,6 +112,7 @@ class ControlPlane(BalkortApplication):
     ) -> None:
         super().__init__(env)
         self.passwords = passwords or Passwords()
+        self._erased_tenants: set[UUID] = set()
         self._clock = clock or (lambda: datetime.now(UTC))
 
     # Tenants
@@ -145,17 +162,23 @@ class ControlPlane(BalkortApplication):
         self.save(tenant, directory)
 
     def erased(self, tenant_id: UUID) -> bool:
-        """True when the tenant was onboarded and later erased."""
-        try:
-            tenant: object = self.repository.get(tenant_id)
-        except AggregateNotFoundError:
-            return False
-        return isinstance(tenant, Tenant) and tenant.erased
+        """True when the tenant was onboarded and later erased.
+
+        Asked on every use of a tenant's store, by every process (an erasure made by another
+        process counts at once), so it reads one row: the erasure is always a tenant's last
+        event. Once erased, a tenant stays erased, so that answer is remembered."""
+        if tenant_id in self._erased_tenants:
+            return True
+        last = self.recorder.select_events(tenant_id, desc=True, limit=1)
+        if last and last[0].topic == TENANT_ERASED_TOPIC:
+            self._erased_tenants.add(tenant_id)
+            return True
+        return False
 
     def _live_tenant(self, tenant_id: UUID) -> Tenant:
         tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
         if tenant.erased:
-            raise NotFound(f"no tenant {tenant_id}")
+            raise Erased(f"client organisation {tenant_id} was erased")
         return tenant
 
     def rename_tenant(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
@@ -204,11 +227,115 @@ class ControlPlane(BalkortApplication):
         return self._get(User, User.create_id(email), f"no user with email {normalise_email(email)!r}")
 
     def grant_membership(self, user_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
-        """Gives a user a role in a tenant (replacing any role held there before)."""
+        """Gives a user a role in a tenant (replacing any role held there before), in the control
+        plane alone: for seeding a store. Requests go through `services.memberships`, which
+        applies the rule of who may change whose role and records the change in the tenant."""
         self._live_tenant(tenant_id)
         user = self.user(user_id)
         user.grant_membership(tenant_id, role, provenance)
         self.save(user)
+
+    def find_user(self, user_id: UUID) -> User | None:
+        """One user, or None when no account has this id."""
+        try:
+            return self.user(user_id)
+        except NotFound:
+            return None
+
+    def apply_membership(
+        self, user_id: UUID, tenant_id: UUID, role: Role | None, *, was: Role | None, provenance: Provenance
+    ) -> None:
+        """Sets the user's role in a tenant (None: takes it away) after the tenant recorded the
+        change from `was`. Another save of the user meanwhile (a sign-in upgrading the password
+        hash, a role elsewhere) is retried; a change of this very role raises
+        ConcurrentModification."""
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            user = self.user(user_id)
+            held = user.memberships.get(tenant_id)
+            if held == role:
+                return
+            if held != was:
+                raise ConcurrentModification(
+                    f"the role of {user_id} here changed meanwhile", state=held.value if held else "none"
+                )
+            if role is None:
+                user.revoke_membership(tenant_id, provenance)
+            else:
+                user.grant_membership(tenant_id, role, provenance)
+            try:
+                self.save(user)
+            except IntegrityError:
+                continue
+            return
+        raise ConcurrentModification(f"user {user_id} kept changing; try again")
+
+    def invite(self, invitee_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> UUID:
+        """Leaves an invitation to a role in a tenant for the person with this id (registered
+        or not yet); returns its id."""
+        self._live_tenant(tenant_id)
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            inbox = self._invitations(invitee_id, provenance)
+            inbox.invite(tenant_id, role, provenance)
+            try:
+                self.save(inbox)
+            except IntegrityError:
+                continue
+            return invitation_id(tenant_id, invitee_id)
+        raise ConcurrentModification("the invitations kept changing; try again")
+
+    def pending_invitations(self, invitee_id: UUID) -> list[PendingInvitation]:
+        """The invitations waiting for this person, by organisation name (erased ones left out)."""
+        try:
+            inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+        except AggregateNotFoundError:
+            return []
+        directory = self._directory_state()
+        # An offer overtaken by a role given directly no longer waits.
+        holds = self.find_user(invitee_id)
+        held = holds.memberships if holds is not None else {}
+        waiting = [
+            PendingInvitation(
+                id=invitation_id(tenant_id, invitee_id),
+                tenant_id=tenant_id,
+                tenant_name=directory[tenant_id][1],
+                role=role,
+            )
+            for tenant_id, role in inbox.waiting().items()
+            if tenant_id in directory and tenant_id not in held
+        ]
+        return sorted(waiting, key=lambda i: (i.tenant_name.casefold(), str(i.tenant_id)))
+
+    def pending_invitation(self, invitee_id: UUID, invitation: UUID) -> PendingInvitation:
+        """One invitation waiting for this person; raises NotFound (also for anyone else's)."""
+        for pending in self.pending_invitations(invitee_id):
+            if pending.id == invitation:
+                return pending
+        raise NotFound("no such invitation")
+
+    def accept_invitation(
+        self, invitee_id: UUID, tenant_id: UUID, *, was: Role | None, provenance: Provenance
+    ) -> Role:
+        """The invitee takes up the role offered in a tenant, after the tenant recorded it: the
+        invitation closed and the role given in one save. Raises NotFound without an invitation."""
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            try:
+                inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+            except AggregateNotFoundError:
+                raise NotFound("no such invitation") from None
+            user = self.user(invitee_id)
+            held = user.memberships.get(tenant_id)
+            if held != was:
+                raise ConcurrentModification(
+                    f"the role of {invitee_id} here changed meanwhile", state=held.value if held else "none"
+                )
+            role = inbox.accept(tenant_id, provenance)
+            user.grant_membership(tenant_id, role, provenance)
+            try:
+                self.save(inbox, user)
+            except IntegrityError:
+                continue
+            return role
+        raise ConcurrentModification(f"user {invitee_id} kept changing; try again")
 
     def revoke_membership(self, user_id: UUID, tenant_id: UUID, provenance: Provenance) -> None:
         """Takes away a user's role in a tenant."""
@@ -441,6 +568,13 @@ class ControlPlane(BalkortApplication):
         except AggregateNotFoundError:
             return {}
         return directory.tenants()
+
+    def _invitations(self, invitee_id: UUID, provenance: Provenance) -> Invitations:
+        try:
+            inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+        except AggregateNotFoundError:
+            return Invitations.open(invitee_id, provenance)
+        return inbox
 
     def _instrument_directory(self, provenance: Provenance) -> InstrumentDirectory:
         try:

@@ -24,8 +24,9 @@ from uuid import UUID
 import msgspec
 
 from projections.projector import ENGAGEMENT, ORGANISATION
-from projections.verify import PAGE, export_tenant, verify_tenant
+from projections.verify import PAGE, export_tenant, verify_then_catch_up
 from services.bootstrap import Container
+from services.persistence.binding import plaintext_at
 
 EVENTS = "events.jsonl"
 CHAIN = "chain.jsonl"
@@ -86,11 +87,7 @@ def _events(container: Container, tenant_id: UUID, counted: list[int]) -> Iterat
         page = source.read_stored(after, PAGE)
         lines = []
         for position, stored in page:
-            state = stored.state
-            if mapper.cipher is not None:
-                state = mapper.cipher.decrypt(state)
-            if mapper.compressor is not None:
-                state = mapper.compressor.decompress(state)
+            state = plaintext_at(mapper, position, stored)
             line = EventLine(
                 position=position,
                 originator_id=stored.originator_id,
@@ -111,8 +108,7 @@ def export_to(container: Container, tenant_id: UUID, out: Path) -> Manifest:
     """Writes the tenant's export into `out` (created; files in it are replaced)."""
     tenant = container.control.tenant(tenant_id)
     out.mkdir(parents=True, exist_ok=True)
-    container.projections.catch_up_now(tenant_id)
-    verdict = verify_tenant(container, tenant_id, anchor=False)
+    verdict = verify_then_catch_up(container, tenant_id, anchor=False)
     store: Any = container.views.store_for(tenant_id)
     counted = [0]
     files = [_write(out / EVENTS, _events(container, tenant_id, counted))]

@@ -4,14 +4,18 @@ Channels, and browsers following an engagement hear of it over server-sent event
 Channels:
 
 - ``engagement:<tenant>:<engagement>``: the engagement's document changed;
-- ``tenant:<tenant>``: a tenant-wide document (the organisation) changed.
+- ``tenant:<tenant>``: a tenant-wide document (the organisation) changed;
+- ``signed-out:token:<jti>`` / ``signed-out:join-code:<id>``: a token was signed out, or a
+  join code revoked: streams held with it end (``SIGNED_OUT``).
 
 A message is a hint, not the data: ``{"tenant_id", "engagement_id", "keys", "at"}``; the
 browser fetches what it shows. Delivery is at most once (pub/sub), so a stream that may
 have missed messages (Redis was away) gets a fresh snapshot instead (``RESYNC``).
 
 Backends: memory in the embedded default (one process), Redis pub/sub in production (every
-API process and the projection worker publish and subscribe through the same Redis).
+API process publishes and subscribes through the same Redis; the projector worker, which has no
+event loop, publishes with `BlockingPublisher`). Whoever projects a change publishes it
+(docs/adr/0021): a catch-up that finds nothing left to do says nothing.
 
 Two properties matter more than throughput here:
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncGenerator, Iterable
 from datetime import UTC, datetime
@@ -40,7 +45,9 @@ from uuid import UUID
 
 import anyio
 import msgspec
+import redis
 import redis.asyncio as aioredis
+from litestar import Litestar
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
@@ -48,6 +55,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry as BlockingRetry
 
 from projections.projector import ENGAGEMENT
 from projections.runner import Published
@@ -55,13 +63,18 @@ from services.settings import Settings
 
 __all__ = [
     "RESYNC",
+    "SIGNED_OUT",
+    "BlockingPublisher",
     "Change",
     "LiveChannels",
     "RedisLiveBackend",
+    "blocking_publisher",
     "build_channels_plugin",
     "channel_for",
+    "end_streams",
     "messages_for",
     "publisher",
+    "signed_out_channels",
     "tenant_channel",
 ]
 
@@ -70,6 +83,8 @@ logger = logging.getLogger("balkort.live")
 # Put into a stream in place of a message when messages may have been lost (the listener got
 # back to Redis after losing it): the reader should fetch a fresh snapshot.
 RESYNC = b'{"resync":true}'
+# Told on a signed-out channel: streams held with that token or join code end.
+SIGNED_OUT = b'{"signed_out":true}'
 REDIS_PREFIX = "balkort:live:"
 # Short: live updates are a convenience and must never hold up the projector for long.
 REDIS_CONNECT_TIMEOUT_SECONDS = 0.5
@@ -91,6 +106,22 @@ def channel_for(tenant_id: UUID, engagement_id: UUID) -> str:
 def tenant_channel(tenant_id: UUID) -> str:
     """The channel of a tenant's tenant-wide documents (the organisation and its units)."""
     return f"tenant:{tenant_id}"
+
+
+def signed_out_channels(token_id: str | None, join_code_id: UUID | None) -> list[str]:
+    """The channels that tell a stream its token was signed out or its join code revoked."""
+    names = [f"signed-out:token:{token_id}"] if token_id else []
+    if join_code_id is not None:
+        names.append(f"signed-out:join-code:{join_code_id}")
+    return names
+
+
+async def end_streams(app: Litestar, token_id: str | None = None, join_code_id: UUID | None = None) -> None:
+    """Ends the live streams held with the token `token_id` or the join code `join_code_id`, in
+    every process. Never raises: a stream that misses it re-checks its token at its next
+    keep-alive anyway."""
+    plugin = app.plugins.get(LiveChannels)
+    await plugin.announce(SIGNED_OUT, signed_out_channels(token_id, join_code_id))
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -281,7 +312,7 @@ class RedisLiveBackend(ChannelsBackend):
         if pubsub is not None:
             with anyio.move_on_after(REDIS_SOCKET_TIMEOUT_SECONDS, shield=True):
                 try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 except (RedisError, OSError):
                     logger.debug("live updates: closing the pub/sub connection failed", exc_info=True)
 
@@ -313,12 +344,18 @@ class LiveChannels(ChannelsPlugin):
             return await self.backend.ready(channels, within)
         return True
 
+    async def announce(self, message: bytes, channels: Iterable[str]) -> None:
+        """Publish `message` on each of `channels`. Never raises; bounded in time."""
+        await self._publish([(channel, message) for channel in channels])
+
     async def publish_changes(self, tenant_id: UUID, changed: set[str]) -> None:
         """Tell subscribers which documents changed. Never raises; bounded in time."""
+        await self._publish(messages_for(tenant_id, changed, datetime.now(UTC)))
+
+    async def _publish(self, messages: list[tuple[str, bytes]]) -> None:
         now = time.monotonic()
         if now < self._publish_paused_until:
             return
-        messages = messages_for(tenant_id, changed, datetime.now(UTC))
         try:
             with anyio.fail_after(PUBLISH_TIMEOUT_SECONDS):
                 for channel, message in messages:
@@ -360,3 +397,61 @@ def publisher(plugin: LiveChannels) -> Published:
         await plugin.publish_changes(tenant_id, changed)
 
     return on_caught_up
+
+
+class BlockingPublisher:
+    """Publishes changes from a process without an event loop (the projector worker) on the
+    Redis channels every API process's `RedisLiveBackend` listens to, in the same format as
+    `LiveChannels.publish_changes`.
+
+    Called from the worker's projecting threads (the client's pool is thread-safe). Like the
+    API's publishing it never raises and never holds projecting up for long: short socket
+    timeouts, failures logged once per outage, and a pause after a failure.
+    """
+
+    def __init__(self, client: redis.Redis, *, prefix: str = REDIS_PREFIX) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._failing = False
+
+    def publish_changes(self, tenant_id: UUID, changed: set[str]) -> None:
+        """Tell subscribers which documents of the tenant changed. Never raises."""
+        if not changed or time.monotonic() < self._paused_until:
+            return
+        try:
+            with self._client.pipeline(transaction=False) as pipe:
+                for channel, message in messages_for(tenant_id, changed, datetime.now(UTC)):
+                    pipe.publish(f"{self._prefix}{channel}", message)
+                pipe.execute()
+        except (RedisError, OSError) as error:
+            with self._lock:
+                self._paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+                first, self._failing = not self._failing, True
+            logger.debug("live updates: publishing failed", exc_info=True)
+            if first:
+                logger.warning("live updates: publishing failed (%r); projecting goes on without them", error)
+            return
+        if self._failing:
+            with self._lock:
+                back, self._failing = self._failing, False
+            if back:
+                logger.info("live updates: publishing works again")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def blocking_publisher(settings: Settings) -> BlockingPublisher | None:
+    """The worker's publisher when `redis_url` is set; None in the embedded default, whose memory
+    channels live inside the one API process (it projects and publishes itself)."""
+    if not settings.redis_url:
+        return None
+    client = redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        retry=BlockingRetry(NoBackoff(), 1),
+    )
+    return BlockingPublisher(client)

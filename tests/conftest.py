@@ -17,15 +17,16 @@ import pytest
 import redis
 from psycopg import sql
 
+from services.migrations import migrate
 from services.settings import Settings
-from tests.keys import SESSION_MASTER_KEY
+from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
 # The harness's own inputs, not application settings, so they are read here.
 DATABASE_URL = os.environ.get("BALKORT_TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = os.environ.get("BALKORT_TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
 CONNECT_TIMEOUT_SECONDS = 5
 
-POSTGRES_FIXTURES = frozenset({"postgres_url", "postgres_database_url"})
+POSTGRES_FIXTURES = frozenset({"postgres_url", "postgres_database_url", "unmigrated_database_url"})
 REDIS_FIXTURES = frozenset({"redis_url"})
 
 
@@ -53,6 +54,12 @@ def _create_database() -> str:
     return dbname
 
 
+def _migrated(url: str) -> str:
+    """The database at `url` brought to this release's schema, as `balkort migrate` does."""
+    migrate(Settings(database_url=url))
+    return url
+
+
 def _drop_database(dbname: str) -> None:
     with _admin_connection() as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
@@ -66,7 +73,7 @@ def postgres_url() -> Iterator[str]:
     """
     dbname = _create_database()
     try:
-        yield _with_database(DATABASE_URL, dbname)
+        yield _migrated(_with_database(DATABASE_URL, dbname))
     finally:
         _drop_database(dbname)
 
@@ -74,6 +81,16 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_database_url() -> Iterator[str]:
     """A PostgreSQL database of the test's own, for tests that need isolation (counting connections)."""
+    dbname = _create_database()
+    try:
+        yield _migrated(_with_database(DATABASE_URL, dbname))
+    finally:
+        _drop_database(dbname)
+
+
+@pytest.fixture
+def unmigrated_database_url() -> Iterator[str]:
+    """A PostgreSQL database of the test's own as a new deployment finds it: empty, not migrated."""
     dbname = _create_database()
     try:
         yield _with_database(DATABASE_URL, dbname)
@@ -121,7 +138,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":
         return Settings(data_dir=data_dir)
     # The tests of a run share one database, so one control plane and its wrapped tenant keys:
-    # like every process of a deployment, they share one master key.
+    # like every process of a deployment, they share one master key and one platform secret.
     return Settings(
         data_dir=data_dir,
         database_url=request.getfixturevalue("postgres_url"),
@@ -129,6 +146,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         # Tests share one Redis database; each counts its requests apart from the others'.
         rate_limit_namespace=f"balkort:rate-limit:test-{secrets.token_hex(6)}",
         master_key=SESSION_MASTER_KEY,
+        jwt_secret=SESSION_JWT_SECRET,
     )
 
 

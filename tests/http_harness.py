@@ -13,6 +13,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
@@ -22,6 +23,7 @@ from litestar.testing import AsyncTestClient
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
 from domain.errors import AlreadyExists
+from domain.provenance import Provenance
 from domain.roles import Role
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
@@ -43,6 +45,22 @@ def scores(*values: int) -> dict[str, int]:
 def flat(value: int) -> dict[str, int]:
     """The same score on every dimension."""
     return dict.fromkeys(DIMENSIONS, value)
+
+
+def provenance_now(tenant_id: UUID, actor_id: UUID, command: str) -> Provenance:
+    """A consultant's provenance for `command`, happening and recorded now: for tests that call
+    the application service directly, as a request would."""
+    now = datetime.now(UTC)
+    return Provenance(
+        actor_id=actor_id,
+        actor_role=Role.CONSULTANT,
+        tenant_id=tenant_id,
+        occurred_at=now,
+        recorded_at=now,
+        command_id=uuid4(),
+        command_name=command,
+        correlation_id=f"test-{command}",
+    )
 
 
 def at(moment: str) -> dict[str, str]:

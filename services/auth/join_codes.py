@@ -3,8 +3,9 @@
 A code is ten characters of Crockford's base32 (no I, L, O or U; 50 bits), shown in two
 groups of five (`K7F3Q-9XM2A`). Reading it back is forgiving: case, spaces and hyphens do
 not matter, and O, I and L read as 0, 1 and 1. The store keeps only an HMAC-SHA256 of the
-code under a key derived from the token secret, so a copy of the store alone does not let
-anyone test guesses offline. Rotating the token secret therefore retires every code.
+code under a subkey of the platform secret (services/auth/secret_keys.py), so a copy of the
+store alone does not let anyone test guesses offline. Codes digested under an earlier key are
+looked up under it too (`SecretKeys.earlier_join_codes`).
 """
 
 from __future__ import annotations
@@ -47,11 +48,6 @@ def normalised(typed: str) -> str | None:
     if len(code) != CODE_LENGTH or any(c not in ALPHABET for c in code):
         return None
     return code
-
-
-def code_key(secret: str) -> bytes:
-    """The HMAC key for codes, derived from the token secret (never the secret itself)."""
-    return hmac.new(secret.encode(), b"balkort join codes", hashlib.sha256).digest()
 
 
 def digest_of(key: bytes, code: str) -> str:

@@ -1,4 +1,5 @@
-"""The platform's own administration: client organisations (tenants), users and memberships."""
+"""The platform's own administration: client organisations (tenants) and users (memberships:
+`member_routes.py`)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,28 @@ from uuid import UUID
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from domain.roles import Role
 from domain.tenant import SLUG
-from domain.user import TENANT_ROLES
 from services.auth.guards import platform_guard
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, ControlPlane, TenantSummary
 from services.http.problems import problem_responses
 from services.http.provenance import build_provenance
+from services.text import EMAIL_PATTERN, name_rule, text_rule
 
 EVERY_TENANT_ROLE = frozenset(Role)
-MEMBER_MANAGERS = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
 
 
 class NewTenant(msgspec.Struct, frozen=True):
     """A client organisation to onboard. The slug is its short, permanent, URL-safe name."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    slug: Annotated[str, msgspec.Meta(pattern=SLUG.pattern, max_length=63)]
+    name: Annotated[str, name_rule(min_length=1, max_length=200)]
+    # The domain's pattern ends in `$`, which Python also matches before a final newline.
+    slug: Annotated[str, msgspec.Meta(pattern=SLUG.pattern + r"(?!\n)", max_length=63)]
 
 
 class TenantView(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,9 +44,9 @@ class TenantView(msgspec.Struct, frozen=True, kw_only=True):
 class NewUser(msgspec.Struct, frozen=True, kw_only=True):
     """A person who may sign in. `platform_role` only for the consultancy's own staff."""
 
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    password: Annotated[str, msgspec.Meta(min_length=12, max_length=1024)]
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
+    display_name: Annotated[str, name_rule(min_length=1, max_length=200)]
+    password: Annotated[str, text_rule(min_length=12, max_length=1024)]
     platform_role: Role | None = None
 
 
@@ -57,22 +57,6 @@ class UserView(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     display_name: str
     platform_role: Role | None
-
-
-class NewMembership(msgspec.Struct, frozen=True, kw_only=True):
-    """Who (`user_id` or `email`) gets which role in the tenant."""
-
-    role: Role
-    user_id: UUID | None = None
-    email: str | None = None
-
-
-class MembershipGranted(msgspec.Struct, frozen=True, kw_only=True):
-    """A role now held in a tenant."""
-
-    tenant_id: UUID
-    user_id: UUID
-    role: Role
 
 
 def tenant_view(summary: TenantSummary) -> TenantView:
@@ -149,48 +133,9 @@ async def register_user(
     )
 
 
-@post(
-    "/api/v1/tenants/{tenant_id:uuid}/members",
-    opt={"roles": MEMBER_MANAGERS},
-    responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
-    tags=["platform"],
-)
-async def grant_membership(
-    tenant_id: FromPath[UUID],
-    data: JSONBody[NewMembership],
-    request: Request[Any, Any, Any],
-    principal: NamedDependency[Principal],
-    container: NamedDependency[Container],
-) -> MembershipGranted:
-    """Gives a user (by `user_id` or `email`) a role in this tenant.
-
-    Consultancy admins, and the consultants assigned to the tenant; only consultancy admins
-    assign consultants.
-    """
-    if data.role not in TENANT_ROLES:
-        raise ValidationException(
-            extra=[{"key": "role", "message": "not a role within a tenant", "source": "body"}]
-        )
-    if data.role is Role.CONSULTANT and not principal.is_consultancy_admin:
-        raise PermissionDeniedException("Only consultancy admins assign consultants.")
-    if (data.user_id is None) == (data.email is None):
-        raise ValidationException(
-            extra=[{"key": "user_id", "message": "give exactly one of user_id and email", "source": "body"}]
-        )
-    control = container.control
-    if data.user_id is not None:
-        user_id = data.user_id
-    else:
-        user_id = (await container.offloop(control.user_by_email, data.email or "")).id
-    provenance = build_provenance(request, principal, tenant_id, "GrantMembership")
-    await container.offloop(control.grant_membership, user_id, tenant_id, data.role, provenance)
-    return MembershipGranted(tenant_id=tenant_id, user_id=user_id, role=data.role)
-
-
 ADMIN_ROUTES: list[ControllerRouterHandler] = [
     onboard_tenant,
     list_tenants,
     get_tenant,
     register_user,
-    grant_membership,
 ]

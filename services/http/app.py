@@ -22,13 +22,11 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.logging.config import LoggingConfig
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import RapidocRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
 from domain.provenance import Provenance
@@ -36,12 +34,20 @@ from services.auth.guards import CSRFMiddleware, join_scope_guard, principal_fro
 from services.auth.jwt import build_jwt_auth
 from services.auth.principal import Principal
 from services.bootstrap import Container, build_container
+from services.http.api_reference import ApiReference
 from services.http.auditor_access import AuditorAccessMiddleware
+from services.http.canonical_ids import CanonicalIdsMiddleware
+from services.http.edge import JSONRequest, edge_first
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
 from services.http.rate_limits import rate_limit_config, rate_limit_stores
+from services.http.security_headers import security_headers
 from services.live import build_channels_plugin, publisher
+from services.observability.metrics import Metrics
+from services.observability.requests import observe_first
+from services.observability.routes import METRICS_STATE, OPERATOR_ROUTES
+from services.observability.tracing import build_tracing
 from services.settings import Settings
 
 __all__ = ["Container", "ProvenanceFor", "build_provenance", "create_app", "request_id_of"]
@@ -67,12 +73,6 @@ def provide_provenance_for(request: Request[Any, Any, Any]) -> ProvenanceFor:
     return provenance_for
 
 
-@get("/healthz", exclude_from_auth=True, include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
-
-
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     """The Balkort HTTP app over `container` (built from `settings` when not given).
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
     from services.http.instrument_routes import INSTRUMENT_ROUTES
     from services.http.join_code_routes import JOIN_CODE_ROUTES
+    from services.http.member_routes import MEMBER_ROUTES
     from services.web.errors import page_aware
     from services.web.rendering import template_config
     from services.web.routes import web_routers
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # Live updates: what the projector changes is announced on the channels (SSE listens).
     channels = build_channels_plugin(settings)
     the_container.projections.on_caught_up = publisher(channels)
+    # Traces go to the configured collector (none: no tracing); docs/adr/0023.
+    tracing = build_tracing(settings)
 
     @asynccontextmanager
     async def keep_views_current(app: Litestar) -> AsyncIterator[None]:
@@ -107,18 +110,23 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             finally:
                 group.cancel_scope.cancel()
         await the_container.close()
+        # Off the loop: flushing the last spans is an HTTP request with its own timeout.
+        await anyio.to_thread.run_sync(tracing.close)
 
     return Litestar(
         route_handlers=[
-            healthz,
+            *OPERATOR_ROUTES,
             *AUTH_ROUTES,
             *ADMIN_ROUTES,
+            *MEMBER_ROUTES,
             *INSTRUMENT_ROUTES,
             *ENGAGEMENT_ROUTES,
             *JOIN_CODE_ROUTES,
             *web_routers(),
         ],
-        state=State({"container": the_container, "jwt_auth": jwt_auth}),
+        state=State(
+            {"container": the_container, "jwt_auth": jwt_auth, METRICS_STATE: Metrics(the_container)}
+        ),
         dependencies={
             "container": Provide(provide_container, sync_to_thread=False),
             "principal": Provide(provide_principal, sync_to_thread=False),
@@ -127,6 +135,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         guards=[tenant_guard, join_scope_guard],
         stores=rate_limit_stores(settings, the_container.redis),
         middleware=[
+            # First after routing: one spelling of every id in a path (docs/adr/0014).
+            CanonicalIdsMiddleware,
             CSRFMiddleware,
             # Inside authentication, so a signed-in caller is counted as who it is, per tenant.
             rate_limit_config(settings).middleware,
@@ -138,8 +148,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             ),
         ],
         exception_handlers=page_aware(PROBLEM_HANDLERS),
-        before_send=[echo_request_id],
-        on_app_init=[jwt_auth.on_app_init],
+        before_send=[echo_request_id, security_headers(settings)],
+        # The edge's checks (header size, JSON bodies) run before authentication reads a header.
+        # Observing comes last, so it wraps both: refused requests are logged and counted too.
+        on_app_init=[jwt_auth.on_app_init, edge_first, observe_first(tracing)],
+        request_class=JSONRequest,
         plugins=[channels, HTMXPlugin()],
         template_config=template_config(),
         lifespan=[keep_views_current],
@@ -156,21 +169,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             ),
             use_handler_docstrings=True,
             # The browsable reference's script comes from the app too (services/web/static/vendor).
-            render_plugins=[
-                RapidocRenderPlugin(
-                    js_url="/static/vendor/rapidoc-min.js",
-                    favicon="<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>",
-                )
-            ],
+            render_plugins=[ApiReference()],
         ),
-        logging_config=LoggingConfig(
-            root={"level": "INFO", "handlers": ["queue_listener"]},
-            loggers={
-                "balkort": {"level": "INFO", "propagate": True},
-                # WeasyPrint logs each page of a PDF and warns about the site sheet's screen-only
-                # rules: expected, not news. What it cannot fetch is an error, and still shown.
-                "weasyprint": {"level": "ERROR", "propagate": True},
-            },
-            log_exceptions="debug",
-        ),
+        # Logging is the process's, set up once by the command that runs it (services/cli.py,
+        # services/observability/logs.py): lines are formatted where they are logged, so each
+        # carries its request's id, tenant and principal.
+        logging_config=None,
     )

@@ -23,6 +23,11 @@ Fail closed. An auditor's access that cannot be recorded is not served:
 - A request whose handler fails before it starts a response is recorded with the status the
   error will be answered with (500 unless the error names one).
 
+The tenant is the one the router resolved (the `tenant_id` path parameter as parsed), never a
+reading of the path's text: the router accepts an id however it is spelt, so the record follows
+the router. An auditor's request under a tenant route (`/api/v1/tenants/...`, `/t/...`) whose
+tenant cannot be established that way is refused with 403, not served unrecorded.
+
 Not recorded: requests refused before they get here (401 without a valid token, a CSRF
 refusal of a cookie-authenticated unsafe request, 404 for a path that names no route), and
 requests in tenants where the principal is not an auditor (there the principal has no access
@@ -32,7 +37,6 @@ to record, and the tenant guard refuses them).
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
@@ -51,25 +55,36 @@ from services.http.problems import PROBLEM_JSON, problem_bytes
 from services.http.provenance import build_provenance
 
 COMMAND_NAME = "RecordAuditorAccess"
-# A tenant's API routes and its pages.
-TENANT_PATH = re.compile(
-    r"^/(?:api/v1/tenants|t)/"
-    r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?:/|$)"
-)
+# Where a tenant's API routes and its pages live; every route under them names its tenant.
+TENANT_PREFIXES = ("/api/v1/tenants/", "/t/")
 RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("balkort.auditor_access")
 
 
+class TenantUnknown(Exception):
+    """An auditor's request under a tenant route whose tenant the router did not establish."""
+
+
 def audited_tenant(scope: Scope) -> UUID | None:
     """The tenant whose auditor makes this request, or None when it is not an auditor's
-    request in a tenant."""
+    request in a tenant.
+
+    Raises `TenantUnknown` when the request is under a tenant route, the principal is an
+    auditor somewhere, and the router parsed no tenant id: such a request cannot be recorded
+    in the right tenant, so it must not be served.
+    """
     if scope["type"] != ScopeType.HTTP:
         return None
-    found = TENANT_PATH.match(scope.get("path", ""))
     principal = scope.get("user")
-    if found is None or not isinstance(principal, Principal):
+    if not isinstance(principal, Principal) or not str(scope.get("path", "")).startswith(TENANT_PREFIXES):
         return None
-    tenant_id = UUID(found.group(1))
+    # Typed as text, but the router has converted each parameter by the route's converter.
+    params: dict[str, Any] = scope.get("path_params") or {}
+    tenant_id: object = params.get("tenant_id")
+    if not isinstance(tenant_id, UUID):
+        if Role.AUDITOR in principal.memberships.values():
+            raise TenantUnknown
+        return None
     return tenant_id if principal.role_in(tenant_id) is Role.AUDITOR else None
 
 
@@ -140,7 +155,12 @@ class AuditorAccessMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        tenant_id = audited_tenant(scope)
+        try:
+            tenant_id = audited_tenant(scope)
+        except TenantUnknown:
+            raise PermissionDeniedException(
+                "Auditors are served only where the organisation in the path is known."
+            ) from None
         if tenant_id is None:
             await self.app(scope, receive, send)
             return

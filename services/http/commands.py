@@ -4,7 +4,6 @@ off the event loop, with the principal's provenance."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -14,28 +13,9 @@ from litestar.exceptions import ValidationException
 from domain.provenance import Provenance
 from services.application import TenantApplication
 from services.bootstrap import Container
-from services.http.provenance import build_provenance
+from services.http.provenance import build_provenance, occurred_at_from
 
 T = TypeVar("T")
-
-
-def _occurred_at(request: Request[Any, Any, Any]) -> datetime | None:
-    raw = request.headers.get("x-occurred-at")
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationException(
-            "X-Occurred-At must be an ISO 8601 date-time",
-            extra=[{"key": "X-Occurred-At", "source": "header", "message": "not an ISO 8601 date-time"}],
-        ) from None
-    if moment.tzinfo is None:
-        raise ValidationException(
-            "X-Occurred-At needs a time zone",
-            extra=[{"key": "X-Occurred-At", "source": "header", "message": "add a time zone, e.g. Z"}],
-        )
-    return moment
 
 
 def _expected_version(request: Request[Any, Any, Any]) -> int | None:
@@ -64,9 +44,8 @@ async def execute(
     version, the tenant's application leased off the event loop. `command_key` names the
     command when the request carries no Idempotency-Key of its own (a page's form)."""
     container: Container = request.app.state.container
-    provenance = build_provenance(
-        request, request.user, tenant_id, command_name, _occurred_at(request), command_key
-    )
+    occurred_at = await occurred_at_from(request, tenant_id)
+    provenance = build_provenance(request, request.user, tenant_id, command_name, occurred_at, command_key)
     expected = _expected_version(request)
     result = await container.offloop(
         container.tenants.call, tenant_id, lambda app: action(app, provenance, expected)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections.documents import (
     AgreementOut,
@@ -15,7 +16,7 @@ from projections.documents import (
 from services.http.access import PLANNERS, READERS
 from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.reads import engagement_view
+from services.http.reads import AS_OF, engagement_view
 from services.http.schemas.engagement import (
     CheckInCreated,
     CheckInIn,
@@ -26,6 +27,7 @@ from services.http.schemas.engagement import (
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
+AsOf = Annotated[datetime | None, QueryParameter(description=AS_OF)]
 
 
 class FollowUpController(Controller):
@@ -34,17 +36,19 @@ class FollowUpController(Controller):
 
     @get("/agreements", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def agreements(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[AgreementOut]:
-        """Agreements with their acceptance decision and every check-in."""
-        return (await engagement_view(request, tenant_id, engagement_id)).agreements
+        """Agreements with their acceptance decision and every check-in; as they stood at
+        `as_of` if given."""
+        return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).agreements
 
     @get("/proposals", opt={"roles": READERS}, responses=QUERY_ERRORS)
     async def proposals(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[ProposalOut]:
-        """Proposals with every decision taken on them, oldest first."""
-        return (await engagement_view(request, tenant_id, engagement_id)).proposals
+        """Proposals with every decision taken on them, oldest first; as they stood at
+        `as_of` if given."""
+        return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).proposals
 
     @post(
         "/agreements/{agreement_id:uuid}/decision",

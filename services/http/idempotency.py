@@ -7,6 +7,13 @@ kept: the claim is released so a retry runs afresh. A duplicate arriving while t
 still running waits for it (up to `WAIT_SECONDS`) and then replays; the same key with a
 different body is refused with 422.
 
+A request whose body did not arrive whole (the client went away mid-upload) claims nothing
+and runs nothing: its retry is the first request. A claim is a lease the running request
+renews; a process that dies mid-request stops renewing, its claim lapses within
+`CLAIM_LEASE_SECONDS`, and a waiting retry takes over and runs the command again, which the
+application recognises by its command id (derived from principal and key) and answers as it
+answered the first time, recording nothing new.
+
 Keys are scoped by principal, method and path, so two users cannot collide or read each
 other's responses. See docs/adr/0004-idempotency-keys.md.
 """
@@ -14,6 +21,7 @@ other's responses. See docs/adr/0004-idempotency-keys.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -26,6 +34,7 @@ from redis.exceptions import RedisError
 
 from services.auth.principal import Principal
 from services.http.problems import PROBLEM_JSON, problem_bytes
+from services.observability.metrics import IDEMPOTENCY_REPLAYS
 from services.settings import Settings
 
 HEADER = b"idempotency-key"
@@ -37,10 +46,13 @@ EXEMPT_PREFIXES = ("/api/v1/auth/", "/api/v1/join")
 EXEMPT_SUFFIXES = ("/join-codes",)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 255
-WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05
-# An in-flight claim outlives any sane request but not a crashed process by much.
-CLAIM_TTL_SECONDS = 60
+# A running request renews its claim every third of the lease; a crashed one lets it lapse.
+CLAIM_LEASE_SECONDS = 6
+RENEW_SECONDS = CLAIM_LEASE_SECONDS / 3
+# A duplicate waits longer than a lease, so that after a crash it takes over instead of being
+# told "in progress" by a claim nobody holds any more.
+WAIT_SECONDS = CLAIM_LEASE_SECONDS + 4.0
 RETRY_AFTER_SECONDS = 5
 NOT_KEPT = frozenset({409, 429})
 logger = logging.getLogger("balkort.idempotency")
@@ -77,6 +89,10 @@ class IdempotencyKeys(Protocol):
 
     async def keep(self, key: str, record: Record, ttl_seconds: int) -> None:
         """Stores the finished response under `key` (only if the claim is still `record.claim`'s)."""
+        ...
+
+    async def renew(self, key: str, record: Record, ttl_seconds: int) -> None:
+        """Extends the lease of the in-flight claim `record` (only while `key` holds exactly it)."""
         ...
 
     async def release(self, key: str, claim: str) -> None:
@@ -122,6 +138,11 @@ class MemoryIdempotencyKeys:
             if held is not None and held.claim == record.claim:
                 self._records[key] = (time.monotonic() + ttl_seconds, record)
 
+    async def renew(self, key: str, record: Record, ttl_seconds: int) -> None:
+        async with self._lock:
+            if self._live(key) == record:
+                self._records[key] = (time.monotonic() + ttl_seconds, record)
+
     async def release(self, key: str, claim: str) -> None:
         async with self._lock:
             held = self._live(key)
@@ -139,6 +160,13 @@ _KEEP = """
 local held = redis.call('GET', KEYS[1])
 if held and string.sub(held, 1, 32) == ARGV[1] then
   return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 0
+"""
+# Only the very in-flight value is renewed: a kept response is never cut back to a lease.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
 """
@@ -169,6 +197,7 @@ class RedisIdempotencyKeys:
         self._client = client
         self._prefix = prefix
         self._keep = client.register_script(_KEEP)
+        self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
 
     async def claim(self, key: str, record: Record, ttl_seconds: int) -> Record | None:
@@ -185,6 +214,9 @@ class RedisIdempotencyKeys:
 
     async def keep(self, key: str, record: Record, ttl_seconds: int) -> None:
         await self._keep(keys=[self._prefix + key], args=[record.claim, _encode(record), ttl_seconds * 1000])
+
+    async def renew(self, key: str, record: Record, ttl_seconds: int) -> None:
+        await self._renew(keys=[self._prefix + key], args=[_encode(record), ttl_seconds * 1000])
 
     async def release(self, key: str, claim: str) -> None:
         await self._release(keys=[self._prefix + key], args=[claim])
@@ -212,6 +244,12 @@ def _principal_part(scope: Any) -> str:
 def principal_key(scope: Any) -> str:
     """Who the request acts for, as used in idempotency scopes and command ids."""
     return _principal_part(scope)
+
+
+def stored_key(principal: str, method: str, path: str, key: str) -> str:
+    """Where a key's claim and answer live: scoped by who, what and where, so two callers (or
+    two routes) never share one."""
+    return hashlib.sha256("\x1f".join((principal, method, path, key)).encode()).hexdigest()
 
 
 def idempotency_key(scope: Any) -> str | None:
@@ -246,10 +284,13 @@ class IdempotencyMiddleware:
         if len(key) > MAX_KEY_LENGTH:
             await _send_problem(send, 400, f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
             return
-        body, more = await _read_body(receive)
-        scoped = hashlib.sha256(
-            "\x1f".join((_principal_part(scope), scope["method"], scope["path"], key)).encode()
-        ).hexdigest()
+        body = await _read_body(receive)
+        if body is None:
+            # The client left before its body was whole: nothing to answer, and nothing may run
+            # or be kept, or the retry with the whole body would meet a stranger's fingerprint.
+            logger.info("request body cut short; %s %s not run", scope["method"], scope["path"])
+            return
+        scoped = stored_key(_principal_part(scope), scope["method"], scope["path"], key)
         mine = Record(claim=uuid4().hex, fingerprint=hashlib.sha256(body).hexdigest())
         try:
             held = await self._claim_or_wait(scoped, mine)
@@ -266,7 +307,7 @@ class IdempotencyMiddleware:
         if held is not None:
             await self._answer_for(held, mine, send)
             return
-        await self._run(scope, _replay(body, more, receive), send, scoped, mine)
+        await self._run(scope, _replay(body, receive), send, scoped, mine)
 
     @staticmethod
     def _applies(scope: Any) -> bool:
@@ -282,7 +323,7 @@ class IdempotencyMiddleware:
     async def _claim_or_wait(self, key: str, mine: Record) -> Record | None:
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
-            held = await self.keys.claim(key, mine, CLAIM_TTL_SECONDS)
+            held = await self.keys.claim(key, mine, CLAIM_LEASE_SECONDS)
             if held is None or held.done or held.fingerprint != mine.fingerprint:
                 return held
             if time.monotonic() >= deadline:
@@ -305,6 +346,7 @@ class IdempotencyMiddleware:
                 name="idempotency-key-in-flight",
             )
         else:
+            IDEMPOTENCY_REPLAYS.inc()
             headers = [(REPLAYED_HEADER, b"true"), (b"content-length", str(len(held.body)).encode())]
             if held.content_type:
                 headers.append((b"content-type", held.content_type.encode()))
@@ -327,11 +369,15 @@ class IdempotencyMiddleware:
                 chunks.append(bytes(message.get("body", b"")))
             await send(message)
 
+        renewing = asyncio.create_task(self._renew_while_running(key, mine))
         try:
             await self.app(scope, receive, capture)
         except BaseException:
+            await _stop(renewing)
             await self._forget(key, mine)
             raise
+        # Stopped before the answer is kept, so no renewal can follow it.
+        await _stop(renewing)
         if 200 <= status < 300 or (400 <= status < 500 and status not in NOT_KEPT):
             done = msgspec.structs.replace(
                 mine, status=status, content_type=content_type, body=b"".join(chunks)
@@ -344,6 +390,16 @@ class IdempotencyMiddleware:
         else:
             await self._forget(key, mine)
 
+    async def _renew_while_running(self, key: str, mine: Record) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                await self.keys.renew(key, mine, CLAIM_LEASE_SECONDS)
+            except (RedisError, OSError) as error:
+                # Should the lease lapse, a retry may run the command again beside this one;
+                # the application recognises the command id, so it is still recorded once.
+                logger.warning("could not renew an idempotency claim: %s", error)
+
     async def _forget(self, key: str, mine: Record) -> None:
         try:
             await self.keys.release(key, mine.claim)
@@ -351,18 +407,19 @@ class IdempotencyMiddleware:
             logger.warning("could not release an idempotency key (it expires by itself): %s", error)
 
 
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
+async def _read_body(receive: Any) -> bytes | None:
+    """The whole request body, or None when the client disconnected before sending all of it."""
     parts: list[bytes] = []
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(parts), True
+        if message["type"] != "http.request":
+            return None
         parts.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return b"".join(parts), False
+            return b"".join(parts)
 
 
-def _replay(body: bytes, disconnected: bool, receive: Any) -> Any:
+def _replay(body: bytes, receive: Any) -> Any:
     sent = False
 
     async def replay() -> dict[str, Any]:
@@ -370,12 +427,16 @@ def _replay(body: bytes, disconnected: bool, receive: Any) -> Any:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        if disconnected:
-            return {"type": "http.disconnect"}
         result: dict[str, Any] = await receive()
         return result
 
     return replay
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _send_problem(

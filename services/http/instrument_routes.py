@@ -20,15 +20,17 @@ from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, InstrumentSummary
 from services.http.problems import problem_responses
 from services.http.provenance import build_provenance
+from services.text import name_rule, text_rule
 
-DIMENSION_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+# `(?!\n)`: Python's `$` also matches before a final newline.
+DIMENSION_KEY = r"^[a-z][a-z0-9_]{0,39}$(?!\n)"
 
 DimensionKey = Annotated[
     str, msgspec.Meta(pattern=DIMENSION_KEY, description="Lower-case letters, digits and underscores.")
 ]
-DimensionName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Question = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
-BandLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+DimensionName = Annotated[str, name_rule(min_length=1, max_length=200)]
+Question = Annotated[str, text_rule(min_length=1, max_length=1000)]
+BandLabel = Annotated[str, name_rule(min_length=1, max_length=100)]
 ScaleBound = Annotated[int, msgspec.Meta(ge=0, le=100, description="A score on the rating scale.")]
 
 
@@ -70,7 +72,7 @@ class NewInstrument(InstrumentVersionIn, frozen=True, kw_only=True, forbid_unkno
     The name is unique on the platform, regardless of case.
     """
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[str, name_rule(min_length=1, max_length=200)]
 
 
 class DimensionView(msgspec.Struct, frozen=True, kw_only=True):

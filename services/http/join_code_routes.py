@@ -20,13 +20,14 @@ import msgspec
 import segno
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.params import FromPath, JSONBody
 from litestar.types import ControllerRouterHandler
 
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.join_code import JoinCode
 from services.auth.join_codes import (
+    GROUP_LENGTH,
     JOIN_CLAIM,
     JOIN_PATH,
     digest_of,
@@ -39,9 +40,12 @@ from services.bootstrap import Container
 from services.http.access import FACILITATORS
 from services.http.auth_routes import signed_in
 from services.http.commands import query
-from services.http.problems import problem_responses
+from services.http.problems import CredentialsRefused, problem_responses
 from services.http.provenance import build_provenance
-from services.http.rate_limits import JOIN_ATTEMPTS_STORE, FailedAttempts, client_address
+from services.http.rate_limits import client_address, give_back, take_attempt
+from services.live import end_streams
+from services.settings import Settings
+from services.text import name_rule
 
 Req = Request[Any, Any, Any]
 CODE_HEADER = "X-Join-Code"
@@ -80,7 +84,7 @@ class JoinCodeOut(msgspec.Struct, frozen=True, kw_only=True):
 class JoinIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The code from the unit table's card, as typed (case, spaces and hyphens do not matter)."""
 
-    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    code: Annotated[str, name_rule(min_length=1, max_length=64)]
 
 
 class Joined(msgspec.Struct, frozen=True, kw_only=True):
@@ -225,11 +229,12 @@ class JoinCodeController(Controller):
         unit_id: FromPath[UUID],
         code_id: FromPath[UUID],
     ) -> JoinCodeOut:
-        """Revoke a join code: nobody joins with it any more, and tokens it gave are refused on
-        their next request."""
+        """Revoke a join code: nobody joins with it any more, tokens it gave are refused on
+        their next request, and live streams held with them end."""
         await self._own_code(container, tenant_id, engagement_id, unit_id, code_id)
         provenance = build_provenance(request, request.user, tenant_id, "RevokeJoinCode")
         code = await container.offloop(container.control.revoke_join_code, code_id, provenance)
+        await end_streams(request.app, join_code_id=code_id)
         return _out(code, container.clock())
 
     @get(
@@ -291,9 +296,7 @@ class JoinCodeController(Controller):
     ) -> str:
         code = await self._own_code(container, tenant_id, engagement_id, unit_id, code_id)
         typed = normalised(request.headers.get(CODE_HEADER, ""))
-        if typed is None or not secrets.compare_digest(
-            digest_of(container.join_code_key, typed), code.digest
-        ):
+        if typed is None or not code_matches(container, typed, code):
             raise ValidationException(
                 f"{CODE_HEADER} must carry this join code's code",
                 extra=[{"key": CODE_HEADER, "source": "header", "message": "not this join code's code"}],
@@ -301,31 +304,67 @@ class JoinCodeController(Controller):
         return _join_url(request, container, grouped(typed))
 
 
+TOO_MANY_CODES = (
+    "Too many wrong join codes were typed; try again in {seconds} seconds. "
+    "Check the code on your table's card, or ask your facilitator."
+)
+CODE_REFUSED = (
+    "This join code is unknown, revoked or expired. "
+    "Check the code on your table's card, or ask your facilitator for a new one."
+)
+
+
+def join_limits(settings: Settings, request: Req, typed: str | None, text: str) -> dict[str, int]:
+    """The counters a join attempt counts against: its code prefix (the first group: a table
+    that keeps typing its code wrong locks only codes that start the same way), and the client
+    address with a far higher bound (a venue's tables share one address)."""
+    prefix = typed[:GROUP_LENGTH] if typed else text.upper()[:GROUP_LENGTH]
+    return {
+        f"join:prefix:{prefix}": settings.join_failures_per_minute,
+        f"join:address:{client_address(request)}": settings.join_failures_per_address_per_minute,
+    }
+
+
+async def find_join_code(container: Container, typed: str) -> JoinCode | None:
+    """The join code whose code is `typed` (normalised), issued under the current key or an
+    earlier one (docs/adr/0016-secrets-and-derived-keys.md); None when there is none."""
+    for key in (container.join_code_key, *container.earlier_join_code_keys):
+        try:
+            code: JoinCode = await container.offloop(
+                container.control.join_code, JoinCode.create_id(digest_of(key, typed))
+            )
+        except NotFound:
+            continue
+        return code
+    return None
+
+
+def code_matches(container: Container, typed: str, code: JoinCode) -> bool:
+    """Whether `typed` is the code of `code`, under whichever key it was issued."""
+    return any(
+        secrets.compare_digest(digest_of(key, typed), code.digest)
+        for key in (container.join_code_key, *container.earlier_join_code_keys)
+    )
+
+
 async def redeem_join_code(
     request: Req, container: Container, text: str
 ) -> tuple[JoinCode, str, timedelta] | None:
     """A token for the join code `text`, with the code and the token's lifetime; None for an
-    unknown, revoked or expired code. Wrong codes are counted per client address and per code
-    prefix; past the limit, 429 with `Retry-After`."""
+    unknown, revoked or expired code. Attempts are counted (atomically) per code prefix and per
+    client address before the code is looked up, and a right code gives its attempt back; past
+    a limit, 429 `Throttled` with `Retry-After`, even for a right code."""
     typed = normalised(text)
-    prefix = typed[:5] if typed else text.upper()[:5]
-    attempts = FailedAttempts(
-        request.app.stores.get(JOIN_ATTEMPTS_STORE), container.settings.join_failures_per_minute
-    )
-    keys = (f"join:address:{client_address(request)}", f"join:prefix:{prefix}")
-    await attempts.check(*keys)
+    limits = join_limits(container.settings, request, typed, text)
+    await take_attempt(container.attempts, limits, TOO_MANY_CODES)
     now = container.clock()
-    code: JoinCode | None = None
-    if typed is not None:
-        try:
-            code = await container.offloop(
-                container.control.join_code, JoinCode.create_id(digest_of(container.join_code_key, typed))
-            )
-        except NotFound:
-            code = None
+    code = await find_join_code(container, typed) if typed is not None else None
+    # An erased tenant's codes let no one in: refused like any unusable code.
+    if code is not None and await container.offloop(container.control.erased, code.tenant_id):
+        code = None
     if code is None or not code.usable_at(now):
-        await attempts.fail(*keys)
         return None
+    await give_back(container.attempts, limits)
     ttl = min(code.expires_at - now, timedelta(minutes=container.settings.jwt_ttl_minutes))
     token = request.app.state.jwt_auth.create_token(
         identifier=str(code.id), token_expiration=ttl, token_extras={JOIN_CLAIM: True}
@@ -334,7 +373,11 @@ async def redeem_join_code(
 
 
 @post(
-    JOIN_PATH, exclude_from_auth=True, status_code=200, responses=problem_responses(400, 401), tags=["auth"]
+    JOIN_PATH,
+    exclude_from_auth=True,
+    status_code=200,
+    responses=problem_responses(400, 401, 503),
+    tags=["auth"],
 )
 async def join(
     data: JSONBody[JoinIn], request: Req, container: NamedDependency[Container]
@@ -342,11 +385,12 @@ async def join(
     """Join a theme day with the code from the unit's table: a token (and the HttpOnly cookie)
     for acting as that unit in that engagement until the code expires.
 
-    Wrong codes are counted per client address and per code prefix; past the limit, 429 with
-    `Retry-After`. Unknown, revoked and expired codes are refused alike (401)."""
+    Wrong codes are counted per code prefix and, with a far higher bound, per client address;
+    past a limit, 429 with `Retry-After` (the text says the same wait). Unknown, revoked and
+    expired codes are refused alike (401)."""
     redeemed = await redeem_join_code(request, container, data.code)
     if redeemed is None:
-        raise NotAuthorizedException("This join code is unknown, revoked or expired.")
+        raise CredentialsRefused(CODE_REFUSED)
     code, token, ttl = redeemed
     return signed_in(
         Joined(

@@ -141,6 +141,9 @@ _E = f"{_T}/engagements/{{engagement_id:uuid}}"
 POLICY: dict[tuple[str, str], Policy] = {
     # Public: liveness, sign-in, the API's own documentation.
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,  # names its checks' states, nothing of any tenant
+    # Only Prometheus, with BALKORT_METRICS_TOKEN: no product token opens it (docs/adr/0023).
+    ("GET", "/metrics"): CLOSED,
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/join"): PUBLIC,  # a join code for a token; wrong codes are rate limited
     ("GET", "/schema"): PUBLIC,
@@ -151,6 +154,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/v1/auth/logout"): ACCOUNT,
     ("GET", "/api/v1/me"): ACCOUNT,
     ("GET", "/api/v1/tenants"): ACCOUNT,  # only the tenants the caller may act in
+    # Roles offered to the caller, and taking one up: only the caller's own invitations.
+    ("GET", "/api/v1/me/invitations"): ACCOUNT,
+    ("POST", "/api/v1/me/invitations/{invitation_id:uuid}/accept"): ACCOUNT,
     # Instruments: shared by the consultancy, read by everyone signed in, loaded by admins.
     ("GET", "/api/v1/instruments"): ACCOUNT,
     ("GET", "/api/v1/instruments/{instrument_id:uuid}"): ACCOUNT,
@@ -163,7 +169,10 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/portfolio"): platform(CONSULTANCY_STAFF),
     # A tenant and its members.
     ("GET", _T): READ,
+    # Who may change whose role within these is a rule of its own (docs/adr/0017).
     ("POST", f"{_T}/members"): FACILITATE,
+    ("PUT", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
+    ("DELETE", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
     # The organisation: units, renames, mergers, splits, retirements.
     ("GET", f"{_T}/organisation"): READ,
     ("PUT", f"{_T}/organisation"): PLAN,

@@ -29,9 +29,12 @@ from litestar.exceptions import (
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, Erased, NotFound, NotPermitted
+from projections.backends import TenantErased, ViewsNotReady
 from services.persistence.keys import KeyUnwrapError
+from services.report_pdf import ReportsBusy
 from services.tenancy import TenantStoresBusy, UnknownTenant
+from services.text import refused_by_rule
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:balkort:problem:"
@@ -105,6 +108,7 @@ _STATUS_DESCRIPTIONS = {
     403: "Signed in, but not allowed to do this here.",
     404: "No such resource.",
     409: "A rule of the method forbids this now (`rule`, `state`), or a concurrent change got there first.",
+    410: "The client organisation was erased; nothing of it can be read or changed any more.",
     422: "The Idempotency-Key was used before with a different request body.",
     429: "Too many requests (or wrong join codes); retry after `Retry-After` seconds.",
     503: "A backing service is unavailable; retry after `Retry-After` seconds.",
@@ -128,7 +132,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 # "Expected `int`, got `str` - at `$.scores.frequent`" and "Object missing required field `name`".
-_AT_PATH = re.compile(r"\s*-\s*at\s*`\$(?:\.data)?\.?(?P<path>[^`]*)`")
+_AT_PATH = re.compile(r"\s*-\s*at\s*(?:`key` in\s*)?`\$(?:\.data)?\.?(?P<path>[^`]*)`")
 _MISSING = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 
@@ -143,6 +147,8 @@ def _field_error(item: Any) -> FieldError:
         message = message[: at.start()].strip()
     if missing := _MISSING.search(message):
         path = ".".join(p for p in (path, missing.group("field")) if p)
+    # A string the text rule refused: say the rule, not the regular expression behind it.
+    message = refused_by_rule(message) or message
     return FieldError(field=path or "body", message=message)
 
 
@@ -174,7 +180,11 @@ def on_client_error(_: Request[Any, Any, Any], exc: ClientException) -> Response
 
 
 def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    status = 404 if isinstance(exc, NotFound) else 409
+    # An erased client organisation is gone for good, for every process at once: 410.
+    status = 410 if isinstance(exc, Erased) else 404 if isinstance(exc, NotFound) else 409
+    if isinstance(exc, NotPermitted):
+        # The rule of who may change whose role (docs/adr/0017): the caller's role forbids it.
+        status = 403
     return problem_response(
         status, exc.message, name=exc.rule.replace("_", "-"), rule=exc.rule, state=exc.state
     )
@@ -190,10 +200,14 @@ def on_conflict(_: Request[Any, Any, Any], exc: RecordConflictError) -> Response
     )
 
 
+class CredentialsRefused(NotAuthorizedException):
+    """401 for a sign-in (password or join code) that did not match: its detail says what the
+    person typing should do, instead of asking them to sign in."""
+
+
 def on_not_authorized(_: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[bytes]:
-    return problem_response(
-        401, "Sign in first, or sign in again.", headers={"WWW-Authenticate": 'Bearer realm="balkort"'}
-    )
+    detail = exc.detail if isinstance(exc, CredentialsRefused) else "Sign in first, or sign in again."
+    return problem_response(401, detail, headers={"WWW-Authenticate": 'Bearer realm="balkort"'})
 
 
 def on_permission_denied(_: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[bytes]:
@@ -231,9 +245,36 @@ def on_unknown_tenant(_: Request[Any, Any, Any], exc: UnknownTenant) -> Response
     return problem_response(404, "No such client organisation.", name="not-found", rule="not_found")
 
 
+def on_erased_views(request: Request[Any, Any, Any], exc: TenantErased) -> Response[bytes]:
+    return on_domain_error(request, Erased(str(exc)))
+
+
 def on_busy(_: Request[Any, Any, Any], exc: TenantStoresBusy) -> Response[bytes]:
     return problem_response(
         503, "Every tenant store is busy; try again shortly.", headers={"Retry-After": "2"}
+    )
+
+
+def on_views_not_ready(_: Request[Any, Any, Any], exc: ViewsNotReady) -> Response[bytes]:
+    # A new tenant's first events, or views rebuilt from nothing: an empty answer would be wrong.
+    return problem_response(
+        503,
+        "This client organisation's overviews are still being built; retry shortly.",
+        name="not-ready",
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def on_reports_busy(_: Request[Any, Any, Any], exc: ReportsBusy) -> Response[bytes]:
+    # A refusal by design, not a failure: answered at once and not logged as an error.
+    status, name = (429, "report-still-rendering") if exc.mine else (503, "reports-busy")
+    return problem_response(
+        status,
+        "Your report is still being rendered; retry shortly."
+        if exc.mine
+        else "Every report renderer is busy; retry shortly.",
+        name=name,
+        headers={"Retry-After": str(exc.retry_after)},
     )
 
 
@@ -295,7 +336,10 @@ PROBLEM_HANDLERS: ExceptionHandlersMap = {
     KeyUnwrapError: on_key_unavailable,
     ValidationException: on_validation,
     UnknownTenant: on_unknown_tenant,
+    TenantErased: on_erased_views,
     TenantStoresBusy: on_busy,
+    ViewsNotReady: on_views_not_ready,
+    ReportsBusy: on_reports_busy,
     TooManyRequestsException: on_too_many,
     ClientException: on_client_error,
     NotAuthorizedException: on_not_authorized,
@@ -310,5 +354,5 @@ PROBLEM_HANDLERS: ExceptionHandlersMap = {
 
 # What the tenant routes can answer besides success. 422: an Idempotency-Key reused with
 # another body; 503: the database (or, for keyed commands, Redis) is away for a moment.
-COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 422, 503)
-QUERY_ERRORS = problem_responses(400, 401, 403, 404, 503)
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 410, 422, 503)
+QUERY_ERRORS = problem_responses(400, 401, 403, 404, 410, 503)

@@ -8,19 +8,27 @@ address is the ASGI client's: behind a load balancer, let the server rewrite it 
 proxy headers (uvicorn `--proxy-headers --forwarded-allow-ips`); a client-sent
 `X-Forwarded-For` is never trusted here, since it would let a guesser pick a new one per try.
 
-Joining with a code counts failures only, per address and per code prefix (the first group
-of a code): a whole unit table joining from one network never trips it; guessing does.
+Guessing is throttled apart, by `Attempts`: atomic counters (one Redis script that checks and
+counts together, or memory embedded) of sign-ins per account and per address, and of join
+codes per code prefix (the first group of a code) and per address with a far higher bound.
+A right password or code is given back, so only wrong ones use a window up; one table typing
+its code wrong locks only codes that start the same way, not every table on the venue's
+network. The answer past a limit is 429 whose text and `Retry-After` give the same wait.
+Each process also counts in its own memory, which bounds it alone while Redis is slow or away.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
 from litestar import Request
-from litestar.exceptions import ServiceUnavailableException, TooManyRequestsException
+from litestar.exceptions import TooManyRequestsException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
@@ -32,20 +40,20 @@ from services.auth.principal import Principal
 from services.settings import Settings
 
 RATE_LIMIT_STORE = "rate_limit"
-JOIN_ATTEMPTS_STORE = "join_attempts"
 WINDOW_SECONDS = 60
-RETRY_AFTER_SECONDS = 5
+# The in-memory counters drop ended windows once they hold this many keys.
+MEMORY_KEYS_BOUND = 10_000
 logger = logging.getLogger("balkort.http")
 
 
 def rate_limit_stores(settings: Settings, client: aioredis.Redis | None) -> dict[str, Store]:
-    """The stores the limits count in: Redis when the process has one (shared by every API
-    process), else memory. The general limit fails open when Redis does not answer (an outage
-    must not take the API down with it); counting wrong join codes fails closed (503)."""
+    """The store the general limit counts in: Redis when the process has one (shared by every
+    API process), else memory. It fails open when Redis does not answer (an outage must not take
+    the API down with it). Sign-ins and join codes are counted apart (`Attempts`)."""
     if client is None:
-        return {RATE_LIMIT_STORE: MemoryStore(), JOIN_ATTEMPTS_STORE: MemoryStore()}
+        return {RATE_LIMIT_STORE: MemoryStore()}
     redis_store = RedisStore(client, namespace=settings.rate_limit_namespace, handle_client_shutdown=False)
-    return {RATE_LIMIT_STORE: FailOpenStore(redis_store), JOIN_ATTEMPTS_STORE: redis_store}
+    return {RATE_LIMIT_STORE: FailOpenStore(redis_store)}
 
 
 class FailOpenStore(Store):
@@ -113,49 +121,140 @@ def rate_limit_config(settings: Settings) -> RateLimitConfig:
         rate_limit=("minute", settings.rate_limit_per_minute),
         identifier_for_request=caller_identity,
         check_throttle_handler=counts,
-        exclude=["^/healthz$", "^/schema"],
+        # Probes and scrapes too: a load balancer's checks must never be throttled into "down".
+        exclude=["^/healthz$", "^/readyz$", "^/metrics$", "^/schema"],
         store=RATE_LIMIT_STORE,
         set_rate_limit_headers=True,
     )
 
 
-class FailedAttempts:
-    """Counts failures per key in fixed windows; refuses (429) once a key reached the limit."""
+class Throttled(TooManyRequestsException):
+    """429: too many attempts; `seconds` until the next is let through (the `Retry-After`)."""
 
-    def __init__(self, store: Store, limit: int, window_seconds: int = WINDOW_SECONDS) -> None:
-        self.store = store
-        self.limit = limit
+    def __init__(self, detail: str, seconds: int) -> None:
+        self.seconds = seconds
+        super().__init__(detail, headers={"Retry-After": str(seconds)})
+
+
+# Checks every counter of an attempt and, only when none is at its limit, counts the attempt
+# in all of them: one atomic step, so concurrent attempts can never overshoot a limit.
+# KEYS: the counters; ARGV[1]: the window in seconds; ARGV[1 + i]: the limit of KEYS[i].
+# Returns the seconds until the fullest counter frees up, or 0 when the attempt was counted.
+_TAKE = """
+local window = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl < 0 then redis.call('EXPIRE', key, window); ttl = window end
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, window) end
+end
+return 0
+"""
+# Takes one attempt back from each counter that still runs (a right code, a right password).
+_GIVE_BACK = """
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 0
+"""
+
+
+class Attempts:
+    """Counters of attempts (sign-ins, join codes) in fixed windows, shared by every API process
+    through Redis, or in memory in the embedded default. An attempt is counted before it is
+    checked, and only while every counter it names is under its limit, in one atomic step."""
+
+    def __init__(
+        self, client: aioredis.Redis | None, namespace: str, window_seconds: int = WINDOW_SECONDS
+    ) -> None:
+        self._redis = client
+        self._namespace = namespace
         self.window_seconds = window_seconds
+        # key -> (count, when the window ends, monotonic)
+        self._memory: dict[str, tuple[int, float]] = {}
 
-    async def check(self, *keys: str) -> None:
-        """429 with `Retry-After` when any key has used up its failures for this window; 503
-        when the counts cannot be read (guessing is not let through unslowed)."""
+    def _key(self, key: str) -> str:
+        return f"{self._namespace}:attempts:{key}"
+
+    async def take(self, limits: Mapping[str, int]) -> int:
+        """Counts one attempt against every key in `limits` (key -> limit per window) and
+        returns 0; or, when a key is at its limit, counts nothing and returns the seconds until
+        it frees up.
+
+        This process always counts in its own memory too, so it never lets more than a limit
+        through by itself, also while Redis answers slowly or not at all (then guessing stays
+        slowed per process, and signing in keeps working); Redis bounds every process together.
+        """
+        wait = self._take_in_memory(limits)
+        if wait or self._redis is None:
+            return wait
+        keys = [self._key(k) for k in limits]
         try:
-            for key in keys:
-                raw = await self.store.get(key)
-                if raw is not None and int(raw) >= self.limit:
-                    wait = await self.store.expires_in(key) or self.window_seconds
-                    raise TooManyRequestsException(
-                        "Too many wrong join codes; wait before trying again.",
-                        headers={"Retry-After": str(max(1, wait))},
-                    )
+            wait = int(await self._redis.eval(_TAKE, len(keys), *keys, self.window_seconds, *limits.values()))
         except (RedisError, OSError) as error:
-            raise _unavailable(error) from None
+            logger.warning("attempt counters unavailable, counting in this process only: %s", error)
+            return 0
+        if wait:
+            self._give_back_in_memory(limits)
+        return wait
 
-    async def fail(self, *keys: str) -> None:
+    async def give_back(self, keys: Iterable[str]) -> None:
+        """Takes back one attempt from each key (the attempt turned out right)."""
+        keys = list(keys)
+        self._give_back_in_memory(keys)
+        if self._redis is None:
+            return
+        names = [self._key(k) for k in keys]
         try:
-            for key in keys:
-                raw = await self.store.get(key)
-                left = await self.store.expires_in(key) if raw is not None else None
-                count = (int(raw) if raw is not None else 0) + 1
-                await self.store.set(key, str(count), expires_in=left or self.window_seconds)
+            await self._redis.eval(_GIVE_BACK, len(names), *names)
         except (RedisError, OSError) as error:
-            raise _unavailable(error) from None
+            # Only a right attempt goes uncredited; its window ends anyway.
+            logger.warning("attempt counters unavailable: %s", error)
+
+    def _give_back_in_memory(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            count, ends = self._memory.get(key, (0, 0.0))
+            if count > 0:
+                self._memory[key] = (count - 1, ends)
+
+    def _take_in_memory(self, limits: Mapping[str, int]) -> int:
+        # No await in here: on one event loop this is as atomic as the script.
+        now = time.monotonic()
+        current = {}
+        for key in limits:
+            count, ends = self._memory.get(key, (0, 0.0))
+            current[key] = (count, ends) if ends > now else (0, now + self.window_seconds)
+        wait = max(
+            (ends - now for key, (count, ends) in current.items() if count >= limits[key]), default=0.0
+        )
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        if len(self._memory) > MEMORY_KEYS_BOUND:
+            self._memory = {k: v for k, v in self._memory.items() if v[1] > now}
+        for key, (count, ends) in current.items():
+            self._memory[key] = (count + 1, ends)
+        return 0
 
 
-def _unavailable(error: Exception) -> ServiceUnavailableException:
-    logger.warning("join attempts cannot be counted: %s", error)
-    return ServiceUnavailableException(
-        "Join codes cannot be checked right now; retry shortly.",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-    )
+def attempts_for(settings: Settings, client: aioredis.Redis | None) -> Attempts:
+    """The attempt counters: in Redis when the process has one, else in memory."""
+    return Attempts(client, settings.rate_limit_namespace)
+
+
+async def take_attempt(attempts: Attempts, limits: Mapping[str, int], refusal: str) -> None:
+    """Counts an attempt, or refuses it: 429 `Throttled` whose text says the same wait as its
+    `Retry-After` (`refusal` with `{seconds}`)."""
+    wait = await attempts.take(limits)
+    if wait > 0:
+        raise Throttled(refusal.format(seconds=wait), wait)
+
+
+async def give_back(attempts: Attempts, keys: Iterable[str]) -> None:
+    """Takes back a right attempt (a right password or code uses no window up)."""
+    await attempts.give_back(keys)

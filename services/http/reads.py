@@ -15,6 +15,7 @@ from litestar.exceptions import ValidationException
 from domain.errors import NotFound
 from domain.organisation import Organisation
 from projections.answers import Portfolio, TenantReadModels
+from projections.backends import ViewsNotReady
 from projections.documents import EngagementOut, OrganisationOut
 from projections.projector import ENGAGEMENT, ORGANISATION
 from projections.queries import portfolio
@@ -164,6 +165,7 @@ async def portfolio_of(request: Request[Any, Any, Any], principal: Principal, to
     container = _container(request)
     tenants = await container.offloop(container.control.tenants)
     items = []
+    still_building = []
     for tenant in tenants:
         if not principal.can_access(tenant.id):
             continue
@@ -171,5 +173,9 @@ async def portfolio_of(request: Request[Any, Any, Any], principal: Principal, to
             engagements = await engagements_of(request, tenant.id)
         except NotFound:  # an organisation not established yet has nothing to show
             continue
+        except ViewsNotReady:
+            # One organisation's overviews being rebuilt must not take the whole portfolio down.
+            still_building.append(tenant.id)
+            continue
         items.append(TenantReadModels(tenant.id, tenant.name, engagements))
-    return portfolio(items, today)
+    return portfolio(items, today, still_building)

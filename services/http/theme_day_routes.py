@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from projections.documents import (
     CardOut,
@@ -16,7 +17,7 @@ from services.auth.guards import UnitScope
 from services.http.access import FACILITATORS, PARTICIPANTS, PLANNERS, READERS
 from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.reads import engagement_view
+from services.http.reads import AS_OF, engagement_view
 from services.http.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
@@ -39,6 +40,7 @@ from services.http.schemas.engagement import (
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
+AsOf = Annotated[datetime | None, QueryParameter(description=AS_OF)]
 
 
 class ThemeDayController(Controller):
@@ -95,11 +97,12 @@ class ThemeDayController(Controller):
         responses=QUERY_ERRORS,
     )
     async def relations(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[RelationOut]:
         """Every mapped relation with its means per dimension and index; relations rated
-        individually by fewer than the minimum group size are suppressed."""
-        return (await engagement_view(request, tenant_id, engagement_id)).relation_views
+        individually by fewer than the minimum group size are suppressed. As they stood at
+        `as_of` if given."""
+        return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).relation_views
 
     @post(
         "/cards", opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_FROM_UNIT}, responses=WRITE_ERRORS
@@ -133,10 +136,11 @@ class ThemeDayController(Controller):
         responses=QUERY_ERRORS,
     )
     async def cards(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[CardOut]:
-        """Every dance card with its answer and, once scheduled, its round."""
-        return (await engagement_view(request, tenant_id, engagement_id)).cards
+        """Every dance card with its answer and, once scheduled, its round; as they stood at
+        `as_of` if given."""
+        return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).cards
 
     @post(
         "/cards/{card_id:uuid}/accept",

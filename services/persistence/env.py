@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from uuid import UUID
 
 from services.settings import Settings
@@ -9,7 +10,22 @@ from services.settings import Settings
 CONTROL_STORE = "control"
 # Balkort's own keys in a tenant application's environment.
 PSEUDONYM_KEY = "BALKORT_PSEUDONYM_KEY"
+# Comma-separated earlier pseudonym keys: a rater who rated under one of them keeps it.
+EARLIER_PSEUDONYM_KEYS = "BALKORT_EARLIER_PSEUDONYM_KEYS"
 SNAPSHOT_INTERVAL = "BALKORT_SNAPSHOT_INTERVAL"
+
+
+# What this process creates is its user's alone: stores, journals, views and keys hold
+# personal data and secrets (files 0600, folders 0700).
+PRIVATE_UMASK = 0o077
+
+
+def private_files(settings: Settings) -> None:
+    """From now on every file and folder this process creates is private to its user (the
+    umask covers what SQLite creates itself: databases, journals, WAL and shared-memory
+    files); the data directory is created so."""
+    os.umask(PRIVATE_UMASK)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def tenant_store_name(tenant_id: UUID) -> str:
@@ -19,7 +35,7 @@ def tenant_store_name(tenant_id: UUID) -> str:
 def application_env(settings: Settings, store: str) -> dict[str, str]:
     if not settings.uses_postgres:
         path = settings.data_dir / "stores" / f"{store}.sqlite3"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
     pg = settings.postgres
     return {

@@ -7,24 +7,32 @@ associated data) in a plain table beside the control plane: `control.tenant_keys
 PostgreSQL, `stores/tenant-keys.sqlite3` in the embedded default. A plain table rather than
 events, so that erasing a tenant deletes its key for good: an event would stay in the control
 plane's history (see docs/adr/0009-tenant-keys-and-crypto-shredding.md).
+
+Beside each key sits the tenant's legacy watermark (`legacy_until`): the last position of its
+log that may hold a state encrypted without its event's identity bound in (binding.py,
+docs/adr/0019-ciphertexts-bound-to-their-event.md). Tenants onboarded with binding get 0; a
+tenant keyed before binding existed gets the end of its log the first time it is asked for.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import sqlite3
 import threading
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
 from Crypto.Cipher import AES
 from psycopg import sql
 
-from services.persistence.env import CONTROL_STORE
+from services.auth.secret_keys import MAKE_MASTER_KEY
+from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.settings import Settings, SettingsError
 
 KEY_BYTES = 32
@@ -32,6 +40,9 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 MASTER_KEY_FILE = "master-key"
 KEYS_TABLE = "tenant_keys"
+# The tenant application's events table (named after its class) and SQLite's one table.
+POSTGRES_EVENTS_TABLE = "tenantapplication_events"
+SQLITE_EVENTS_TABLE = "stored_events"
 
 __all__ = ["KeyUnwrapError", "TenantKeys", "master_key", "unwrap", "wrap"]
 
@@ -51,9 +62,15 @@ def _decode_master(text: str) -> bytes:
 
 
 def master_key(settings: Settings) -> bytes:
-    """The master key: `settings.master_key`, else one generated once and kept in `data_dir`."""
+    """The master key: `settings.master_key`, else (embedded default only) one generated once and
+    kept in `data_dir`. On PostgreSQL a generated key would live on one machine's disk: every
+    other process would fail to open the tenant keys, and losing that disk would shred them all."""
     if settings.master_key:
         return _decode_master(settings.master_key)
+    if settings.uses_postgres:
+        raise SettingsError(
+            f"BALKORT_MASTER_KEY is required with DATABASE_URL. Make one with: {MAKE_MASTER_KEY}"
+        )
     path = Path(settings.data_dir) / MASTER_KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -89,6 +106,30 @@ def unwrap(master: bytes, tenant_id: UUID, wrapped: bytes) -> bytes:
         raise KeyUnwrapError(f"the key of tenant {tenant_id} does not open under this master key") from None
 
 
+def _opens(master: bytes, tenant_id: UUID, wrapped: bytes) -> bool:
+    try:
+        unwrap(master, tenant_id, wrapped)
+    except KeyUnwrapError:
+        return False
+    return True
+
+
+def create_keys_table(conn: psycopg.Connection[Any]) -> None:
+    """The control plane's table of wrapped tenant keys (a migration step; idempotent)."""
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (tenant_id text PRIMARY KEY, wrapped bytea NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now())"
+        ).format(sql.Identifier(CONTROL_STORE, KEYS_TABLE))
+    )
+    # Keys made before binding existed keep NULL: their watermark is set when first asked.
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS legacy_until bigint").format(
+            sql.Identifier(CONTROL_STORE, KEYS_TABLE)
+        )
+    )
+
+
 class TenantKeys:
     """The wrapped tenant keys, in a plain table of the control plane's database. Blocking."""
 
@@ -106,8 +147,10 @@ class TenantKeys:
         if existing is not None:
             return existing
         wrapped = wrap(self._master, tenant_id, os.urandom(KEY_BYTES))
+        # A new tenant's events are all written bound: no legacy window.
         self._execute(
-            "INSERT INTO {t} (tenant_id, wrapped) VALUES (?, ?) ON CONFLICT (tenant_id) DO NOTHING",
+            "INSERT INTO {t} (tenant_id, wrapped, legacy_until) VALUES (?, ?, 0) "
+            "ON CONFLICT (tenant_id) DO NOTHING",
             (tenant_id.hex, wrapped),
         )
         key = self.get(tenant_id)
@@ -125,6 +168,23 @@ class TenantKeys:
             raise TypeError("a wrapped key is binary")
         return unwrap(self._master, tenant_id, bytes(wrapped))
 
+    def legacy_until(self, tenant_id: UUID) -> int:
+        """The last position of the tenant's log that may hold an unbound state (0: none).
+
+        A key made before binding existed has no watermark yet: it becomes the end of the
+        tenant's log now, once, so that everything written from here on must be bound."""
+        rows = self._execute("SELECT legacy_until FROM {t} WHERE tenant_id = ?", (tenant_id.hex,))
+        if not rows:
+            return 0
+        if rows[0][0] is None:
+            self._execute(
+                "UPDATE {t} SET legacy_until = ? WHERE tenant_id = ? AND legacy_until IS NULL",
+                (self._log_head(tenant_id), tenant_id.hex),
+            )
+            rows = self._execute("SELECT legacy_until FROM {t} WHERE tenant_id = ?", (tenant_id.hex,))
+        value = rows[0][0] if rows else 0
+        return int(value) if isinstance(value, int) else 0
+
     def delete(self, tenant_id: UUID) -> bool:
         """Deletes the tenant's key for good (crypto-shredding); True when there was one."""
         rows = self._execute("DELETE FROM {t} WHERE tenant_id = ? RETURNING tenant_id", (tenant_id.hex,))
@@ -133,10 +193,13 @@ class TenantKeys:
 
     def rewrap(self, new_master: bytes) -> int:
         """Master-key rotation: every tenant key re-wrapped under `new_master`, in one
-        transaction; returns how many. Afterwards start processes with the new master key."""
+        transaction; returns how many. Afterwards start processes with the new master key.
+
+        A key that already opens under `new_master` is left alone, so running it again after
+        every process has restarted catches a tenant onboarded meanwhile under the old key."""
         count = 0
+        self._ensure()
         if self._settings.uses_postgres:
-            self._ensure()
             with psycopg.connect(self._settings.postgres.dsn) as conn, conn.transaction():
                 table = sql.Identifier(CONTROL_STORE, KEYS_TABLE)
                 rows = conn.execute(
@@ -144,6 +207,8 @@ class TenantKeys:
                 ).fetchall()
                 for tid, wrapped in rows:
                     tenant_id = UUID(hex=tid)
+                    if _opens(new_master, tenant_id, bytes(wrapped)):
+                        continue
                     key = unwrap(self._master, tenant_id, bytes(wrapped))
                     conn.execute(
                         sql.SQL("UPDATE {} SET wrapped = %s WHERE tenant_id = %s").format(table),
@@ -154,6 +219,8 @@ class TenantKeys:
             with closing(self._sqlite()) as lite, lite:
                 for tid, wrapped in lite.execute(f"SELECT tenant_id, wrapped FROM {KEYS_TABLE}").fetchall():  # noqa: S608
                     tenant_id = UUID(hex=tid)
+                    if _opens(new_master, tenant_id, bytes(wrapped)):
+                        continue
                     key = unwrap(self._master, tenant_id, bytes(wrapped))
                     lite.execute(
                         f"UPDATE {KEYS_TABLE} SET wrapped = ? WHERE tenant_id = ?",  # noqa: S608
@@ -168,6 +235,31 @@ class TenantKeys:
     def _sqlite_path(self) -> Path:
         return Path(self._settings.data_dir) / "stores" / "tenant-keys.sqlite3"
 
+    def _log_head(self, tenant_id: UUID) -> int:
+        """The last position of the tenant's event log (0 when it has none)."""
+        store = tenant_store_name(tenant_id)
+        if self._settings.uses_postgres:
+            with psycopg.connect(self._settings.postgres.dsn, autocommit=True) as conn:
+                table = f"{store}.{POSTGRES_EVENTS_TABLE}"
+                found = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+                if found is None or found[0] is None:
+                    return 0
+                row = conn.execute(
+                    sql.SQL("SELECT coalesce(max(notification_id), 0) FROM {}").format(
+                        sql.Identifier(store, POSTGRES_EVENTS_TABLE)
+                    )
+                ).fetchone()
+                return int(row[0]) if row else 0
+        path = Path(self._settings.data_dir) / "stores" / f"{store}.sqlite3"
+        if not path.exists():
+            return 0
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as lite:
+            try:
+                row = lite.execute(f"SELECT coalesce(max(rowid), 0) FROM {SQLITE_EVENTS_TABLE}").fetchone()  # noqa: S608
+            except sqlite3.OperationalError:  # no events table yet
+                return 0
+        return int(row[0]) if row else 0
+
     def _sqlite(self) -> sqlite3.Connection:
         path = self._sqlite_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,23 +272,18 @@ class TenantKeys:
         with self._lock:
             if self._ready:
                 return
-            if self._settings.uses_postgres:
-                with psycopg.connect(self._settings.postgres.dsn, autocommit=True) as conn:
-                    conn.execute(
-                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(CONTROL_STORE))
-                    )
-                    conn.execute(
-                        sql.SQL(
-                            "CREATE TABLE IF NOT EXISTS {} (tenant_id text PRIMARY KEY, wrapped bytea NOT NULL, "
-                            "created_at timestamptz NOT NULL DEFAULT now())"
-                        ).format(sql.Identifier(CONTROL_STORE, KEYS_TABLE))
-                    )
-            else:
+            # On PostgreSQL the table is made by `balkort migrate` (services/migrations.py).
+            if not self._settings.uses_postgres:
                 with closing(self._sqlite()) as lite, lite:
                     lite.execute(
                         f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (tenant_id TEXT PRIMARY KEY, "
                         "wrapped BLOB NOT NULL, created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
                     )
+                    columns = {row[1] for row in lite.execute(f"PRAGMA table_info({KEYS_TABLE})")}
+                    if "legacy_until" not in columns:
+                        # Keys made before binding existed keep NULL (see `legacy_until`).
+                        with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                            lite.execute(f"ALTER TABLE {KEYS_TABLE} ADD COLUMN legacy_until INTEGER")
             self._ready = True
 
     def _execute(self, statement: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:

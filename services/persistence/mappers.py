@@ -1,4 +1,6 @@
-"""Each tenant's mapper: the typed msgspec mapper with the tenant's own cipher.
+"""Each tenant's mapper: the typed msgspec mapper with the tenant's own cipher, sealing each
+state to its event (binding.py) and accepting unbound legacy states only up to the tenant's
+legacy watermark.
 
 Every reader of a tenant's stored events (projector, rebuild, time travel, export) decodes
 with the mapper from here, so it decrypts with that tenant's key. Built once per tenant and
@@ -16,7 +18,8 @@ from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import Mapper
 from eventsourcing.utils import Environment
 
-from services.persistence.transcoding import MsgspecTranscoder, TypedMapper
+from services.persistence.binding import BoundMapper
+from services.persistence.transcoding import MsgspecTranscoder
 
 CIPHER_TOPIC = "eventsourcing.cipher:AESCipher"
 
@@ -33,8 +36,12 @@ def cipher_env(key: bytes | None) -> dict[str, str]:
 class TenantMappers:
     """tenant id -> the Mapper that reads and writes that tenant's events (cached)."""
 
-    def __init__(self, key_for: Callable[[UUID], bytes | None]) -> None:
+    def __init__(
+        self, key_for: Callable[[UUID], bytes | None], legacy_for: Callable[[UUID], int] | None = None
+    ) -> None:
         self._key_for = key_for
+        # Without one, no tenant has legacy (unbound) states.
+        self._legacy_for = legacy_for or (lambda _tenant_id: 0)
         self._lock = threading.Lock()
         self._mappers: dict[UUID, Mapper[UUID]] = {}
 
@@ -45,7 +52,9 @@ class TenantMappers:
             return mapper
         key = self._key_for(tenant_id)
         cipher = AESCipher(Environment(env=cipher_env(key))) if key is not None else None
-        mapper = TypedMapper(transcoder=MsgspecTranscoder(), cipher=cipher)
+        mapper = BoundMapper(
+            transcoder=MsgspecTranscoder(), cipher=cipher, legacy_until=self._legacy_for(tenant_id)
+        )
         with self._lock:
             return self._mappers.setdefault(tenant_id, mapper)
 

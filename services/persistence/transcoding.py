@@ -38,6 +38,7 @@ from uuid import UUID
 import msgspec
 from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol, EventSourcingError
 from eventsourcing.persistence import (
+    Cipher,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
@@ -360,7 +361,7 @@ class TypedMapper(Mapper[UUID]):
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:
-            stored_state = self.cipher.encrypt(stored_state)
+            stored_state = self.encrypt(stored_state, originator_id, originator_version, codec.topic)
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
@@ -368,16 +369,38 @@ class TypedMapper(Mapper[UUID]):
             state=stored_state,
         )
 
+    def encrypt(self, state: bytes, originator_id: UUID, originator_version: int, topic: str) -> bytes:
+        """The stored form of `state` (compressed already) for the event it belongs to."""
+        return self.the_cipher().encrypt(state)
+
+    def decrypt(self, stored_event: StoredEvent) -> bytes:
+        """The (still compressed) state inside `stored_event`."""
+        return self.the_cipher().decrypt(stored_event.state)
+
+    def the_cipher(self) -> Cipher:
+        if self.cipher is None:
+            raise TypeError("this mapper stores events unencrypted")
+        return self.cipher
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        return self.decode_with(stored_event, self.decrypt)
+
+    def decode_with(
+        self, stored_event: StoredEvent, decrypt: Callable[[StoredEvent], bytes]
+    ) -> DomainEventProtocol[UUID]:
+        """The domain event of `stored_event`, its state decrypted by `decrypt` when the
+        mapper has a cipher."""
         cls = resolve_topic(stored_event.topic)
         try:
             codec = codec_for(cls)
             stored_state = stored_event.state
             if self.cipher:
-                stored_state = self.cipher.decrypt(stored_state)
+                stored_state = decrypt(stored_event)
             if self.compressor:
                 stored_state = self.compressor.decompress(stored_state)
             event_state = codec.decode(stored_state)
+        except MapperDeserialisationError:
+            raise
         except Exception as e:
             msg = (
                 f"Failed to deserialise state of stored event with topic '{stored_event.topic}', "

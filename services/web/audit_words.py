@@ -23,6 +23,7 @@ SUBJECT_LENGTH = 160
 ORGANISATION = "Organisation"
 ENGAGEMENT = "Engagement"
 ACCESS_LOG = "AccessLog"
+MEMBER_ROSTER = "MemberRoster"
 
 
 def _organisation_events() -> dict[str, str]:
@@ -72,11 +73,23 @@ def _access_log_events() -> dict[str, str]:
     }
 
 
+def _member_roster_events() -> dict[str, str]:
+    return {
+        "Opened": _("Member roster opened"),
+        "MembershipGranted": _("Role granted"),
+        "RoleChanged": _("Role changed"),
+        "MembershipRemoved": _("Role removed"),
+        "MemberInvited": _("Person invited to a role"),
+        "InvitationAccepted": _("Invitation accepted"),
+    }
+
+
 def _events_by_aggregate() -> dict[str, dict[str, str]]:
     return {
         ORGANISATION: _organisation_events(),
         ENGAGEMENT: _engagement_events(),
         ACCESS_LOG: _access_log_events(),
+        MEMBER_ROSTER: _member_roster_events(),
     }
 
 
@@ -90,6 +103,7 @@ def aggregate_type_label(aggregate_type: str) -> str:
         ORGANISATION: _("The organisation"),
         ENGAGEMENT: _("Engagement"),
         ACCESS_LOG: _("Auditor access log"),
+        MEMBER_ROSTER: _("Members and their roles"),
     }.get(aggregate_type, aggregate_type)
 
 

@@ -20,8 +20,10 @@ from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE
 from services.auth.jwt import principal_of as account_principal
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.auth_routes import signed_in
+from services.http.auth_routes import authenticate, sign_out, signed_in
 from services.http.join_code_routes import redeem_join_code
+from services.http.rate_limits import Throttled
+from services.text import name_rule, text_rule
 from services.web.forms import Form, FormData, FormInvalid, decode, values
 from services.web.i18n import LANGUAGE_COOKIE, language_of
 from services.web.i18n import gettext as _
@@ -32,12 +34,12 @@ YEAR = 365 * 24 * 3600
 
 
 class SignIn(msgspec.Struct, frozen=True):
-    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
-    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    email: Annotated[str, name_rule(min_length=3, max_length=320)]
+    password: Annotated[str, text_rule(min_length=1, max_length=1024)]
 
 
 class JoinIn(msgspec.Struct, frozen=True):
-    code: Annotated[str, msgspec.Meta(min_length=4, max_length=32)]
+    code: Annotated[str, name_rule(min_length=4, max_length=32)]
 
 
 def home_of(principal: Principal) -> str:
@@ -68,7 +70,8 @@ def _with_csrf_cookie(request: Req, response: Template) -> Template:
     if not request.cookies.get(CSRF_COOKIE):
         token = secrets.token_urlsafe(32)
         request.state[NEW_CSRF_STATE] = token
-        response.cookies.append(Cookie(key=CSRF_COOKIE, value=token, samesite="lax", path="/"))
+        secure = request.app.state.container.settings.cookie_secure
+        response.cookies.append(Cookie(key=CSRF_COOKIE, value=token, samesite="lax", secure=secure, path="/"))
     return response
 
 
@@ -91,7 +94,15 @@ async def login(request: Req, data: Form, container: NamedDependency[Container])
         credentials = decode(form, SignIn)
     except FormInvalid as invalid:
         return page("login.html", status_code=400, next=target, errors=invalid.errors, form=form)
-    user = await container.offloop(container.control.authenticate, credentials.email, credentials.password)
+    try:
+        user = await authenticate(request, container, credentials.email, credentials.password)
+    except Throttled as throttled:
+        errors = {
+            "": _("Too many sign-in attempts. Try again in %(seconds)s seconds.", seconds=throttled.seconds)
+        }
+        return _throttled(
+            page("login.html", status_code=429, next=target, errors=errors, form=form), throttled
+        )
     if user is None:
         errors = {"": _("Wrong email or password.")}
         return page("login.html", status_code=401, next=target, errors=errors, form=form)
@@ -114,7 +125,15 @@ async def join(request: Req, data: Form, container: NamedDependency[Container]) 
         entry = decode(form, JoinIn)
     except FormInvalid as invalid:
         return page("join.html", status_code=400, errors=invalid.errors, form=form)
-    redeemed = await redeem_join_code(request, container, entry.code)
+    try:
+        redeemed = await redeem_join_code(request, container, entry.code)
+    except Throttled as throttled:
+        message = _(
+            "Too many wrong codes have been typed. Try again in %(seconds)s seconds, "
+            "and check the code on your table's card.",
+            seconds=throttled.seconds,
+        )
+        return _throttled(page("join.html", status_code=429, errors={"code": message}, form=form), throttled)
     if redeemed is None:
         errors = {"code": _("That code is not valid. Check it, or ask your facilitator.")}
         return page("join.html", status_code=400, errors=errors, form=form)
@@ -124,7 +143,8 @@ async def join(request: Req, data: Form, container: NamedDependency[Container]) 
 
 
 @post("/logout", include_in_schema=False, status_code=303)
-async def logout(container: NamedDependency[Container]) -> Redirect:
+async def logout(request: Req, container: NamedDependency[Container]) -> Redirect:
+    await sign_out(request, container)
     secure = container.settings.cookie_secure
     response = Redirect("/login", status_code=303)
     response.cookies.extend(
@@ -146,7 +166,14 @@ async def choose_language(request: Req, data: Form) -> Redirect:
     back = _safe_next(str(form.get("next", ""))) or "/"
     response = Redirect(back, status_code=303)
     response.cookies.append(
-        Cookie(key=LANGUAGE_COOKIE, value=language, max_age=YEAR, samesite="lax", path="/")
+        Cookie(
+            key=LANGUAGE_COOKIE,
+            value=language,
+            max_age=YEAR,
+            samesite="lax",
+            secure=request.app.state.container.settings.cookie_secure,
+            path="/",
+        )
     )
     return response
 
@@ -159,6 +186,12 @@ async def organisations(request: Req, container: NamedDependency[Container]) -> 
     tenants = await container.offloop(container.control.tenants)
     mine = [(t, principal.role_in(t.id)) for t in tenants if principal.can_access(t.id)]
     return page("organisations.html", tenants=mine)
+
+
+def _throttled(response: Template, throttled: Throttled) -> Template:
+    """The page says the wait; `Retry-After` says the same."""
+    response.headers["Retry-After"] = str(throttled.seconds)
+    return response
 
 
 def _redirect(target: str, cookies: list[Cookie]) -> Redirect:

@@ -60,6 +60,7 @@ from services.http.schemas.engagement import (
     SetRounds,
     StepBack,
 )
+from services.live import end_streams
 from services.web import participant_table as table_of
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
@@ -654,6 +655,7 @@ class ConsolePages(Controller):
             raise NotFound(f"no join code {code_id} for this unit")
         provenance = build_provenance(request, request.user, tenant_id, "RevokeJoinCode")
         await container.offloop(container.control.revoke_join_code, code_id, provenance)
+        await end_streams(request.app, join_code_id=code_id)
         return Redirect(_console_url(tenant_id, engagement_id, "join-codes"), status_code=303)
 
     @get("/join-codes/print", opt={"roles": FACILITATORS})

@@ -153,10 +153,14 @@ def on_page_error(request: Req, exc: Exception) -> Response[Any]:
     return response
 
 
+# Probes and the metrics scrape answer machines: problem details, never a page.
+OPERATOR_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 def is_page(request: Req) -> bool:
     """A page (or an asset) rather than the API or its documentation."""
     path = request.url.path
-    return not (path.startswith("/api/") or path.startswith("/schema") or path == "/healthz")
+    return not (path.startswith("/api/") or path.startswith("/schema") or path in OPERATOR_PATHS)
 
 
 def page_aware(handlers: ExceptionHandlersMap) -> ExceptionHandlersMap:

@@ -39,7 +39,15 @@ from services.web.forms import Form, FormData, FormInvalid, decode, domain_messa
 from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
-from services.web.reports import Agenda, AgendaItem, load_agenda, render_pdf
+from services.web.reports import (
+    REPORT_BASE_URL,
+    REPORT_STYLESHEETS,
+    Agenda,
+    AgendaItem,
+    agenda_of,
+    load_agenda,
+    report_key,
+)
 
 Req = Request[Any, Any, Any]
 _T = PAGE_TENANT_PREFIX
@@ -437,16 +445,29 @@ class FollowUpPages(Controller):
     async def report_pdf(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Response[bytes]:
-        """The follow-up report as PDF, from the same template as the HTML report."""
-        agenda = await load_agenda(request, tenant_id, engagement_id)
-        engine = request.app.template_engine
-        assert engine is not None  # noqa: S101 - the app is built with templates
-        html = engine.get_template("report/document.html").render(
-            request=request, **_report_context(tenant_id, agenda)
+        """The follow-up report as PDF, from the same template as the HTML report. Rendered in a
+        worker process and kept per engagement version and language; while every renderer is
+        busy the answer is 503 (429 to someone whose own report is still rendering) with
+        Retry-After."""
+        engagement = await engagement_view(request, tenant_id, engagement_id)
+        organisation = await organisation_view(request, tenant_id)
+
+        async def html() -> str:
+            agenda = await agenda_of(request, tenant_id, engagement, organisation)
+            engine = request.app.template_engine
+            assert engine is not None  # noqa: S101 - the app is built with templates
+            document: str = engine.get_template("report/document.html").render(
+                request=request, **_report_context(tenant_id, agenda)
+            )
+            return document
+
+        renderer = request.app.state.container.reports
+        who = f"{tenant_id}:{principal_from(request).user_id}"
+        # Raises ReportsBusy when there is no room: 429 or 503 with Retry-After (problems.py).
+        pdf = await renderer.pdf(
+            report_key(tenant_id, engagement, organisation), who, html, REPORT_BASE_URL, REPORT_STYLESHEETS
         )
-        container = request.app.state.container
-        pdf = await container.offloop(render_pdf, html)
-        name = exports.file_name(_("follow-up report"), agenda.engagement.title)
+        name = exports.file_name(_("follow-up report"), engagement.title)
         return Response(
             pdf,
             media_type=PDF_MEDIA_TYPE,

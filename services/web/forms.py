@@ -2,7 +2,10 @@
 by field and in the user's language, and the CSRF check for forms.
 
 A page handler decodes with `decode(form, Struct)`; a `FormInvalid` carries one message per
-field, which the page shows next to that field (`templates/_forms.html`). Rules of the method
+field, which the page shows next to that field (`templates/_forms.html`). Posted text obeys the
+same rule as the API's (`services.text`): a textarea's CR LF line ends become newlines, and a
+value holding a control character, an unpaired surrogate or a non-character is refused at its
+field whatever the command, before the command's own Struct checks it. Rules of the method
 broken by a command (domain errors) come back in the user's words (`services.web.refusals`),
 at the field they concern or for the whole form.
 """
@@ -24,6 +27,7 @@ from litestar.params import Body
 
 from domain.errors import DomainError
 from services.auth.jwt import CSRF_COOKIE, CSRF_HEADER
+from services.text import NAME_PATTERN, first_refused, refused_by_rule, with_newlines
 from services.web.commands import FORM_KEY_FIELD
 from services.web.i18n import gettext as _
 from services.web.refusals import Names, explain_refusal
@@ -53,7 +57,7 @@ class FormData:
     """A posted form, read one value (`get`, the last one sent) or all values (`getall`)."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
-        self.data = data
+        self.data = {key: _with_newlines(value) for key, value in data.items()}
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.data)
@@ -71,6 +75,32 @@ class FormData:
         """The form's own key (`_key`), which makes sending it twice record it once."""
         value = self.get(FORM_KEY_FIELD)
         return str(value) if value else None
+
+
+def _with_newlines(value: Any) -> Any:
+    if isinstance(value, str):
+        return with_newlines(value)
+    if isinstance(value, list):
+        return [_with_newlines(v) for v in value]
+    return value
+
+
+def _refused_field(data: Mapping[str, Any]) -> str | None:
+    """The first field whose text (at any depth) the text rule refuses."""
+    for key, value in data.items():
+        if _refuses(value) or first_refused(str(key)) is not None:
+            return str(key)
+    return None
+
+
+def _refuses(value: Any) -> bool:
+    if isinstance(value, str):
+        return first_refused(value) is not None
+    if isinstance(value, Mapping):
+        return _refused_field(value) is not None
+    if isinstance(value, list | tuple):
+        return any(_refuses(v) for v in value)
+    return False
 
 
 def values(form: FormData, *, lists: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -93,6 +123,9 @@ def values(form: FormData, *, lists: frozenset[str] = frozenset()) -> dict[str, 
 
 def decode(data: Mapping[str, Any], shape: type[S]) -> S:
     """`data` as a `shape`, with strings converted ("3" → 3, "2026-03-11" → a date)."""
+    refused = _refused_field(data)
+    if refused is not None:
+        raise FormInvalid({refused: _("This text holds a character that cannot be recorded.")})
     try:
         return msgspec.convert(dict(data), type=shape, strict=False)
     except msgspec.ValidationError as error:
@@ -127,6 +160,10 @@ def explain(error: msgspec.ValidationError) -> str:
         return _("This is too short.")
     if "Invalid enum value" in text:
         return _("Please choose from the list.")
+    if refused_by_rule(text.partition(" - at `")[0]):
+        if repr(NAME_PATTERN) in text:
+            return _("A name is one line, without control characters or direction marks.")
+        return _("This text holds a character that cannot be recorded.")
     return _("This value is not valid.")
 
 

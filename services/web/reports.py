@@ -38,7 +38,8 @@ from services.web.rendering import STATIC_DIR
 AGREEMENT = "agreement"
 PROPOSAL = "proposal"
 # The printed report looks as the page does when printed: the site's sheet and the report's.
-REPORT_STYLESHEETS = (STATIC_DIR / "css" / "balkort.css", STATIC_DIR / "css" / "follow_up.css")
+REPORT_STYLESHEETS = (str(STATIC_DIR / "css" / "balkort.css"), str(STATIC_DIR / "css" / "follow_up.css"))
+REPORT_BASE_URL = STATIC_DIR.as_uri()
 _DECIDABLE_PROPOSALS = frozenset(s.value for s in REVISITABLE)
 
 
@@ -312,6 +313,13 @@ async def load_agenda(request: Request[Any, Any, Any], tenant_id: UUID, engageme
     """The agenda as it stands now, read from the read models and the decision lineage."""
     engagement = await engagement_view(request, tenant_id, engagement_id)
     organisation = await organisation_view(request, tenant_id)
+    return await agenda_of(request, tenant_id, engagement, organisation)
+
+
+async def agenda_of(
+    request: Request[Any, Any, Any], tenant_id: UUID, engagement: EngagementOut, organisation: OrganisationOut
+) -> Agenda:
+    """The agenda of an engagement read already, with the decision lineage behind its cards."""
     wanted = [f"rating:{c.motivating_rating_id}" for c in engagement.cards if c.motivating_rating_id]
     rated: dict[UUID, tuple[UUID, UUID, datetime]] = {}
     if wanted:
@@ -326,27 +334,10 @@ async def load_agenda(request: Request[Any, Any, Any], tenant_id: UUID, engageme
 # -- PDF ---------------------------------------------------------------------------------------
 
 
-def _no_fetching(url: str) -> dict[str, Any]:
-    raise ValueError(f"the report fetches nothing ({url})")
-
-
-def _refusing_fetcher() -> Any:
-    """The report needs nothing from outside (its stylesheet is handed over, fonts are the
-    system's): refusing every fetch keeps text in a report from ever reaching an address."""
-    try:
-        from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
-    except ImportError:  # WeasyPrint before 68 takes a plain function
-        return _no_fetching
-    return URLFetcher(allowed_protocols=())
-
-
-def render_pdf(html: str) -> bytes:
-    """The report's HTML as PDF. CPU bound: call it off the event loop. WeasyPrint is imported
-    on first use, so that starting the app does not pay for it."""
-    from weasyprint import CSS, HTML  # type: ignore[import-untyped]
-
-    fetcher = _refusing_fetcher()
-    stylesheets = [CSS(filename=str(path), url_fetcher=fetcher) for path in REPORT_STYLESHEETS]
-    document = HTML(string=html, url_fetcher=fetcher, base_url=STATIC_DIR.as_uri())
-    pdf: bytes = document.write_pdf(stylesheets=stylesheets)
-    return pdf
+def report_key(tenant_id: UUID, engagement: EngagementOut, organisation: OrganisationOut) -> str:
+    """What a printed report depends on: the tenant, the engagement at its version, the unit
+    names at the organisation's version, and the language it is printed in."""
+    return (
+        f"{tenant_id}:{engagement.engagement_id}:v{engagement.version}"
+        f":o{organisation.version}:{current_language()}"
+    )

@@ -13,6 +13,7 @@ violations, on uncaught script errors and on server errors behind the page.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -159,7 +160,8 @@ def _when_ready(read: Callable[[], Any]) -> Any:
         try:
             answer = read()
         except urllib.error.HTTPError as error:
-            if error.code != 404 or time.monotonic() > deadline:
+            # 503: the tenant's read models are still being built from its events (Retry-After).
+            if error.code not in (404, 503) or time.monotonic() > deadline:
                 raise
         else:
             if answer:
@@ -183,10 +185,9 @@ def _demo_ids(base_url: str) -> tuple[UUID, dict[int, UUID], dict[str, UUID]]:
     return tenant_id, engagements, units
 
 
-@pytest.fixture(scope="package")
-def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
-    """`balkort serve` on the seeded demo, for every test in this folder."""
-    home = tmp_path_factory.mktemp("browser-app")
+@contextlib.contextmanager
+def served_demo(home: Path) -> Iterator[LiveApp]:
+    """`balkort serve` on a freshly seeded demo under `home`, stopped on leaving."""
     data_dir = home / "var"
     log_path = home / "serve.log"
     env = _server_environment(data_dir)
@@ -216,6 +217,13 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@pytest.fixture(scope="package")
+def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """`balkort serve` on the seeded demo, for every test in this folder."""
+    with served_demo(tmp_path_factory.mktemp("browser-app")) as app:
+        yield app
 
 
 @pytest.fixture(scope="package")

@@ -63,6 +63,8 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
         person.base = f"/api/v1/tenants/{tenant_id}"
     role_of = {ids[k]: r for k, r in (("consultant", "consultant"), ("manager", "client_admin"))}
     role_of[ids["participant"]] = "participant"
+    # The consultancy admin gave everyone their role, and every membership is in the trail too.
+    role_of[(await admin.get("/api/v1/me"))["user_id"]] = "consultancy_admin"
 
     # -- An engagement up to a decision on a proposal, every step dated ----------------------------
     await manager.put("/organisation", {"name": "Ærø Kommune"}, **at("2025-01-06T08:00:00Z"))
@@ -184,7 +186,10 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
         ("ProposalDecided", "client_admin"),
     ]
     organisation_rows = [row for row in trail if row["aggregate_type"] == "Organisation"]
-    assert len(organisation_rows) == len(trail) - len(engagement_rows) >= 4
+    membership_rows = [row for row in trail if row["aggregate_type"] == "MemberRoster"]
+    # The roster opened, then a role for the consultant, manager, participant and auditor.
+    assert [row["event_type"] for row in membership_rows] == ["Opened"] + ["MembershipGranted"] * 4
+    assert len(organisation_rows) == len(trail) - len(engagement_rows) - len(membership_rows) >= 4
     decision_row = engagement_rows[-1]
     assert decision_row["version"] == decided["version"]
     assert decision_row["occurred_at"] == "2025-04-22T13:00:00Z"
@@ -222,7 +227,11 @@ async def test_the_audit_trail_and_lineage_of_a_decision(story: Story) -> None:
         occurred_from="2025-03-11T10:00:00+01:00", occurred_to="2025-03-11T11:10:00+01:00"
     )
     assert in_copenhagen == morning
-    assert await selected(occurred_from="2025-04-22T13:00:00Z") == [decision_row]
+    # The decision is the last thing that happened in 2025; the roles were given when the test ran.
+    assert await selected(occurred_from="2025-04-22T13:00:00Z", occurred_to="2026-01-01T00:00:00Z") == [
+        decision_row
+    ]
+    assert await selected(occurred_from="2026-01-01T00:00:00Z") == membership_rows
     assert await selected(occurred_to="2025-01-06T09:00:00Z") == [
         row for row in organisation_rows if row["occurred_at"] == "2025-01-06T08:00:00Z"
     ]

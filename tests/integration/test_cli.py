@@ -24,6 +24,8 @@ COMMANDS = (
     ["projector"],
     ["projections"],
     ["projections", "rebuild"],
+    ["keys"],
+    ["keys", "rotate-master"],
 )
 
 
@@ -58,12 +60,14 @@ def test_onboarding_a_tenant_and_its_consultant_from_the_command_line(tmp_path: 
         ],
     )
     listed = runner.invoke(main, ["tenants", "list"])
+    slugs = runner.invoke(main, ["tenants", "list", "--slugs"])
 
     assert created.exit_code == 0, created.output
     assert again.exit_code != 0
     assert "taken" in again.output
     assert user.exit_code == 0, user.output
     assert "soeby" in listed.output
+    assert slugs.output.split() == ["soeby"]
 
 
 def test_the_demo_is_seeded_once(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from psycopg import sql
 from services.persistence.base import BalkortApplication
 from services.settings import Settings
 from services.tenancy import TenantStores, TenantStoresBusy, UnknownTenant
+from tests.keys import SESSION_SECRETS
 
 ADMIN_URL = os.environ.get("BALKORT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -36,6 +37,9 @@ class Note(Aggregate):
 
 
 class NotesApp(BalkortApplication):
+    # The tenant's tables as its migrations make them (services/migrations.py).
+    name = "TenantApplication"
+
     def write(self, text: str) -> UUID:
         note = Note(text=text, author=uuid4())
         self.save(note)
@@ -71,7 +75,7 @@ def test_two_tenants_alternately_on_postgres(database: tuple[str, str]) -> None:
     # Each tenant's datastore has its own pool, so psycopg's per-connection composite
     # adapter for `stored_event_uuid` always belongs to that tenant's schema.
     url, _ = database
-    stores = TenantStores(Settings(database_url=url, open_tenants=2), NotesApp)
+    stores = TenantStores(Settings(database_url=url, open_tenants=2, **SESSION_SECRETS), NotesApp)
     a, b = uuid4(), uuid4()
     stores.onboard(a)
     stores.onboard(b)
@@ -92,7 +96,7 @@ def test_two_tenants_alternately_on_postgres(database: tuple[str, str]) -> None:
 
 def test_dormant_tenants_cost_no_connections_or_threads(database: tuple[str, str]) -> None:
     url, dbname = database
-    settings = Settings(database_url=url, open_tenants=8)
+    settings = Settings(database_url=url, open_tenants=8, **SESSION_SECRETS)
     per_store = settings.tenant_pool_size + settings.tenant_pool_overflow
     stores = TenantStores(settings, NotesApp)
     threads_before = threading.active_count()
@@ -127,7 +131,7 @@ def test_dormant_tenants_cost_no_connections_or_threads(database: tuple[str, str
 
 def test_unknown_tenant_is_not_created_on_postgres(database: tuple[str, str]) -> None:
     url, _ = database
-    stores = TenantStores(Settings(database_url=url, open_tenants=2), NotesApp)
+    stores = TenantStores(Settings(database_url=url, open_tenants=2, **SESSION_SECRETS), NotesApp)
     stranger = uuid4()
     with pytest.raises(UnknownTenant):
         stores.call(stranger, lambda app: app.write("x"))

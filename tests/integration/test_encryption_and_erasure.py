@@ -133,6 +133,7 @@ def cli(settings: Settings) -> CliRunner:
         "DATABASE_URL": "",
         "REDIS_URL": "",
         "BALKORT_MASTER_KEY": settings.master_key or "",
+        "BALKORT_JWT_SECRET": settings.jwt_secret or "",
     }
     if settings.uses_postgres:
         env |= {"DATABASE_URL": settings.database_url or "", "REDIS_URL": settings.redis_url or ""}
@@ -183,8 +184,8 @@ async def test_erasure_shreds_one_tenant_and_leaves_the_others_untouched(story: 
     assert container.control.erased(erased_id)
     # The platform no longer knows it.
     assert erased_id not in {t.id for t in container.control.tenants()}
-    await admin.call("GET", f"/api/v1/tenants/{erased_id}/organisation", expect=404)
-    await admin.call("GET", f"/api/v1/tenants/{erased_id}", expect=404)
+    await admin.call("GET", f"/api/v1/tenants/{erased_id}/organisation", expect=410)
+    await admin.call("GET", f"/api/v1/tenants/{erased_id}", expect=410)
     again = await admin.client.post(
         "/api/v1/tenants", json={"name": "Igen", "slug": erased_slug}, headers=admin.headers
     )

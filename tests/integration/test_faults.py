@@ -33,7 +33,7 @@ from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.settings import Settings
 from tests.http_harness import Story, onboard, register, serving, token_for
-from tests.keys import SESSION_MASTER_KEY
+from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
 T = TypeVar("T")
 
@@ -233,6 +233,7 @@ async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
         database_url=postgres_url,
         redis_url=redis_url,
         master_key=SESSION_MASTER_KEY,
+        jwt_secret=SESSION_JWT_SECRET,
     )
     acknowledged: set[UUID] = set()
     refused: list[httpx.Response] = []
@@ -363,6 +364,7 @@ async def test_with_redis_away_keyed_commands_get_503_and_the_rest_go_through(
             database_url=postgres_url,
             redis_url=f"redis://127.0.0.1:{port}/0",
             master_key=SESSION_MASTER_KEY,
+            jwt_secret=SESSION_JWT_SECRET,
         )
         async with serving(settings, admin=None, quick_hashes=True) as story:
             load = await prepare_load(story)

@@ -136,6 +136,7 @@ def cli_verify(settings: Settings) -> tuple[int, str]:
         "BALKORT_DATA_DIR": str(settings.data_dir),
         "DATABASE_URL": settings.database_url or "",
         "BALKORT_MASTER_KEY": settings.master_key or "",
+        "BALKORT_JWT_SECRET": settings.jwt_secret or "",
     }
     result = CliRunner().invoke(main, ["audit", "verify", "--tenant", DEMO_TENANT_SLUG], env=env)
     return result.exit_code, result.output
@@ -213,8 +214,13 @@ def test_tampering_with_stored_events_is_detected_and_located(
     db.set_row(q, other[2], bytes(other[3]))
     assert verify_tenant(container, tenant_id).intact
 
-    # 4. An event altered and every digest from it on recomputed to match: the anchor catches it.
-    db.set_row(p, row[2], flipped(bytes(row[3])))
+    # 4. Two whole rows swapped and every digest from the first on recomputed to match: each
+    # state still opens as its own event, and the anchor catches it. (A state altered instead no
+    # longer decodes, and is named as such.)
+    db.delete(p)
+    db.delete(q)
+    db.insert(p, other)
+    db.insert(q, row)
     digest = genesis(tenant_id)
     forged: list[ChainLink] = []
     for position, oid, version, topic, state in db.rows():
@@ -225,7 +231,10 @@ def test_tampering_with_stored_events_is_detected_and_located(
     assert verdict.first_bad is not None
     assert verdict.first_bad.after_anchor == 0
     assert verdict.verified_to == positions[-1]  # the forged links agree with the rows
-    db.set_row(p, row[2], bytes(row[3]))
+    db.delete(p)
+    db.delete(q)
+    db.insert(p, row)
+    db.insert(q, other)
     db.set_links(links)
     assert verify_tenant(container, tenant_id).intact
 

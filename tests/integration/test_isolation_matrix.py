@@ -66,6 +66,8 @@ SHARED_PARAMS = {
     "instrument_id": str(DEFAULT_INSTRUMENT_ID),
     "path": "openapi.yaml",
     "file_path": "css/balkort.css",
+    # Nobody's invitation: accepting it answers 404 to whoever may call the route.
+    "invitation_id": str(uuid4()),
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
@@ -289,6 +291,9 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
             "proposal_id": outcome["proposal_ids"][0],
             "kind": "dialogue",
             "entity_id": outcome["dialogue_id"],
+            # A member's id of this tenant alone; nobody holds a role under it, so changing or
+            # removing it answers 404 to whoever may call the route, and the walk disturbs no caller.
+            "user_id": str(uuid4()),
         },
     )
 
@@ -375,6 +380,9 @@ def expired_token(settings: Settings, user_id: UUID, *, join: bool = False) -> s
     )
 
 
+SIGN_OUT_PATHS = frozenset({"/api/v1/auth/logout", "/logout"})
+
+
 def tampered(token: str) -> str:
     return token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
 
@@ -389,6 +397,11 @@ def build_cases(m: Matrix) -> tuple[list[Case], list[str]]:
         c: _bearer(expired_token(m.settings, u, join=c is Caller.UNIT_TABLE)) for c, u in m.users.items()
     }
     broken = {c: _bearer(tampered(t)) for c, t in tokens.items()}
+
+    def fresh(caller: Caller) -> tuple[tuple[bytes, bytes], ...]:
+        join = {"join": True} if caller is Caller.UNIT_TABLE else None
+        return _bearer(create(identifier=str(m.users[caller]), token_extras=join))
+
     own_ids, other_ids = frozenset(m.own.secrets), frozenset(m.other.secrets)
     # The ids a caller may never be shown: those of every tenant it holds no role in.
     forbidden = {
@@ -421,8 +434,10 @@ def build_cases(m: Matrix) -> tuple[list[Case], list[str]]:
             ids = forbidden[caller] if caller is not None else other_ids | own_ids
             return Case(method, route.path, url, caller, situation, policy, headers, ids)
 
+        # Signing out ends the token it is made with: those cases each get a token of their own.
+        signs_out = route.path in SIGN_OUT_PATHS
         for caller in Caller:
-            cases.append(case(own_url, caller, OWN, valid[caller]))
+            cases.append(case(own_url, caller, OWN, fresh(caller) if signs_out else valid[caller]))
             if tenant_route:
                 cases.append(case(other_url, caller, OTHER, valid[caller]))
             cases.append(case(own_url, caller, EXPIRED, expired[caller]))

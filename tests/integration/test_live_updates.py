@@ -40,7 +40,7 @@ from services.http import live_routes
 from services.http.app import create_app
 from services.live import REDIS_PREFIX, LiveChannels, channel_for
 from services.settings import Settings
-from tests.http_harness import PASSWORD, bearer
+from tests.http_harness import PASSWORD, bearer, provenance_now
 
 DELIVERY_SECONDS = 1.0
 
@@ -94,20 +94,6 @@ class Board:
     outsider_email: str
 
 
-def provenance(tenant_id: UUID, actor_id: UUID, command: str) -> Provenance:
-    now = datetime.now(UTC)
-    return Provenance(
-        actor_id=actor_id,
-        actor_role=Role.CONSULTANT,
-        tenant_id=tenant_id,
-        occurred_at=now,
-        recorded_at=now,
-        command_id=uuid4(),
-        command_name=command,
-        correlation_id=f"test-{command}",
-    )
-
-
 def set_up_board(container: Container) -> Board:
     """Blocking: users, two tenants, an organisation with two units and an engagement whose
     relation between them is mapped, ready for a rating."""
@@ -125,7 +111,7 @@ def set_up_board(container: Container) -> Board:
 
     def build(app: TenantApplication) -> tuple[UUID, UUID, UUID]:
         def p(command: str) -> Provenance:
-            return provenance(tenant_id, actor, command)
+            return provenance_now(tenant_id, actor, command)
 
         app.establish_organisation(tenant_id, "Region Live", p("EstablishOrganisation"))
         first = app.add_unit(tenant_id, "Visitationen", p("AddUnit"))

@@ -43,7 +43,7 @@ from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
-from tests.keys import SESSION_MASTER_KEY
+from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import postgres_views, sqlite_views
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,12 @@ def close(container: Container) -> None:
 @pytest.fixture
 def container(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
     built = build_container(
-        Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
+        Settings(
+            database_url=postgres_url,
+            data_dir=tmp_path / "data",
+            master_key=SESSION_MASTER_KEY,
+            jwt_secret=SESSION_JWT_SECRET,
+        )
     )
     try:
         yield built
@@ -190,7 +195,12 @@ def test_catch_up_on_postgres_matches_sqlite(container: Container, tmp_path: Pat
 
 async def test_async_queries_read_the_same_documents(postgres_url: str, tmp_path: Path) -> None:
     built = build_container(
-        Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
+        Settings(
+            database_url=postgres_url,
+            data_dir=tmp_path / "data",
+            master_key=SESSION_MASTER_KEY,
+            jwt_secret=SESSION_JWT_SECRET,
+        )
     )
     try:
         tenant_id = seed_story(built)
@@ -282,7 +292,12 @@ def test_tenants_with_new_events_finds_exactly_those_behind(container: Container
 
 
 def test_rebuild_gives_identical_views_and_keeps_serving(postgres_url: str, tmp_path: Path) -> None:
-    settings = Settings(database_url=postgres_url, data_dir=tmp_path / "data", master_key=SESSION_MASTER_KEY)
+    settings = Settings(
+        database_url=postgres_url,
+        data_dir=tmp_path / "data",
+        master_key=SESSION_MASTER_KEY,
+        jwt_secret=SESSION_JWT_SECRET,
+    )
     built = build_container(settings)
     try:
         tenant_id = seed_story(built)
@@ -365,8 +380,8 @@ import logging, sys
 from projections.worker import run_projector
 from services.settings import Settings
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
-run_projector(Settings(database_url=sys.argv[1], data_dir=__import__("pathlib").Path(sys.argv[2]),
-                       projector_poll_seconds=float(sys.argv[3])))
+run_projector(Settings.from_environ().with_changes(database_url=sys.argv[1],
+              data_dir=__import__("pathlib").Path(sys.argv[2]), projector_poll_seconds=float(sys.argv[3])))
 """
 
 
@@ -391,14 +406,14 @@ def listen_pids(dsn: str) -> list[int]:
 def test_projector_process_wakes_on_notify_and_survives_a_killed_listen(
     postgres_database_url: str, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=postgres_database_url, data_dir=tmp_path / "data")
+    settings = Settings(database_url=postgres_database_url, data_dir=tmp_path / "data", **SESSION_SECRETS)
     built = build_container(settings)
     # A poll far slower than the deadline: only the notification can make it in time.
     process = subprocess.Popen(
-        # The same data directory, and so the same master key, as the process that writes.
+        # The same secrets as the process that writes, as every process of a deployment.
         [sys.executable, "-c", WORKER, postgres_database_url, str(settings.data_dir), "30"],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **SESSION_SECRETS_ENV, "PYTHONPATH": str(ROOT)},
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -11,13 +11,13 @@ from domain.errors import InvariantViolated
 from domain.join_code import JoinCode, JoinCodeRoster
 from services.auth.join_codes import (
     ALPHABET,
-    code_key,
     digest_of,
     end_of_theme_day,
     new_code,
     normalised,
     participant_principal,
 )
+from services.auth.secret_keys import SecretKeys
 from tests.unit.factories import CLOCK, TENANT_ID, later, provenance
 
 
@@ -35,11 +35,12 @@ def test_codes_are_drawn_from_an_unambiguous_alphabet_and_read_back_forgivingly(
 
 
 def test_the_store_keeps_a_keyed_digest_never_the_code() -> None:
-    key = code_key("secret one")
+    key = SecretKeys(root=b"secret one", earlier_roots=("secret one",)).join_codes
     digest = digest_of(key, "K7F3Q9XM2A")
     assert "K7F3Q9XM2A" not in digest
     assert digest == digest_of(key, "K7F3Q9XM2A")
-    assert digest != digest_of(code_key("secret two"), "K7F3Q9XM2A")
+    other = SecretKeys(root=b"secret two", earlier_roots=("secret two",)).join_codes
+    assert digest != digest_of(other, "K7F3Q9XM2A")
 
 
 def test_a_code_lasts_until_midnight_after_the_theme_day_in_copenhagen() -> None:

@@ -272,9 +272,15 @@ async def test_phases_move_on_and_back_once_per_form(site: Story, world: World) 
     assert moved.headers["location"] == f"{world.engagement}/console"
     assert (await world.shown())["phase"] == "theme_day_open"
 
+    # The same form sent again names the same command: answered as the first time, recorded once.
     twice = await send_form(site.client, f"{world.engagement}/console/advance", data)
-    assert twice.status_code == 409  # the form named the phase it was shown in
-    assert 'id="form-error"' in twice.text
+    assert twice.status_code == 303
+    assert (await world.shown())["phase"] == "theme_day_open"
+    stale = await send_form(
+        site.client, f"{world.engagement}/console/advance", {**data, "_key": key_of(console.text) + "-b"}
+    )
+    assert stale.status_code == 409  # another form, shown in the phase before
+    assert 'id="form-error"' in stale.text
     assert (await world.shown())["phase"] == "theme_day_open"
 
     no_reason = await send_form(

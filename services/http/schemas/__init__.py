@@ -1,4 +1,8 @@
-"""Request and response types at the HTTP edge (msgspec Structs). Aggregates are never serialised directly."""
+"""Request and response types at the HTTP edge (msgspec Structs). Aggregates are never serialised directly.
+
+Every string a request carries obeys the text rule of `services.text`: `Name` for what is shown
+as a label, `Text` and `RequiredText` for free text (a test walks every request body to check).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ from typing import Annotated
 
 import msgspec
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="A short name or title.")]
-Text = Annotated[str, msgspec.Meta(max_length=20_000, description="Free text.")]
-RequiredText = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=20_000, description="Free text, not empty.")
-]
+from services.text import FreeText as Text
+from services.text import Name
+from services.text import RequiredFreeText as RequiredText
+
+__all__ = ["Name", "RequiredText", "Round", "Text"]
+
 Round = Annotated[int, msgspec.Meta(ge=1, le=10, description="A dialogue round, 1-based.")]

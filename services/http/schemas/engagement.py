@@ -11,6 +11,7 @@ from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
 from services.http.schemas import Name, RequiredText, Round, Text
+from services.text import name_rule
 
 
 class PreparationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,12 +57,13 @@ class MapRelations(msgspec.Struct, forbid_unknown_fields=True):
 
 
 Score = Annotated[int, msgspec.Meta(ge=0, le=100)]
+DimensionKey = Annotated[str, name_rule(max_length=200, description="A dimension's key.")]
 
 
 class SubmitRating(msgspec.Struct, forbid_unknown_fields=True):
     unit_id: UUID
     counterpart_id: UUID
-    scores: Annotated[dict[str, Score], msgspec.Meta(min_length=1, max_length=50)]
+    scores: Annotated[dict[DimensionKey, Score], msgspec.Meta(min_length=1, max_length=50)]
 
 
 class RatingCreated(msgspec.Struct):

@@ -29,8 +29,22 @@
     source.addEventListener("changed", changed);
   }
 
+  // An error page's "Go back" (hidden without a script, where the front page link remains):
+  // a handler here rather than a javascript: address, which the content security policy blocks.
+  function offerGoingBack() {
+    if (window.history.length < 2) { return; }
+    document.querySelectorAll("[data-go-back]").forEach(function (element) {
+      element.hidden = false;
+      element.addEventListener("click", function (event) {
+        event.preventDefault();
+        window.history.back();
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     fillJoinCode();
     followLive();
+    offerGoingBack();
   });
 })();

@@ -1,0 +1,192 @@
+"""Who holds which role in one client organisation, and every change to it.
+
+The control plane keeps each user's roles (they decide what a signed-in user may do). Each
+change is first decided and recorded here, in the tenant's own store, so that it stands in
+the tenant's audit trail and hash chain: a membership granted, a role changed, a membership
+removed, a person invited, an invitation accepted. The actor and the role they acted under
+are in each event's provenance.
+
+Who may change whose role (docs/adr/0017):
+
+- a consultancy admin: any role within a tenant, for anyone;
+- a consultant assigned to the tenant: client admins, auditors and participants — grants
+  (by invitation), changes and removes them; never a consultant's role, nor the role of any
+  of the consultancy's own staff, nor their own;
+- everyone else: nobody's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import AlreadyExists, InvariantViolated, NotFound, NotPermitted
+from domain.provenance import Provenance
+from domain.roles import Role
+from domain.user import PLATFORM_ROLES, TENANT_ROLES, User
+
+MEMBER_ROSTER_NAMESPACE = UUID("2c8e4b71-9f3d-5a06-b1e4-7d5a0c3f9e28")
+# The roles a consultant may grant, change and take away: the client organisation's own people.
+CLIENT_ROLES = frozenset({Role.CLIENT_ADMIN, Role.AUDITOR, Role.PARTICIPANT})
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the control plane knows of a person whose role is about to change: their role in
+    this tenant (None: no role here), whether they are the consultancy's own staff, whether
+    their account is active. Someone without an account stands nowhere."""
+
+    user_id: UUID
+    role: Role | None = None
+    staff: bool = False
+    active: bool = True
+
+    @classmethod
+    def of(cls, user: User, tenant_id: UUID) -> Standing:
+        return cls(
+            user_id=user.id,
+            role=user.memberships.get(tenant_id),
+            staff=user.platform_role in PLATFORM_ROLES,
+            active=user.active,
+        )
+
+
+def _checked_role(role: Role) -> Role:
+    if role not in TENANT_ROLES:
+        raise InvariantViolated(f"{role.value} is not a role within a tenant")
+    return role
+
+
+def check_may_assign(provenance: Provenance, member: Standing, role: Role | None) -> None:
+    """Raises NotPermitted unless the actor may move `member` from the role they hold here to
+    `role` (None: no role)."""
+    actor = provenance.actor_role
+    held = member.role.value if member.role else "none"
+    if actor is Role.CONSULTANCY_ADMIN:
+        return
+    if actor is not Role.CONSULTANT:
+        raise NotPermitted(f"a {actor.value} does not manage members", state=held)
+    if member.user_id == provenance.actor_id:
+        raise NotPermitted("nobody changes their own role here; a consultancy admin does", state=held)
+    if member.staff or member.role is Role.CONSULTANT:
+        raise NotPermitted(
+            "only consultancy admins give or change the roles of the consultancy's staff", state=held
+        )
+    if role is not None and role not in CLIENT_ROLES:
+        raise NotPermitted(f"only consultancy admins give the role {role.value}", state=held)
+
+
+class MemberRoster(Aggregate):
+    """One tenant's membership changes, and the invitations waiting for an answer."""
+
+    tenant_id: UUID
+    invitations: dict[str, Role]
+
+    @staticmethod
+    def id_for(tenant_id: UUID) -> UUID:
+        return uuid5(MEMBER_ROSTER_NAMESPACE, str(tenant_id))
+
+    @staticmethod
+    def create_id(tenant_id: UUID, provenance: Provenance) -> UUID:
+        return MemberRoster.id_for(tenant_id)
+
+    @classmethod
+    def open(cls, tenant_id: UUID, provenance: Provenance) -> MemberRoster:
+        if provenance.tenant_id != tenant_id:
+            raise InvariantViolated("a member roster is opened from within its own tenant")
+        return cls(tenant_id=tenant_id, provenance=provenance)
+
+    @event("Opened")
+    def __init__(self, tenant_id: UUID, provenance: Provenance) -> None:
+        self.tenant_id = tenant_id
+        self.invitations = {}
+
+    def grant(self, member: Standing, role: Role, provenance: Provenance) -> None:
+        """Gives a role to someone holding none here (an existing role is changed, not granted)."""
+        self._check_tenant(provenance)
+        check_may_assign(provenance, member, _checked_role(role))
+        if member.role is not None:
+            raise AlreadyExists(
+                f"{member.user_id} already holds the role {member.role.value} here; change it instead",
+                state=member.role.value,
+            )
+        if not member.active:
+            raise InvariantViolated(f"{member.user_id} is deactivated", state="deactivated")
+        self._membership_granted(user_id=member.user_id, role=role, provenance=provenance)
+
+    @event("MembershipGranted")
+    def _membership_granted(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        self.invitations.pop(str(user_id), None)
+
+    def change(self, member: Standing, role: Role, provenance: Provenance) -> bool:
+        """Changes the role someone holds here; False when they hold it already."""
+        self._check_tenant(provenance)
+        check_may_assign(provenance, member, _checked_role(role))
+        held = self._held(member)
+        if held is role:
+            return False
+        self._role_changed(user_id=member.user_id, from_role=held, to_role=role, provenance=provenance)
+        return True
+
+    @event("RoleChanged")
+    def _role_changed(self, user_id: UUID, from_role: Role, to_role: Role, provenance: Provenance) -> None:
+        pass
+
+    def remove(self, member: Standing, provenance: Provenance) -> Role:
+        """Takes away the role someone holds here; returns it."""
+        self._check_tenant(provenance)
+        check_may_assign(provenance, member, None)
+        held = self._held(member)
+        self._membership_removed(user_id=member.user_id, role=held, provenance=provenance)
+        return held
+
+    @event("MembershipRemoved")
+    def _membership_removed(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        pass
+
+    def invite(self, user_id: UUID, member: Standing | None, role: Role, provenance: Provenance) -> None:
+        """Offers a role to a person by the id their account has, or will have once registered.
+        `member` is their standing when they have an account. The role is theirs once they
+        accept; a second invitation replaces the first."""
+        self._check_tenant(provenance)
+        check_may_assign(provenance, member or Standing(user_id=user_id), _checked_role(role))
+        if member is not None and member.role is not None:
+            raise AlreadyExists(
+                f"{user_id} already holds the role {member.role.value} here; change it instead",
+                state=member.role.value,
+            )
+        self._member_invited(user_id=user_id, role=role, provenance=provenance)
+
+    @event("MemberInvited")
+    def _member_invited(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        self.invitations[str(user_id)] = Role(role)
+
+    def accept(self, member: Standing, provenance: Provenance) -> Role:
+        """The invited person takes up the role they were offered (they are the actor)."""
+        self._check_tenant(provenance)
+        if provenance.actor_id != member.user_id:
+            raise NotPermitted("only the invited person accepts an invitation")
+        role = self.invitations.get(str(member.user_id))
+        if role is None:
+            raise NotFound(f"no invitation for {member.user_id} waits here")
+        if member.role is not None:
+            raise AlreadyExists(f"{member.user_id} already holds the role {member.role.value} here")
+        if not member.active:
+            raise InvariantViolated(f"{member.user_id} is deactivated", state="deactivated")
+        self._invitation_accepted(user_id=member.user_id, role=role, provenance=provenance)
+        return role
+
+    @event("InvitationAccepted")
+    def _invitation_accepted(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        self.invitations.pop(str(user_id), None)
+
+    def _held(self, member: Standing) -> Role:
+        if member.role is None:
+            raise NotFound(f"{member.user_id} holds no role in this client organisation")
+        return member.role
+
+    def _check_tenant(self, provenance: Provenance) -> None:
+        if provenance.tenant_id != self.tenant_id:
+            raise InvariantViolated("a membership changes from within its own tenant")

@@ -1,0 +1,1 @@
+"""Regression tests for the promises at the edges: hostile input, dropped connections, secrets."""
