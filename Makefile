@@ -22,7 +22,7 @@ TYPED_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard domain/__init__.py servi
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help .venv install lock lock-check demo services test lint validate-deploy format typecheck check bench clean distclean
+.PHONY: help .venv install lock lock-check demo services test test-citus citus citus-stop lint validate-deploy format typecheck check bench clean distclean
 
 help: ## Show this list of targets
 	@echo "Usage: make <target>"
@@ -61,6 +61,32 @@ services: ## Make sure PostgreSQL and Redis answer (start them if installed but 
 test: install services ## Run the whole test suite (extra arguments: PYTEST_ARGS="-k name -x")
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# A local Citus cluster: a coordinator and two workers on private ports and data directories,
+# owned by the `postgres` OS user; Citus is built from source the first time (docs/adr/0025).
+CITUS := bash deploy/local/citus.sh
+CITUS_DIR ?= /tmp/balkort-citus
+CITUS_PORT ?= 55432
+# `make test-citus` runs on a cluster of its own, made afresh and removed afterwards.
+CITUS_TEST_DIR ?= /tmp/balkort-citus-test
+CITUS_TEST_PORT ?= 56432
+CITUS_TEST := $(CITUS) --dir $(CITUS_TEST_DIR) --port $(CITUS_TEST_PORT)
+CITUS_TESTS ?= tests/integration tests/e2e tests/security
+
+citus: ## Start a local Citus cluster (coordinator on 127.0.0.1:55432, workers on 55433-55434)
+	$(CITUS) start --dir $(CITUS_DIR) --port $(CITUS_PORT)
+
+citus-stop: ## Stop the local Citus cluster (its data stays in /tmp/balkort-citus)
+	$(CITUS) stop --dir $(CITUS_DIR)
+
+test-citus: install services ## Run the PostgreSQL tests again on a fresh three-node Citus cluster
+	$(CITUS_TEST) destroy
+	$(CITUS_TEST) start
+	status=0; \
+	BALKORT_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:$(CITUS_TEST_PORT)/postgres BALKORT_TEST_CITUS=1 \
+		$(BIN)/pytest -m postgres $(CITUS_TESTS) $(PYTEST_ARGS) || status=$$?; \
+	$(CITUS_TEST) destroy; \
+	exit $$status
+
 lint: install lock-check validate-deploy ## Check lint rules, formatting, uv.lock against pyproject.toml, and the manifests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -79,9 +105,9 @@ typecheck: install ## Type-check with mypy (strict on domain/ and services/)
 	$(BIN)/mypy $(TYPED_PACKAGES)
 
 # Runs all three even when one fails, so a single run reports every problem.
-check: install ## Lint, type-check and test: everything CI runs
+check: install ## Lint, type-check, test, and test again on Citus: everything CI runs
 	@failed=""; \
-	for step in lint typecheck test; do \
+	for step in lint typecheck test test-citus; do \
 		echo "==> make $$step"; \
 		$(MAKE) $$step || failed="$$failed $$step"; \
 	done; \

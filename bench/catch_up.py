@@ -69,6 +69,7 @@ from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.demo import Actor, EngagementStory, at
 from services.migrations import migrate
+from services.persistence import citus
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
@@ -85,16 +86,14 @@ VIEW_DATA_TABLES = tuple(t for t in VIEW_TABLES if t != "view_position")
 @contextmanager
 def fresh_database() -> Iterator[str]:
     name = f"balkort_bench_{uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    citus.create_database(ADMIN_URL, name)
     base = Settings(database_url=ADMIN_URL).postgres.dsn.rsplit("/", 1)[0]
     try:
         # Processes refuse a database whose schema is behind theirs: migrate it as a release would.
         migrate(Settings(database_url=f"{base}/{name}"))
         yield f"{base}/{name}"
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        citus.drop_database(ADMIN_URL, name)
 
 
 @dataclass

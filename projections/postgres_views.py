@@ -7,6 +7,8 @@ composite-type adapter clash does not arise. Queries are answered by a small asy
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -47,10 +49,13 @@ VIEW_TABLES = (
 )
 # Statements per round trip when asking which of many tenants are behind.
 TENANTS_PER_QUERY = 500
+logger = logging.getLogger("balkort.projections")
 
+# A constraint without an index is named here, as PostgreSQL would name it on the live table:
+# on the fresh tables of a rebuild it then has its live name already (Citus cannot rename one).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS {s}.view_position (
-    id integer PRIMARY KEY CHECK (id = 1),
+    id integer PRIMARY KEY CONSTRAINT view_position_id_check CHECK (id = 1),
     position bigint NOT NULL
 );
 INSERT INTO {s}.view_position (id, position) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
@@ -200,8 +205,29 @@ _json = msgspec.json.Encoder()
 _caused_by = msgspec.json.Decoder(list[str])
 
 
-def _statement(template: str, schema: str) -> sql.Composed:
-    return sql.SQL(template).format(s=sql.Identifier(schema), events=sql.Identifier(EVENTS_TABLE))
+# In a template, a view table is named `{s}.<table>` and an index `INDEX IF NOT EXISTS <name>`:
+# `suffixed` appends a suffix to both.
+_VIEW_TABLE = re.compile(r"\{s\}\.(" + "|".join(VIEW_TABLES) + r")\b")
+_INDEX = re.compile(r"(INDEX IF NOT EXISTS )(\w+)")
+_SUFFIX = re.compile(r"\w*")
+
+
+def suffixed(template: str, suffix: str) -> str:
+    """The template on a second set of view tables in the same schema, whose tables and indexes
+    are named with `suffix` (`view_documents__fresh`, `view_documents_kind__fresh`): an index
+    left unsuffixed would clash with the live table's and `IF NOT EXISTS` would skip it."""
+    if not _SUFFIX.fullmatch(suffix):
+        raise ValueError(f"not a name suffix: {suffix!r}")
+    if not suffix:
+        return template
+    template = _VIEW_TABLE.sub(lambda m: f"{{s}}.{m[1]}{suffix}", template)
+    return _INDEX.sub(lambda m: f"{m[1]}{m[2]}{suffix}", template)
+
+
+def _statement(template: str, schema: str, suffix: str = "") -> sql.Composed:
+    return sql.SQL(suffixed(template, suffix)).format(
+        s=sql.Identifier(schema), events=sql.Identifier(EVENTS_TABLE)
+    )
 
 
 def quote_ident(name: str) -> str:
@@ -245,53 +271,56 @@ class OneConnection:
         yield self.conn
 
 
-def create_view_tables(conn: psycopg.Connection[Any], schema: str) -> None:
-    """Creates the view tables in `schema` (idempotent; safe against concurrent creators)."""
+def create_view_tables(conn: psycopg.Connection[Any], schema: str, suffix: str = "") -> None:
+    """Creates the view tables in `schema` (idempotent; safe against concurrent creators); with
+    a `suffix`, a second set beside them (`view_documents__fresh`, ...) that a rebuild fills."""
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"balkort-views:{schema}",))
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"balkort-views:{schema}{suffix}",))
         for statement in SCHEMA.split(";"):
             if statement.strip():
-                conn.execute(_statement(statement, schema))
+                conn.execute(_statement(statement, schema, suffix))
         conn.execute(
-            _statement(STAMP_VERSIONS, schema),
+            _statement(STAMP_VERSIONS, schema, suffix),
             (list(PROJECTION_VERSIONS), list(PROJECTION_VERSIONS.values())),
         )
 
 
 class PostgresViewStore:
-    """The views of one tenant in a schema; rows and position committed in one transaction."""
+    """The views of one tenant in a schema; rows and position committed in one transaction.
+    With a `suffix`, the set of view tables named with it (see `create_view_tables`)."""
 
-    def __init__(self, pool: Connections, schema: str, *, create: bool = True) -> None:
+    def __init__(self, pool: Connections, schema: str, *, create: bool = True, suffix: str = "") -> None:
         self.pool = pool
         self.schema = schema
-        self._move = _statement(MOVE_POSITION, schema)
-        self._upsert_document = _statement(UPSERT_DOCUMENT, schema)
-        self._insert_audit = _statement(INSERT_AUDIT, schema)
-        self._upsert_node = _statement(UPSERT_NODE, schema)
-        self._insert_link = _statement(INSERT_LINK, schema)
-        self._select_position = _statement(SELECT_POSITION, schema)
-        self._insert_chain = _statement(INSERT_CHAIN, schema)
-        self._select_last_link = _statement(SELECT_LAST_LINK, schema)
-        self._select_links = _statement(SELECT_LINKS, schema)
-        self._select_states = _statement(SELECT_STATES, schema)
-        self._select_document = _statement(SELECT_DOCUMENT, schema)
-        self._select_documents = _statement(SELECT_DOCUMENTS, schema)
+        self.suffix = suffix
+        self._move = _statement(MOVE_POSITION, schema, suffix)
+        self._upsert_document = _statement(UPSERT_DOCUMENT, schema, suffix)
+        self._insert_audit = _statement(INSERT_AUDIT, schema, suffix)
+        self._upsert_node = _statement(UPSERT_NODE, schema, suffix)
+        self._insert_link = _statement(INSERT_LINK, schema, suffix)
+        self._select_position = _statement(SELECT_POSITION, schema, suffix)
+        self._insert_chain = _statement(INSERT_CHAIN, schema, suffix)
+        self._select_last_link = _statement(SELECT_LAST_LINK, schema, suffix)
+        self._select_links = _statement(SELECT_LINKS, schema, suffix)
+        self._select_states = _statement(SELECT_STATES, schema, suffix)
+        self._select_document = _statement(SELECT_DOCUMENT, schema, suffix)
+        self._select_documents = _statement(SELECT_DOCUMENTS, schema, suffix)
         if create:
             with pool.connection() as conn:
-                create_view_tables(conn, schema)
+                create_view_tables(conn, schema, suffix)
 
     def position(self) -> int:
         with self.pool.connection() as conn:
             row = conn.execute(self._select_position).fetchone()
         if row is None:
-            raise RuntimeError(f"{self.schema}.view_position has no row")
+            raise RuntimeError(f"{self.schema}.view_position{self.suffix} has no row")
         return int(row[0])
 
     def versions(self) -> dict[str, int]:
         """The projection versions the views were written by (projections/versions.py)."""
         try:
             with self.pool.connection() as conn:
-                rows = conn.execute(_statement(SELECT_VERSIONS, self.schema)).fetchall()
+                rows = conn.execute(_statement(SELECT_VERSIONS, self.schema, self.suffix)).fetchall()
         except psycopg.errors.UndefinedTable:  # views older than the versions table
             return {}
         return {projection: int(version) for projection, version in rows}
@@ -308,7 +337,7 @@ class PostgresViewStore:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             cursor.execute(self._move, (batch.position, batch.after))
             if cursor.rowcount != 1:
-                raise PositionMoved(f"views of {self.schema} moved past {batch.after} meanwhile")
+                raise PositionMoved(f"views of {self.schema}{self.suffix} moved past {batch.after} meanwhile")
             if batch.documents:
                 cursor.executemany(
                     self._upsert_document,
@@ -475,7 +504,9 @@ def tenants_with_new_events(conn: psycopg.Connection[Any], tenant_ids: Iterable[
     pipelined (a statement over many schemas is slow, and on Citus it would fan out to every
     node). A tenant whose tables do not exist yet (still being onboarded, or never projected)
     makes its statement fail; the chunk is then asked again over the schemas that have both
-    tables, and a tenant with events but no views yet counts as behind.
+    tables, and a tenant with events but no views yet counts as behind. A tenant whose node does
+    not answer (a Citus worker down) is left out of this answer, so the tenants on the other
+    nodes are still projected; it is asked again at the next wake-up.
     """
     by_schema = {tenant_store_name(t): t for t in tenant_ids}
     schemas = list(by_schema)
@@ -488,7 +519,30 @@ def tenants_with_new_events(conn: psycopg.Connection[Any], tenant_ids: Iterable[
             complete = _schemas_with_tables(conn, chunk)
             behind.extend(_behind_one_by_one(conn, complete))
             behind.extend(schema for schema in set(chunk) - set(complete) if _has_events(conn, schema))
+        except psycopg.Error:
+            if conn.closed:
+                raise  # the database itself is away: nothing to ask one by one
+            behind.extend(_behind_where_answered(conn, chunk))
     return [by_schema[schema] for schema in behind]
+
+
+def _behind_where_answered(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:
+    """`_behind` asked one schema at a time, leaving out those whose statement fails."""
+    behind: list[str] = []
+    unanswered = 0
+    for schema in schemas:
+        try:
+            behind.extend(_behind(conn, [schema]))
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            if _has_events(conn, schema):
+                behind.append(schema)
+        except psycopg.Error:
+            if conn.closed:
+                raise
+            unanswered += 1
+    if unanswered:
+        logger.warning("%d of %d tenants did not answer whether they are behind", unanswered, len(schemas))
+    return behind
 
 
 def _behind_one_by_one(conn: psycopg.Connection[Any], schemas: Sequence[str]) -> list[str]:

@@ -1,10 +1,15 @@
 """Rebuilds tenants' read models from their whole event log while the old ones keep serving.
 
-PostgreSQL: fresh view tables are filled in a side schema (`tenant_<hex>_rebuild`); then, in
-one transaction that first holds off the live projector (a lock on the live position), the
-last events are applied to the fresh tables, the live tables are dropped and the fresh ones
-moved into the tenant's schema. Readers wait for that transaction at most, never see a table
-missing, and the live projector's next commit is refused by the position guard and reads on.
+PostgreSQL: fresh view tables are filled beside the live ones in the tenant's own schema, named
+with a suffix (`view_documents__fresh`, its indexes likewise); then, in one transaction that
+first holds off the live projector (a lock on the live position), the last events are applied
+to the fresh tables, the live tables are dropped and the fresh ones renamed to the live names,
+their indexes (and primary keys) too, so the tenant's views look as if freshly created and the
+next rebuild meets no name of this one. Readers wait for that transaction at most, never see
+a table missing, and the live projector's next commit is refused by the position guard and
+reads on. No schema is made: on Citus a new schema would be a distributed schema of its own,
+perhaps on another worker, and moving tables between schemas copies them through the
+coordinator; renames within the tenant's schema stay on its worker and copy nothing.
 
 SQLite: the fresh views are built in a side file (`...views.sqlite3.rebuild`) and copied into
 the live file in one write transaction. The live file is not renamed over: its write-ahead log
@@ -24,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -47,7 +53,15 @@ from services.settings import Settings
 
 # progress(tenant, position reached, last position of the log when the rebuild began)
 Progress = Callable[[UUID, int, int], None]
-REBUILD_SUFFIX = "_rebuild"
+# Names the fresh view tables (and their indexes) a rebuild fills beside the live ones.
+FRESH = "__fresh"
+# The fresh tables' indexes (renaming an index renames the constraint it backs, a primary key).
+# Constraints without an index are named alike on both sets of tables (postgres_views.SCHEMA).
+FRESH_INDEXES = (
+    "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+    "JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = %s AND c.relname = ANY(%s) ORDER BY 1, 2"
+)
 LOCK_TIMEOUT_SECONDS = 30
 REBUILD_LOCK = "balkort-rebuild"
 logger = logging.getLogger("balkort.projections")
@@ -202,20 +216,21 @@ def _rebuild_postgres(
 ) -> int:
     pool = backend.open_pool()
     live = tenant_store_name(tenant_id)
-    side = live + REBUILD_SUFFIX
     with pool.connection() as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(side)))
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(side)))
         create_view_tables(conn, live)
-    source = PostgresEventSource(pool, live, mapper)
-    head = source.head()
-    progress(tenant_id, 0, head)
-
-    def report(position: int) -> None:
-        progress(tenant_id, position, max(head, position))
-
-    applied = _catch_up(_Reporting(source, report), PostgresViewStore(pool, side), mapper, batch_size)
+        conn.execute(_drop_fresh(live))  # left by a rebuild that was interrupted
     try:
+        fresh = PostgresViewStore(pool, live, suffix=FRESH)
+        source = PostgresEventSource(pool, live, mapper)
+        head = source.head()
+        progress(tenant_id, 0, head)
+
+        def report(position: int) -> None:
+            progress(tenant_id, position, max(head, position))
+
+        applied = _catch_up(_Reporting(source, report), fresh, mapper, batch_size)
+        with pool.connection() as conn:
+            swap = _swap(conn, live)
         with pool.connection() as conn, conn.transaction():
             conn.execute(sql.SQL(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'"))
             # Holds off the live projector's commits (they update the position first);
@@ -226,29 +241,68 @@ def _rebuild_postgres(
             one = OneConnection(conn)
             applied += catch_up(
                 _Reporting(PostgresEventSource(one, live, mapper), report),
-                PostgresViewStore(one, side, create=False),
+                PostgresViewStore(one, live, create=False, suffix=FRESH),
                 mapper,
                 batch_size,
             )
-            conn.execute(
-                sql.SQL("DROP TABLE {}").format(
-                    sql.SQL(", ").join(sql.Identifier(live, table) for table in VIEW_TABLES)
-                )
-            )
-            for table in VIEW_TABLES:
-                conn.execute(
-                    sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                        sql.Identifier(side, table), sql.Identifier(live)
-                    )
-                )
-    finally:
-        with pool.connection() as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(side)))
+            # One round trip (from the DROP on, readers of the tenant's views wait), a statement
+            # at a time: Citus passes a statement's whole query string on to the worker.
+            with conn.pipeline():
+                for statement in swap:
+                    conn.execute(statement)
+    except BaseException:
+        try:
+            with pool.connection() as conn:
+                conn.execute(_drop_fresh(live))
+        except psycopg.Error:  # the next rebuild drops them first
+            logger.warning("tenant %s: fresh view tables of a failed rebuild left behind", tenant_id)
+        raise
     # Whatever arrived during the swap (the live projector would get it too).
     applied += _catch_up(
         _Reporting(source, report), PostgresViewStore(pool, live, create=False), mapper, batch_size
     )
     return applied
+
+
+def _drop_fresh(schema: str) -> sql.Composed:
+    return sql.SQL("DROP TABLE IF EXISTS {}").format(
+        sql.SQL(", ").join(sql.Identifier(schema, table + FRESH) for table in VIEW_TABLES)
+    )
+
+
+def _live_name(name: str, table: str) -> str:
+    """The name an index of fresh table `table + FRESH` has on the live table: PostgreSQL's own
+    names start with the table's (`view_documents__fresh_pkey` becomes `view_documents_pkey`),
+    the view schema's end with the suffix (`view_documents_kind__fresh` becomes
+    `view_documents_kind`)."""
+    fresh = table + FRESH
+    if name.startswith(fresh):
+        return table + name[len(fresh) :]
+    if name.endswith(FRESH):
+        return name[: -len(FRESH)]
+    return name
+
+
+def _swap(conn: psycopg.Connection[Any], schema: str) -> list[sql.Composed]:
+    """The statements that put the fresh view tables of `schema` in place of the live ones."""
+    fresh = {table + FRESH: table for table in VIEW_TABLES}
+    statements = [
+        sql.SQL("DROP TABLE {}").format(
+            sql.SQL(", ").join(sql.Identifier(schema, table) for table in VIEW_TABLES)
+        )
+    ]
+    statements.extend(
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, name), sql.Identifier(table))
+        for name, table in fresh.items()
+    )
+    for name, index in conn.execute(FRESH_INDEXES, (schema, list(fresh))).fetchall():
+        if (renamed := _live_name(index, fresh[name])) != index:
+            statements.append(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    sql.Identifier(schema, index), sql.Identifier(renamed)
+                )
+            )
+    return statements
 
 
 def rebuild_sqlite(

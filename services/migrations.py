@@ -36,6 +36,7 @@ from eventsourcing.utils import Environment
 from psycopg import sql
 
 from projections.postgres_views import create_view_tables
+from services.persistence.citus import is_citus
 from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.persistence.keys import create_keys_table
 from services.settings import Settings
@@ -160,10 +161,7 @@ def _prepare_control(conn: Conn) -> None:
         if not _schema_exists(conn, CONTROL_STORE):
             # On Citus with schema-based sharding a new schema is distributed: the control plane
             # stays on the coordinator (docs/adr/0022). The setting is unknown elsewhere.
-            row = conn.execute(
-                "SELECT current_setting('citus.enable_schema_based_sharding', true)"
-            ).fetchone()
-            if row is not None and row[0] is not None:
+            if is_citus(conn):
                 conn.execute("SET LOCAL citus.enable_schema_based_sharding = off")
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(CONTROL_STORE)))
         conn.execute(
@@ -195,7 +193,8 @@ def _record(conn: Conn, scope: str, migration: Migration) -> None:
 
 
 def tenant_schemas(conn: Conn) -> list[str]:
-    """Every tenant's schema in the database (a rebuild's side schema is not one)."""
+    """Every tenant's schema in the database (a side schema left by an earlier release's rebuild
+    is not one)."""
     rows = conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%' ORDER BY nspname")
     return [name for (name,) in rows.fetchall() if TENANT_SCHEMA.match(name)]
 
@@ -206,6 +205,11 @@ def migrate_tenant_schema(conn: Conn, schema: str) -> list[int]:
     applied: list[int] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{MIGRATE_LOCK}:{schema}",))
+        if is_citus(conn):
+            # A distributed schema: every table made in it lives on one worker, and statements
+            # naming it are routed there. A schema made before the database had Citus becomes
+            # one here too (docs/adr/0025).
+            conn.execute("SET LOCAL citus.enable_schema_based_sharding = on")
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         table = sql.Identifier(schema, VERSION_TABLE)
         conn.execute(

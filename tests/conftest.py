@@ -10,14 +10,13 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 
 from services.migrations import migrate
+from services.persistence import citus
 from services.settings import Settings
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
@@ -28,11 +27,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 
 POSTGRES_FIXTURES = frozenset({"postgres_url", "postgres_database_url", "unmigrated_database_url"})
 REDIS_FIXTURES = frozenset({"redis_url"})
-
-
-def _with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
 
 
 def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
@@ -47,10 +41,23 @@ def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
     )
 
 
+def expects_citus() -> bool:
+    """Whether this run was asked to test a Citus cluster (BALKORT_TEST_CITUS=1, `make
+    test-citus`): then a database that is plain PostgreSQL fails the run instead of being
+    tested in its place."""
+    return os.environ.get("BALKORT_TEST_CITUS", "") not in ("", "0")
+
+
 def _create_database() -> str:
     dbname = f"balkort_test_{secrets.token_hex(6)}"
     with _admin_connection() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+        if expects_citus() and not (citus.is_citus(admin) and len(citus.workers(admin)) >= 2):
+            pytest.fail(
+                f"BALKORT_TEST_CITUS is set but {DATABASE_URL} is not a Citus coordinator with two "
+                "workers (start one with `deploy/local/citus.sh start`)",
+                pytrace=False,
+            )
+    citus.create_database(DATABASE_URL, dbname)
     return dbname
 
 
@@ -61,8 +68,7 @@ def _migrated(url: str) -> str:
 
 
 def _drop_database(dbname: str) -> None:
-    with _admin_connection() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    citus.drop_database(DATABASE_URL, dbname)
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +79,7 @@ def postgres_url() -> Iterator[str]:
     """
     dbname = _create_database()
     try:
-        yield _migrated(_with_database(DATABASE_URL, dbname))
+        yield _migrated(citus.with_database(DATABASE_URL, dbname))
     finally:
         _drop_database(dbname)
 
@@ -83,7 +89,7 @@ def postgres_database_url() -> Iterator[str]:
     """A PostgreSQL database of the test's own, for tests that need isolation (counting connections)."""
     dbname = _create_database()
     try:
-        yield _migrated(_with_database(DATABASE_URL, dbname))
+        yield _migrated(citus.with_database(DATABASE_URL, dbname))
     finally:
         _drop_database(dbname)
 
@@ -93,7 +99,7 @@ def unmigrated_database_url() -> Iterator[str]:
     """A PostgreSQL database of the test's own as a new deployment finds it: empty, not migrated."""
     dbname = _create_database()
     try:
-        yield _with_database(DATABASE_URL, dbname)
+        yield citus.with_database(DATABASE_URL, dbname)
     finally:
         _drop_database(dbname)
 

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import psycopg
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
+from eventsourcing.persistence import InternalError as StoreInternalError
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import RecordConflictError
 from litestar import Request, Response
@@ -305,6 +306,31 @@ def _asyncpg_unavailable() -> tuple[type[Exception], ...]:
 
 DATABASE_UNAVAILABLE += (*_asyncpg_unavailable(), ConnectionError)
 
+# A Citus worker lost in the middle of a transaction (stopped, unreachable) is reported by the
+# coordinator as an internal error (XX000) rather than a connection failure: its own messages
+# carry no error code, and a worker's shutdown notice is passed on without its code. For the
+# tenants on that worker the database is away all the same.
+CITUS_WORKER_LOST = (
+    "failure on connection marked as essential",
+    "could not commit transaction for shard",
+    "terminating connection due to administrator command",
+)
+
+
+def _internal_errors() -> tuple[type[Exception], ...]:
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - installed with the PostgreSQL extra
+        return (StoreInternalError, psycopg.InternalError)
+    return (StoreInternalError, psycopg.InternalError, asyncpg.exceptions.InternalServerError)
+
+
+DATABASE_INTERNAL_ERRORS = _internal_errors()
+
+
+def _citus_worker_lost(exc: Exception) -> bool:
+    return isinstance(exc, DATABASE_INTERNAL_ERRORS) and str(exc).startswith(CITUS_WORKER_LOST)
+
 
 def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
@@ -317,8 +343,9 @@ def on_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> 
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    # asyncpg lets a refused or reset connection through as the OS's own error.
-    if isinstance(exc, DATABASE_UNAVAILABLE):
+    # asyncpg lets a refused or reset connection through as the OS's own error; Citus a lost
+    # worker as an internal error.
+    if isinstance(exc, DATABASE_UNAVAILABLE) or _citus_worker_lost(exc):
         return on_database_unavailable(request, exc)
     return _on_unexpected(request, exc)
 

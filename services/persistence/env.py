@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from uuid import UUID
 
+from services.persistence.recorders import FACTORY_TOPIC
 from services.settings import Settings
 
 CONTROL_STORE = "control"
@@ -39,7 +40,9 @@ def application_env(settings: Settings, store: str) -> dict[str, str]:
         return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
     pg = settings.postgres
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        # The library's PostgreSQL persistence with inserts that stay on the tenant's node
+        # (recorders.py).
+        "PERSISTENCE_MODULE": FACTORY_TOPIC,
         "POSTGRES_DBNAME": pg.dbname,
         "POSTGRES_HOST": pg.host,
         "POSTGRES_PORT": str(pg.port),

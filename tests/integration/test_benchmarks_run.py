@@ -29,6 +29,7 @@ TIMEOUT_SECONDS = 600
 # What each benchmark's smoke run must print (a line of its result table).
 FIGURES: dict[str, tuple[str, ...]] = {
     "catch_up.py": ("projection catch_up (PostgreSQL views)", "where the projection's time goes"),
+    "citus_compare.py": ("ratings/s", "citus/plain", "worker2 stopped", "peak connections per node"),
     "dashboard_latency.py": ("p99(big)/p99(small)", "in-process p99(big)/p99(small)"),
     "live_latency.py": ("embedded        ", "postgres+redis  "),
     "page_render.py": ("dashboard  page p50", "report     page p50"),

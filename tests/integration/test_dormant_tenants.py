@@ -13,8 +13,8 @@ from uuid import UUID, uuid4
 import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
-from psycopg import sql
 
+from services.persistence import citus
 from services.persistence.base import BalkortApplication
 from services.settings import Settings
 from services.tenancy import TenantStores, TenantStoresBusy, UnknownTenant
@@ -54,14 +54,12 @@ class NotesApp(BalkortApplication):
 @pytest.fixture(scope="module")
 def database() -> Iterator[tuple[str, str]]:
     name = f"balkort_tenants_{uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    citus.create_database(ADMIN_URL, name)
     base = Settings(database_url=ADMIN_URL).postgres.dsn.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}", name
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        citus.drop_database(ADMIN_URL, name)
 
 
 def _server_connections(url: str, dbname: str) -> int:

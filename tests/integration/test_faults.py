@@ -1,5 +1,9 @@
 """Faults under load: PostgreSQL restarted mid-load, Redis stopped and started again.
 
+Each fault is done to a server the test started itself (tests/clusters.py, a redis-server on a
+free port), never to the machine's own: a plain PostgreSQL server, or a Citus coordinator with
+two workers when the run tests Citus (BALKORT_TEST_CITUS).
+
 While the database is away the API answers 503 problem details with `Retry-After`, never
 500; no command it acknowledged with 2xx is lost; and it serves again once the database is
 back, without a restart of the app. With Redis away, commands without an Idempotency-Key
@@ -16,7 +20,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -31,7 +35,10 @@ from domain.roles import Role
 from services.application import TenantApplication
 from services.bootstrap import Container
 from services.controlplane import system_provenance
+from services.migrations import migrate
 from services.settings import Settings
+from tests.clusters import PrivateCluster, private_cluster
+from tests.conftest import expects_citus
 from tests.http_harness import Story, onboard, register, serving, token_for
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
@@ -48,57 +55,37 @@ LOAD = 300
 # The load is paced so that it spans the outage: about LOAD / (CLIENTS / PACE) seconds.
 PACE_SECONDS = 0.2
 OUTAGE_SECONDS = 2.0
+# The node the app connects to: the only server of a plain cluster, the coordinator of Citus.
+COORDINATOR = "coordinator"
 
 
-# -- PostgreSQL's cluster ----------------------------------------------------------------------
-
-
-def _cluster() -> tuple[str, str] | None:
-    """The local cluster (version, name) that serves the test database, if this machine runs one."""
-    root = Path("/etc/postgresql")
-    if shutil.which("pg_ctlcluster") is None or not root.is_dir():
-        return None
-    versions = sorted(p.name for p in root.iterdir() if (p / "main").is_dir())
-    return (versions[-1], "main") if versions else None
-
-
-def _pg_ctl(action: str) -> None:
-    cluster = _cluster()
-    assert cluster is not None
-    done = subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    # Another process (`make services`) may have started it meanwhile: that is as good.
-    if done.returncode != 0 and not (action == "start" and "already running" in done.stderr + done.stdout):
-        raise AssertionError(f"pg_ctlcluster {action}: {done.returncode} {done.stdout} {done.stderr}")
-
-
-def _pg_ready() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False, timeout=10).returncode == 0
-
-
-def _wait_for_postgres(timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not _pg_ready():
-        if time.monotonic() > deadline:
-            raise AssertionError("PostgreSQL did not come back")
-        time.sleep(0.2)
+# -- a database server of the test's own -------------------------------------------------------
 
 
 @contextlib.contextmanager
-def postgres_left_running() -> Iterator[None]:
-    """Whatever the test does to the cluster, it is running again afterwards."""
+def database_server() -> Iterator[PrivateCluster]:
+    """A server the test starts, stops and throws away (never the machine's own): plain
+    PostgreSQL, or a coordinator with two workers when the run tests Citus (the coordinator is
+    what the app connects to, so it is what a restart takes away)."""
+    with private_cluster(plain=not expects_citus()) as cluster:
+        yield cluster
+
+
+def migrated_database(cluster: PrivateCluster, name: str) -> str:
+    """A database on `cluster` brought to this release's schema, as `balkort migrate` does."""
+    url = cluster.create_database(name)
+    migrate(Settings(database_url=url))
+    return url
+
+
+@contextlib.asynccontextmanager
+async def left_running(cluster: PrivateCluster, node: str = COORDINATOR) -> AsyncIterator[None]:
+    """Whatever the test does to `node`, it is running again afterwards (the app then shuts
+    down against a database that answers)."""
     try:
         yield
     finally:
-        if not _pg_ready():
-            with contextlib.suppress(AssertionError):
-                _pg_ctl("start")
-        _wait_for_postgres()
+        await asyncio.to_thread(cluster.start_node, node)
 
 
 # -- a tenant with an engagement in phase mapping ---------------------------------------------
@@ -147,9 +134,11 @@ class Load:
         return found
 
 
-async def prepare_load(story: Story) -> Load:
+async def prepare_load(story: Story, tenant_id: UUID | None = None) -> Load:
+    """`tenant_id` (onboarded already), or a new tenant, made ready for ratings."""
     container, client = story.container, story.client
-    tenant_id = await onboard(container, "Region Syd", "faults")
+    if tenant_id is None:
+        tenant_id = await onboard(container, "Region Syd", "faults")
     consultant = await register(container, Role.CONSULTANT)
     await container.offloop(
         container.control.grant_membership,
@@ -222,27 +211,32 @@ async def concurrently(story: Story, calls: list[Callable[[httpx.AsyncClient], A
 
 
 async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
-    postgres_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if _cluster() is None:
-        pytest.fail("no local PostgreSQL cluster to restart (pg_ctlcluster)", pytrace=False)
     # How long a store waits for a connection; the store retries ten times before giving up.
     monkeypatch.setenv("POSTGRES_CONNECT_TIMEOUT", "1")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        database_url=postgres_url,
-        redis_url=redis_url,
-        master_key=SESSION_MASTER_KEY,
-        jwt_secret=SESSION_JWT_SECRET,
-    )
     acknowledged: set[UUID] = set()
     refused: list[httpx.Response] = []
-    with postgres_left_running():
-        async with serving(settings, admin=None, quick_hashes=True) as story:
-            # The projector's periodic poll is pushed out of the test's way: it asks every
-            # tenant's position without a guard, so an outage that meets a poll stops the
-            # projector for good (ProjectionRunner.run). Commands still wake it; the commands of
-            # prepare_load make it pick up the new interval.
+    with database_server() as cluster:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=migrated_database(cluster, "balkort_faults"),
+            redis_url=redis_url,
+            master_key=SESSION_MASTER_KEY,
+            jwt_secret=SESSION_JWT_SECRET,
+        )
+
+        async def stop() -> None:
+            await asyncio.to_thread(cluster.stop_node, COORDINATOR)
+
+        async def start() -> None:
+            # Returns once the server accepts connections.
+            await asyncio.to_thread(cluster.start_node, COORDINATOR)
+
+        async with serving(settings, admin=None, quick_hashes=True) as story, left_running(cluster):
+            # The projector's periodic poll is pushed out of the test's way, so that only the
+            # load meets the outage. Commands still wake it; the commands of prepare_load make it
+            # pick up the new interval.
             story.container.projections.poll_seconds = 3600.0
             load = await prepare_load(story)
             pairs = load.pairs()
@@ -262,10 +256,9 @@ async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
 
             async def restart(_: httpx.AsyncClient) -> list[httpx.Response]:
                 await asyncio.sleep(2.0)
-                await asyncio.to_thread(_pg_ctl, "stop")
+                await stop()
                 await asyncio.sleep(OUTAGE_SECONDS)
-                await asyncio.to_thread(_pg_ctl, "start")
-                await asyncio.to_thread(_wait_for_postgres)
+                await start()
                 return []
 
             started = time.monotonic()
@@ -283,7 +276,7 @@ async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
 
             # While the database stays away for longer than the stores retry: 503, not a hang
             # without end and not a 500.
-            await asyncio.to_thread(_pg_ctl, "stop")
+            await stop()
             away = await concurrently(
                 story,
                 [
@@ -293,8 +286,7 @@ async def test_a_database_restart_mid_load_loses_no_acknowledged_command(
             )
             for response in away:
                 assert_unavailable(response)
-            await asyncio.to_thread(_pg_ctl, "start")
-            await asyncio.to_thread(_wait_for_postgres)
+            await start()
 
             # The app serves again without a restart, and everything acknowledged is stored.
             recovered = await load.rate(*next(pairs))

@@ -431,7 +431,7 @@ def test_projector_process_wakes_on_notify_and_survives_a_killed_listen(
 
         (killed,) = listen_pids(dsn)
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(%s)", (killed,))
+            conn.execute("SELECT pg_terminate_backend(%s::integer)", (killed,))
         wait_for(lambda: listen_pids(dsn) not in ([], [killed]), 10)
         time.sleep(0.3)  # the reconnect's own catch-up round has passed
         unit = add_unit(built, tenant_id, "Træningsenheden")

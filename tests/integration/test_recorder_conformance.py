@@ -29,6 +29,7 @@ from eventsourcing.tests import persistence as library_cases
 from eventsourcing.utils import Environment
 from psycopg import sql
 
+from services.persistence import citus
 from services.persistence.env import application_env, tenant_store_name
 from services.settings import Settings
 
@@ -41,16 +42,14 @@ _state: dict[str, Any] = {}
 @pytest.fixture(scope="module", autouse=True)
 def scratch_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     name = f"balkort_conformance_{uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    citus.create_database(ADMIN_URL, name)
     admin = Settings.from_environ({"DATABASE_URL": ADMIN_URL}).postgres
     _state["postgres"] = Settings(database_url=admin.dsn.rsplit("/", 1)[0] + "/" + name)
     _state["sqlite"] = Settings(data_dir=tmp_path_factory.mktemp("stores"))
     try:
         yield
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        citus.drop_database(ADMIN_URL, name)
 
 
 class _TenantStore:
