@@ -97,6 +97,21 @@ async def register(container: Container, platform_role: Role | None = None) -> R
     return Registered(user_id, email)
 
 
+async def consultant_headers(story: Story, tenant_id: UUID) -> dict[str, str]:
+    """The headers of a new consultant with a membership of `tenant_id`, granted straight on
+    the control plane."""
+    container = story.container
+    consultant = await register(container, Role.CONSULTANT)
+    await container.offloop(
+        container.control.grant_membership,
+        consultant.user_id,
+        tenant_id,
+        Role.CONSULTANT,
+        system_provenance("Test"),
+    )
+    return token_for(story.client, consultant.user_id)
+
+
 async def onboard(container: Container, name: str, stem: str) -> UUID:
     """A tenant onboarded straight on the container, under a slug of its own (`stem-…`)."""
     slug = f"{stem}-{uuid4().hex[:12]}"

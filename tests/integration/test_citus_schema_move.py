@@ -29,16 +29,14 @@ import pytest
 
 from domain.default_instrument import DIMENSIONS
 from domain.phases import Phase
-from domain.roles import Role
 from projections.verify import verify_tenant
 from services.application import TenantApplication
-from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.persistence import citus
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 from tests.clusters import private_cluster
-from tests.http_harness import Story, onboard, register, serving, token_for
+from tests.http_harness import Story, consultant_headers, onboard, serving
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
@@ -141,15 +139,7 @@ class Tenant:
 async def theme_day(story: Story) -> Tenant:
     container, client = story.container, story.client
     tenant_id = await onboard(container, "Region Nord", "move")
-    consultant = await register(container, Role.CONSULTANT)
-    await container.offloop(
-        container.control.grant_membership,
-        consultant.user_id,
-        tenant_id,
-        Role.CONSULTANT,
-        system_provenance("Test"),
-    )
-    headers = token_for(client, consultant.user_id)
+    headers = await consultant_headers(story, tenant_id)
     base = f"/api/v1/tenants/{tenant_id}"
 
     async def send(method: str, path: str, body: object, expect: int) -> Any:

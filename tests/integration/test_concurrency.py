@@ -21,11 +21,9 @@ import psycopg.sql
 
 from domain.default_instrument import DIMENSIONS
 from domain.phases import Phase
-from domain.roles import Role
-from services.controlplane import system_provenance
 from services.persistence.env import application_env, tenant_store_name
 from services.settings import Settings
-from tests.http_harness import Story, onboard, register, serving, token_for
+from tests.http_harness import Story, consultant_headers, onboard, serving
 
 T = TypeVar("T")
 WRITERS = 64
@@ -97,15 +95,7 @@ class Engagement:
 async def engagement(story: Story, phase: Phase = Phase.PREPARED) -> Engagement:
     container, client = story.container, story.client
     tenant_id = await onboard(container, "Region Nord", "race")
-    consultant = await register(container, Role.CONSULTANT)
-    await container.offloop(
-        container.control.grant_membership,
-        consultant.user_id,
-        tenant_id,
-        Role.CONSULTANT,
-        system_provenance("Test"),
-    )
-    headers = token_for(client, consultant.user_id)
+    headers = await consultant_headers(story, tenant_id)
     tenant_path = f"/api/v1/tenants/{tenant_id}"
     assert (
         await client.put(f"{tenant_path}/organisation", json={"name": "Region Nord"}, headers=headers)

@@ -31,15 +31,13 @@ import redis
 
 from domain.default_instrument import DIMENSIONS
 from domain.phases import Phase
-from domain.roles import Role
 from services.application import TenantApplication
 from services.bootstrap import Container
-from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.settings import Settings
 from tests.clusters import PrivateCluster, private_cluster
 from tests.conftest import expects_citus
-from tests.http_harness import Story, onboard, register, serving, token_for
+from tests.http_harness import Story, consultant_headers, onboard, serving
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 
 T = TypeVar("T")
@@ -139,15 +137,7 @@ async def prepare_load(story: Story, tenant_id: UUID | None = None) -> Load:
     container, client = story.container, story.client
     if tenant_id is None:
         tenant_id = await onboard(container, "Region Syd", "faults")
-    consultant = await register(container, Role.CONSULTANT)
-    await container.offloop(
-        container.control.grant_membership,
-        consultant.user_id,
-        tenant_id,
-        Role.CONSULTANT,
-        system_provenance("Test"),
-    )
-    headers = token_for(client, consultant.user_id)
+    headers = await consultant_headers(story, tenant_id)
     tenant_path = f"/api/v1/tenants/{tenant_id}"
     established = await client.put(
         f"{tenant_path}/organisation", json={"name": "Region Syd"}, headers=headers
