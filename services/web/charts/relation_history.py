@@ -31,8 +31,6 @@ from services.web.i18n import gettext as _
 from services.web.labels import agreement_status_label, check_in_label
 
 LANE = 46  # the height of one agreement's row on the timeline
-
-
 DIMENSION_COLOURS = ("#332288", "#117733", "#CC6677", "#999933", "#882255", "#009988", "#AA4499")
 DIMENSION_DASHES = ("6 3", "2 3", "9 3 2 3", "4 2", "12 3", "1 2", "8 2 2 2")
 MARKERS = ("square", "triangle", "diamond", "cross", "down", "plus", "star")
