@@ -24,6 +24,7 @@ from projections.answers import (
     WeakTie,
 )
 from services.web import charts
+from services.web.charts.svg import name_lines
 from services.web.i18n import speaking
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -260,6 +261,6 @@ def test_the_weakest_ties_axis_starts_at_the_scales_lowest_value() -> None:
 
 
 def test_long_unit_names_go_over_two_lines_with_the_full_name_as_tooltip() -> None:
-    assert charts._name_lines("Trænings- og Aktivitetscentret", 26) == ["Trænings- og", "Aktivitetscentret"]
-    assert charts._name_lines("Rehabiliteringsteamet", 16) == ["Rehabiliterings-", "teamet"]
-    assert charts._name_lines("Visitationen", 16) == ["Visitationen"]
+    assert name_lines("Trænings- og Aktivitetscentret", 26) == ["Trænings- og", "Aktivitetscentret"]
+    assert name_lines("Rehabiliteringsteamet", 16) == ["Rehabiliterings-", "teamet"]
+    assert name_lines("Visitationen", 16) == ["Visitationen"]

@@ -1,0 +1,87 @@
+"""The theme-day board: the facilitator's overview of the day, unit by unit, the dialogue
+rounds and the latest agreements and proposals (the `board/` pages)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+from domain.cards import CardStatus
+from projections.answers import BoardUnit, DialogueRound, OutcomeLine, ScheduledDialogue, ThemeDayBoard
+from projections.documents import AgreementOut, EngagementOut, OrganisationOut, ProposalOut, UnitProgress
+from projections.queries.names import name_of, named, names_at
+from projections.queries.shared import EARLIEST
+
+T = TypeVar("T", AgreementOut, ProposalOut)
+LATEST = 5
+
+
+def _by_made_at(items: list[T], limit: int) -> list[T]:
+    """The latest `limit` items by when they were made (undated ones last)."""
+    return sorted(items, key=lambda i: i.made_at or EARLIEST, reverse=True)[:limit]
+
+
+def _board_unit(progress: UnitProgress, names: dict[UUID, str]) -> BoardUnit:
+    return BoardUnit(
+        unit_id=progress.unit_id,
+        name=name_of(names, progress.unit_id),
+        relations_mapped=progress.relations_mapped,
+        relations_rated=progress.relations_rated,
+        cards_sent=progress.cards_sent,
+        cards_received=progress.cards_received,
+        cards_accepted=progress.cards_accepted,
+        cards_declined=progress.cards_declined,
+        dialogues=progress.dialogues,
+        wrapped_up=progress.wrapped_up,
+    )
+
+
+def _schedule(engagement: EngagementOut, names: dict[UUID, str]) -> list[DialogueRound]:
+    held = {d.card_id for d in engagement.dialogues}
+    rounds: dict[int, list[ScheduledDialogue]] = defaultdict(list)
+    for card in engagement.cards:
+        if card.round is None or card.status != CardStatus.ACCEPTED.value:
+            continue
+        rounds[card.round].append(
+            ScheduledDialogue(
+                card_id=card.card_id,
+                from_unit=card.from_unit,
+                from_name=name_of(names, card.from_unit),
+                to_unit=card.to_unit,
+                to_name=name_of(names, card.to_unit),
+                topic=card.topic,
+                held=card.card_id in held,
+            )
+        )
+    return [DialogueRound(r, rounds[r]) for r in sorted(rounds)]
+
+
+def _outcome(item: AgreementOut | ProposalOut, names: dict[UUID, str]) -> OutcomeLine:
+    outcome_id = item.agreement_id if isinstance(item, AgreementOut) else item.proposal_id
+    return OutcomeLine(outcome_id, item.text, named(names, item.units), item.status, item.made_at)
+
+
+def theme_day_board(
+    engagement: EngagementOut, organisation: OrganisationOut, moment: datetime | None = None
+) -> ThemeDayBoard:
+    """The facilitator's overview of the theme day, with unit names as they were at `moment`."""
+    names = names_at(organisation, moment)
+    progress = {p.unit_id: p for p in engagement.unit_progress}
+    units = [
+        _board_unit(progress.get(u) or UnitProgress(u, 0, 0, 0, 0, 0, 0, 0, False), names)
+        for u in engagement.unit_ids
+    ]
+    return ThemeDayBoard(
+        engagement_id=engagement.engagement_id,
+        title=engagement.title,
+        phase=engagement.phase.value,
+        theme_day=engagement.theme_day,
+        units=units,
+        schedule=_schedule(engagement, names),
+        agreements=len(engagement.agreements),
+        proposals=len(engagement.proposals),
+        latest_agreements=[_outcome(a, names) for a in _by_made_at(engagement.agreements, LATEST)],
+        latest_proposals=[_outcome(p, names) for p in _by_made_at(engagement.proposals, LATEST)],
+    )
