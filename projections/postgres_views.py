@@ -26,13 +26,12 @@ from psycopg_pool import ConnectionPool
 from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewsNotReady
 from projections.chain import ChainLink, tenant_of
+from projections.decoding import decode_at
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 from projections.storable import storable_json, storable_row
+from projections.stores import tenant_store_name
 from projections.versions import PROJECTION_VERSIONS
-from services.persistence.binding import decode_at
-from services.persistence.env import tenant_store_name
-from services.settings import Settings
 
 # The library names a tenant application's events table after the class (and NOTIFYs on a
 # channel of the same name, without the schema).
@@ -571,8 +570,19 @@ class PostgresViewBackend:
     """Every tenant's views in its own schema. One bounded psycopg pool (opened on first use)
     for the projector, one asyncpg pool (created on the first query) for queries."""
 
-    def __init__(self, settings: Settings, mappers: Callable[[UUID], Mapper[UUID]]) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        dsn: str,
+        mappers: Callable[[UUID], Mapper[UUID]],
+        *,
+        pool_size: int,
+        query_pool_size: int,
+    ) -> None:
+        # Where the tenants' schemas are, and how many connections each pool may hold: the
+        # composition root passes them from the settings (services/bootstrap.py).
+        self.dsn = dsn
+        self.pool_size = pool_size
+        self.query_pool_size = query_pool_size
         self.mappers = mappers
         self._erased: set[UUID] = set()
         self._pool: ConnectionPool | None = None
@@ -585,13 +595,13 @@ class PostgresViewBackend:
         self._answering: set[UUID] = set()
 
     def open_pool(self) -> ConnectionPool:
-        """The projector's pool (min 1, max `projector_pool_size`), opened on first use."""
+        """The projector's pool (min 1, max `pool_size`), opened on first use."""
         with self._lock:
             if self._pool is None:
                 self._pool = ConnectionPool(
-                    self.settings.postgres.dsn,
+                    self.dsn,
                     min_size=1,
-                    max_size=max(1, self.settings.projector_pool_size),
+                    max_size=max(1, self.pool_size),
                     kwargs={"autocommit": True},
                     name="balkort-views",
                     open=False,
@@ -664,9 +674,9 @@ class PostgresViewBackend:
             async with self._async_lock:
                 if self._async_pool is None:
                     self._async_pool = await asyncpg.create_pool(
-                        self.settings.postgres.dsn,
+                        self.dsn,
                         min_size=1,
-                        max_size=max(1, self.settings.view_query_pool_size),
+                        max_size=max(1, self.query_pool_size),
                     )
         return self._async_pool
 
