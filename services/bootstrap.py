@@ -22,8 +22,6 @@ from services.application import TenantApplication
 from services.auth.revocation import Revocations
 from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
-from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
-from services.http.rate_limits import Attempts, attempts_for
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
@@ -32,6 +30,8 @@ from services.persistence.mappers import TenantMappers
 from services.readmodel.anchors import anchor_head
 from services.report_pdf import ReportRenderer
 from services.settings import Settings
+from services.stores.attempts import Attempts, attempts_for
+from services.stores.idempotency import IdempotencyKeys, idempotency_keys_for
 from services.tenancy import TenantStores
 
 # Short, so that a Redis outage turns into a quick 503 instead of a hung request.
