@@ -36,13 +36,12 @@ from eventsourcing.persistence import Mapper
 from psycopg import sql
 
 from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
+from projections.postgres_schema import VIEW_TABLES, create_view_tables
 from projections.postgres_views import (
-    VIEW_TABLES,
     OneConnection,
     PostgresEventSource,
     PostgresViewBackend,
     PostgresViewStore,
-    create_view_tables,
 )
 from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up, source_tenant
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore, connect
@@ -54,7 +53,7 @@ Progress = Callable[[UUID, int, int], None]
 # Names the fresh view tables (and their indexes) a rebuild fills beside the live ones.
 FRESH = "__fresh"
 # The fresh tables' indexes (renaming an index renames the constraint it backs, a primary key).
-# Constraints without an index are named alike on both sets of tables (postgres_views.SCHEMA).
+# Constraints without an index are named alike on both sets of tables (postgres_schema.SCHEMA).
 FRESH_INDEXES = (
     "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "

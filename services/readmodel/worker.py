@@ -26,14 +26,9 @@ import psycopg
 from eventsourcing.persistence import Mapper
 from psycopg import sql
 
-from projections.postgres_views import (
-    CHANNEL,
-    PostgresEventSource,
-    PostgresViewBackend,
-    PostgresViewStore,
-    schemas_with_views,
-    tenants_with_new_events,
-)
+from projections.postgres_behind import schemas_with_views, tenants_with_new_events
+from projections.postgres_schema import CHANNEL
+from projections.postgres_views import PostgresEventSource, PostgresViewBackend, PostgresViewStore
 from projections.projector import PositionMoved, Recorded, catch_up
 from projections.rebuild import OutdatedViews
 from projections.runner import Anchor, anchor_when_due

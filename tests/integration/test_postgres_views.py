@@ -28,11 +28,11 @@ from psycopg import sql
 from domain.phases import Phase
 from domain.provenance import Provenance
 from domain.roles import Role
+from projections.postgres_behind import tenants_with_new_events
 from projections.postgres_views import (
     PostgresEventSource,
     PostgresViewBackend,
     PostgresViewStore,
-    tenants_with_new_events,
 )
 from projections.projector import PositionMoved, catch_up, keys_touched, project
 from projections.sqlite_views import SQLiteViewStore

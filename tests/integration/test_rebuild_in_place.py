@@ -16,7 +16,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from projections.postgres_views import VIEW_TABLES, PostgresViewBackend, create_view_tables
+from projections.postgres_schema import VIEW_TABLES, create_view_tables
+from projections.postgres_views import PostgresViewBackend
 from projections.rebuild import FRESH
 from services.bootstrap import Container, build_container
 from services.persistence import citus
