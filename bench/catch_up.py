@@ -61,7 +61,8 @@ from psycopg_pool import ConnectionPool
 from domain.phases import Phase
 from domain.roles import Role
 from projections import projector as projector_module
-from projections.postgres_views import EVENTS_TABLE, VIEW_TABLES, PostgresEventSource, PostgresViewStore
+from projections.postgres_schema import EVENTS_TABLE, VIEW_TABLES
+from projections.postgres_views import PostgresEventSource, PostgresViewStore
 from projections.projector import Batch, Recorded, catch_up
 from services.application import TenantApplication
 from services.auth.secret_keys import fresh_secrets

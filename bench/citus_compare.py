@@ -88,7 +88,7 @@ from bench.rating_throughput import (
     seed,
     server,
 )
-from projections.postgres_views import tenants_with_new_events
+from projections.postgres_behind import tenants_with_new_events
 from services.auth.secret_keys import fresh_secrets
 from services.bootstrap import build_container
 from services.controlplane import system_provenance

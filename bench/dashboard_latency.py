@@ -68,7 +68,8 @@ from bench.rating_throughput import EMAIL, PASSWORD, UNLIMITED_PER_MINUTE, free_
 from domain.organisation import Organisation
 from domain.roles import Role
 from projections.documents import EngagementOut, OrganisationOut
-from projections.postgres_views import EVENTS_TABLE, PostgresEventSource, PostgresViewStore
+from projections.postgres_schema import EVENTS_TABLE
+from projections.postgres_views import PostgresEventSource, PostgresViewStore
 from projections.projector import Recorded, catch_up
 from projections.queries import engagement_dashboard
 from services.auth.secret_keys import fresh_secrets

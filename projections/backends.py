@@ -20,7 +20,7 @@ from projections.audit import AuditFilter, AuditRow
 from projections.lineage import LineageNode
 from projections.projector import EventSource, ViewStore
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore
-from services.persistence.env import tenant_store_name
+from projections.stores import tenant_store_name
 
 
 class ViewBackend(Protocol):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
@@ -37,26 +36,24 @@ from eventsourcing.persistence import Mapper
 from psycopg import sql
 
 from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
+from projections.postgres_schema import VIEW_TABLES, create_view_tables
 from projections.postgres_views import (
-    VIEW_TABLES,
     OneConnection,
     PostgresEventSource,
     PostgresViewBackend,
     PostgresViewStore,
-    create_view_tables,
 )
 from projections.projector import EventSource, PositionMoved, Recorded, ViewStore, catch_up, source_tenant
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore, connect
+from projections.stores import tenant_store_name
 from projections.versions import outdated
-from services.persistence.env import tenant_store_name
-from services.settings import Settings
 
 # progress(tenant, position reached, last position of the log when the rebuild began)
 Progress = Callable[[UUID, int, int], None]
 # Names the fresh view tables (and their indexes) a rebuild fills beside the live ones.
 FRESH = "__fresh"
 # The fresh tables' indexes (renaming an index renames the constraint it backs, a primary key).
-# Constraints without an index are named alike on both sets of tables (postgres_views.SCHEMA).
+# Constraints without an index are named alike on both sets of tables (postgres_schema.SCHEMA).
 FRESH_INDEXES = (
     "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
     "JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -72,12 +69,12 @@ def _quiet(_tenant: UUID, _at: int, _head: int) -> None:
 
 
 @contextmanager
-def rebuild_lock(settings: Settings, tenant_id: UUID, *, wait: bool) -> Iterator[bool]:
+def rebuild_lock(dsn: str, tenant_id: UUID, *, wait: bool) -> Iterator[bool]:
     """Holds the tenant's rebuild lock (PostgreSQL, a session advisory lock on a connection of
     its own, outside the projector's pool); yields False when `wait` is off and another process
     holds it."""
     key = f"{REBUILD_LOCK}:{tenant_store_name(tenant_id)}"
-    with psycopg.connect(settings.postgres.dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         if wait:
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
             mine = True
@@ -112,7 +109,7 @@ class OutdatedViews:
         backend = self.backend
         applied = 0
         if isinstance(backend, PostgresViewBackend):
-            with rebuild_lock(backend.settings, tenant_id, wait=False) as mine:
+            with rebuild_lock(backend.dsn, tenant_id, wait=False) as mine:
                 if not mine:
                     return 0
                 if outdated(backend.store_for(tenant_id).versions()):
@@ -154,44 +151,6 @@ def _catch_up(source: EventSource, store: ViewStore, mapper: Mapper[UUID], batch
             continue
 
 
-def rebuild(
-    settings: Settings,
-    tenant_id: UUID | None = None,
-    progress: Progress | None = None,
-    *,
-    batch_size: int = 500,
-) -> tuple[int, float]:
-    """Rebuilds every tenant's views (or one tenant's) from the whole log; returns (events
-    applied, seconds). Every view (documents, audit trail, lineage) is rebuilt together: one
-    projector writes them all. Raises LookupError for a tenant that is not onboarded."""
-    from services.bootstrap import build_container
-
-    started = time.perf_counter()
-    container = build_container(settings)
-    backend = container.views
-    mappers = container.projections.mappers
-    try:
-        listed = [t.id for t in container.control.tenants()]
-        if tenant_id is not None and tenant_id not in listed:
-            raise LookupError(f"no tenant {tenant_id}")
-        tenants = listed if tenant_id is None else [tenant_id]
-        applied = 0
-        for tenant in tenants:
-            report = progress or (lambda _t, _at, _head: None)
-            if isinstance(backend, PostgresViewBackend):
-                applied += rebuild_postgres(backend, mappers(tenant), tenant, report, batch_size=batch_size)
-            else:
-                applied += rebuild_sqlite(
-                    settings.data_dir / "stores", mappers(tenant), tenant, report, batch_size=batch_size
-                )
-    finally:
-        if isinstance(backend, PostgresViewBackend):
-            backend.close_blocking()
-        container.tenants.close()
-        container.control.close()
-    return applied, time.perf_counter() - started
-
-
 def rebuild_postgres(
     backend: PostgresViewBackend,
     mapper: Mapper[UUID],
@@ -202,7 +161,7 @@ def rebuild_postgres(
 ) -> int:
     """Rebuilds one tenant's views beside the live ones and swaps them in; waits for a rebuild
     of the tenant by another process to end first."""
-    with rebuild_lock(backend.settings, tenant_id, wait=True):
+    with rebuild_lock(backend.dsn, tenant_id, wait=True):
         return _rebuild_postgres(backend, mapper, tenant_id, progress, batch_size=batch_size)
 
 

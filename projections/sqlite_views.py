@@ -15,11 +15,11 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from projections.audit import AuditFilter, AuditRow
 from projections.chain import ChainLink, tenant_of
+from projections.decoding import decode_at
 from projections.lineage import LineageNode
 from projections.projector import Batch, PositionMoved, Recorded
 from projections.storable import storable_json, storable_row
 from projections.versions import PROJECTION_VERSIONS
-from services.persistence.binding import decode_at
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS view_position (

@@ -19,22 +19,22 @@ named, with why:
 
 Every row is decoded, including those after the last link, so verification runs before the
 views are caught up: the projector never chains what has not been checked
-(`verify_then_catch_up`).
+(`verify_then_catch_up` in services/readmodel/verify.py, which reads the anchors from the
+control plane; this module is the pure part).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 import msgspec
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
 
 from projections.chain import ChainLink, chain_digest, event_type, genesis
-from services.persistence.binding import UnboundCiphertext, decode_at
+from projections.decoding import UnboundCiphertext
 
 ALTERED = "altered"
 MISSING = "missing"
@@ -206,10 +206,12 @@ def _undecodable(
     return None
 
 
+@runtime_checkable
 class StoredLog(Protocol):
     def read_stored(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]: ...
 
 
+@runtime_checkable
 class ChainStore(Protocol):
     def last_digest(self) -> ChainLink | None: ...
 
@@ -286,61 +288,3 @@ def export_lines(
     }
     lines.append(_json.encode(final) + b"\n")
     yield b"".join(lines)
-
-
-# -- wiring ----------------------------------------------------------------------------------
-
-
-def _parts(container: Any, tenant_id: UUID) -> tuple[StoredLog, ChainStore]:
-    source = container.views.source_for(tenant_id)
-    store = container.views.store_for(tenant_id)
-    if not hasattr(source, "read_stored") or not hasattr(store, "chain_links"):
-        raise TypeError("this view backend keeps no hash chain")
-    return source, store
-
-
-def anchors_of(container: Any, tenant_id: UUID) -> list[Any]:
-    return list(container.control.chain_anchors(tenant_id))
-
-
-def verify_tenant(container: Any, tenant_id: UUID, *, anchor: bool = True) -> Verdict:
-    """Blocking: verifies one tenant's chain; when intact, anchors the verified head in the
-    control plane (unless `anchor` is False)."""
-    source, store = _parts(container, tenant_id)
-    anchors = anchors_of(container, tenant_id)
-    mapper = getattr(source, "mapper", None)
-    decode = (lambda position, stored: decode_at(mapper, position, stored)) if mapper is not None else None
-    verdict = verify_log(
-        source, store, [(a.position, bytes.fromhex(a.digest)) for a in anchors], tenant_id, decode
-    )
-    if anchor and verdict.intact and verdict.verified_to > 0:
-        anchor_head(container.control, tenant_id, verdict.verified_to, bytes.fromhex(verdict.digest))
-    return verdict
-
-
-def verify_then_catch_up(container: Any, tenant_id: UUID, *, anchor: bool = True) -> Verdict:
-    """Blocking: verifies the tenant's log first, every event up to the end of it decoded, so
-    that nothing unchecked is projected or chained; only when that is intact are the views
-    caught up, and what the catch-up chained verified (and anchored) in turn."""
-    verdict = verify_tenant(container, tenant_id, anchor=anchor)
-    if not verdict.intact or verdict.pending == 0:
-        return verdict
-    # A row written since the check that does not decode stops the catch-up there; verifying
-    # again names it.
-    with contextlib.suppress(MapperDeserialisationError):
-        container.projections.catch_up_now(tenant_id)
-    return verify_tenant(container, tenant_id, anchor=anchor)
-
-
-def export_tenant(container: Any, tenant_id: UUID) -> Iterator[bytes]:
-    """Blocking iterator: the tenant's auditor export (see `export_lines`)."""
-    source, store = _parts(container, tenant_id)
-    return export_lines(source, store, anchors_of(container, tenant_id), tenant_id)
-
-
-def anchor_head(control: Any, tenant_id: UUID, position: int, digest: bytes) -> bool:
-    """Anchors a tenant's chain head in the control plane as the platform."""
-    from services.controlplane import system_provenance
-
-    provenance = system_provenance("AnchorChainHead", tenant_id=tenant_id)
-    return bool(control.record_chain_head(tenant_id, position, digest.hex(), provenance))

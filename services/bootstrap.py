@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
@@ -17,20 +18,20 @@ from domain.errors import AlreadyExists
 from domain.provenance import Provenance
 from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
 from projections.runner import ProjectionRunner
-from projections.verify import anchor_head
 from services.application import TenantApplication
 from services.auth.revocation import Revocations
 from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
-from services.http.idempotency import IdempotencyKeys, idempotency_keys_for
-from services.http.rate_limits import Attempts, attempts_for
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
 from services.persistence.keys import TenantKeys
 from services.persistence.mappers import TenantMappers
+from services.readmodel.anchors import anchor_head
 from services.report_pdf import ReportRenderer
 from services.settings import Settings
+from services.stores.attempts import Attempts, attempts_for
+from services.stores.idempotency import IdempotencyKeys, idempotency_keys_for
 from services.tenancy import TenantStores
 
 # Short, so that a Redis outage turns into a quick 503 instead of a hung request.
@@ -171,6 +172,21 @@ def build_container(settings: Settings) -> Container:
     )
 
 
+@contextmanager
+def container_for(settings: Settings) -> Iterator[Container]:
+    """A container for a blocking process (a command of the CLI, the projector worker): built,
+    handed out, and its stores closed on the way out."""
+    container = build_container(settings)
+    try:
+        yield container
+    finally:
+        close_views = getattr(container.views, "close_blocking", None)
+        if close_views is not None:
+            close_views()
+        container.tenants.close()
+        container.control.close()
+
+
 def report_renderer(settings: Settings, redis: aioredis.Redis | None) -> ReportRenderer:
     """The PDF renderer; rendered reports kept in Redis when there is one (shared by every API
     process), else in this process's memory. Workers start on the first PDF."""
@@ -192,5 +208,10 @@ def view_backend(settings: Settings, mappers: Mappers) -> ViewBackend:
     if settings.uses_postgres:
         from projections.postgres_views import PostgresViewBackend
 
-        return PostgresViewBackend(settings, mappers)
+        return PostgresViewBackend(
+            settings.postgres.dsn,
+            mappers,
+            pool_size=settings.projector_pool_size,
+            query_pool_size=settings.view_query_pool_size,
+        )
     return SQLiteViewBackend(settings.data_dir / "stores", mappers)

@@ -6,8 +6,6 @@ Settings come from the environment (see services/settings.py), like the server's
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -18,12 +16,12 @@ from rich.table import Table
 from domain.errors import DomainError
 from domain.provenance import Provenance
 from domain.roles import Role
-from projections.commands import audit, projections, projector
-from services.bootstrap import Container, build_container
+from services.bootstrap import build_container, container_for
 from services.controlplane import system_provenance
 from services.memberships import Memberships
 from services.migrations import SchemaBehind, migrate
 from services.observability.logs import configure_logging
+from services.readmodel.commands import audit, projections, projector
 from services.settings import Settings, SettingsError
 
 console = Console()
@@ -36,19 +34,6 @@ def operator_provenance(tenant_id: UUID, command: str) -> Provenance:
     return system_provenance(
         command, actor_id=OPERATOR_ID, tenant_id=tenant_id, correlation_id=f"cli-{uuid4().hex[:12]}"
     )
-
-
-@contextmanager
-def container_for(settings: Settings) -> Iterator[Container]:
-    container = build_container(settings)
-    try:
-        yield container
-    finally:
-        close_views = getattr(container.views, "close_blocking", None)
-        if close_views is not None:
-            close_views()
-        container.tenants.close()
-        container.control.close()
 
 
 class _Commands(click.Group):

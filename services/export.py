@@ -24,9 +24,10 @@ from uuid import UUID
 import msgspec
 
 from projections.projector import ENGAGEMENT, ORGANISATION
-from projections.verify import PAGE, export_tenant, verify_then_catch_up
+from projections.verify import PAGE
 from services.bootstrap import Container
 from services.persistence.binding import plaintext_at
+from services.readmodel.verify import export_tenant, verify_then_catch_up
 
 EVENTS = "events.jsonl"
 CHAIN = "chain.jsonl"

@@ -35,7 +35,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
 
-from projections.postgres_views import create_view_tables
+from projections.postgres_schema import create_view_tables
 from services.persistence.citus import is_citus
 from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.persistence.keys import create_keys_table

@@ -17,11 +17,12 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from projections.verify import Verdict, export_tenant, verify_then_catch_up
+from projections.verify import Verdict
 from services.bootstrap import Container
 from services.http.access import AUDIT_READERS
 from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
+from services.readmodel.verify import export_tenant, verify_then_catch_up
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS

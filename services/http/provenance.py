@@ -14,7 +14,6 @@ never further back than `PAST_HORIZON`. Anything else is refused with 400 naming
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from domain.roles import Role
 from services.auth.principal import Principal
 from services.http.idempotency import idempotency_key
 from services.http.reads import engagement_view
+from services.observability.request_ids import request_id_of as request_id_of
 from services.observability.tracing import TRACE_ID_STATE
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -41,8 +41,6 @@ MAY_DATE = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT, Role.CLIENT_ADMIN
 PAST_HORIZON = timedelta(days=10 * 366)
 # An engagement's preparatory meeting may be dated by day only, or in another time zone.
 BEFORE_PREPARATION = timedelta(days=1)
-_REQUEST_ID_STATE = "balkort_request_id"
-_ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Client clocks drift; a note "from the future" beyond this is a mistake, not drift.
 CLOCK_SKEW = timedelta(minutes=5)
 # Command ids derived from an Idempotency-Key: the same retried request names the same command.
@@ -50,20 +48,6 @@ COMMAND_NAMESPACE = UUID("3f0e9a4c-5b1d-5c2e-8f3a-6d7b8c9d0e1f")
 
 ProvenanceFor = Callable[..., Provenance]
 """`provenance_for(tenant_id, command_name, occurred_at=None) -> Provenance`."""
-
-
-def request_id_of(scope: Scope) -> str:
-    """The request's id: the client's `X-Request-ID` when it is sane, else a fresh one."""
-    state: dict[str, Any] = scope.setdefault("state", {})
-    rid = state.get(_REQUEST_ID_STATE)
-    if rid is None:
-        given = next(
-            (bytes(v).decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"x-request-id"),
-            "",
-        )
-        rid = given if _ACCEPTABLE_REQUEST_ID.match(given) else uuid4().hex
-        state[_REQUEST_ID_STATE] = rid
-    return str(rid)
 
 
 def correlation_id_of(scope: Scope) -> str:

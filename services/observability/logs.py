@@ -18,6 +18,7 @@ import structlog
 from litestar.types import Scope
 from structlog.types import EventDict, Processor
 
+from services.observability.request_ids import request_id_of
 from services.observability.tracing import TRACE_ID_STATE
 from services.settings import Settings
 
@@ -36,8 +37,6 @@ QUIET_LOGGERS = {
 
 def request_fields(scope: Scope) -> dict[str, str | None]:
     """The request id, tenant and principal of `scope` as log fields (None when not known)."""
-    from services.http.provenance import request_id_of
-
     state: dict[str, Any] = scope.get("state", {})
     tenant = scope.get("path_params", {}).get("tenant_id")
     user = scope.get("user")

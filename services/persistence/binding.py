@@ -31,6 +31,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
+from projections.decoding import UnboundCiphertext, decode_at
 from services.persistence.transcoding import TypedMapper
 
 # Not a prefix the library's form can be told apart from with certainty (its nonce is random),
@@ -52,11 +53,6 @@ __all__ = [
     "is_bound",
     "plaintext_at",
 ]
-
-
-class UnboundCiphertext(MapperDeserialisationError):
-    """A stored state encrypted without its event's identity where only bound ones are
-    accepted: after the tenant's legacy events, so copied there from another row."""
 
 
 def associated_data(originator_id: UUID | str, originator_version: int, topic: str) -> bytes:
@@ -168,14 +164,6 @@ def _where(stored: StoredEvent, why: str) -> str:
         f"stored event of aggregate {stored.originator_id}, version {stored.originator_version} "
         f"({stored.topic}): {why}"
     )
-
-
-def decode_at(mapper: Mapper[UUID], position: int, stored: StoredEvent) -> DomainEventProtocol[UUID]:
-    """The event at `position` of a tenant's log, decoded by `mapper` (a `BoundMapper` applies
-    the legacy watermark to the position)."""
-    if isinstance(mapper, BoundMapper):
-        return mapper.to_domain_event_at(position, stored)
-    return mapper.to_domain_event(stored)
 
 
 def plaintext_at(mapper: Mapper[UUID], position: int, stored: StoredEvent) -> bytes:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from uuid import UUID
 
+# Named where the read model can name it too; re-exported for the write side.
+from projections.stores import tenant_store_name as tenant_store_name
 from services.persistence.recorders import FACTORY_TOPIC
 from services.settings import Settings
 
@@ -27,10 +28,6 @@ def private_files(settings: Settings) -> None:
     files); the data directory is created so."""
     os.umask(PRIVATE_UMASK)
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
-def tenant_store_name(tenant_id: UUID) -> str:
-    return f"tenant_{tenant_id.hex}"
 
 
 def application_env(settings: Settings, store: str) -> dict[str, str]:

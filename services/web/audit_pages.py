@@ -28,7 +28,7 @@ from domain.organisation import Organisation
 from projections.audit import AuditFilter, AuditRow
 from projections.documents import EngagementOut, OrganisationOut
 from projections.lineage import NodeKind
-from projections.verify import Verdict, anchors_of, verify_then_catch_up
+from projections.verify import Verdict
 from services.bootstrap import Container
 from services.http.access import AUDIT_READERS
 from services.http.audit_routes import (
@@ -39,6 +39,7 @@ from services.http.audit_routes import (
 )
 from services.http.policy import AUDIT, PAGE_TENANT_PREFIX, Policy
 from services.http.reads import engagements_of, known_tenant, organisation_view
+from services.readmodel.verify import anchors_of, verify_then_catch_up
 from services.web import audit_lineage
 from services.web.audit_query import (
     HAPPENED,

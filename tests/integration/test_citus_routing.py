@@ -21,13 +21,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from projections.rebuild import rebuild
-from projections.verify import verify_tenant
 from services.controlplane import system_provenance
 from services.export import export_to
 from services.migrations import migrate
 from services.persistence import citus
 from services.persistence.env import CONTROL_STORE, tenant_store_name
+from services.readmodel.rebuild import rebuild
+from services.readmodel.verify import verify_tenant
 from services.settings import Settings
 from tests.clusters import private_cluster
 from tests.conftest import DATABASE_URL, expects_citus

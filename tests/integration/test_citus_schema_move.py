@@ -29,11 +29,11 @@ import pytest
 
 from domain.default_instrument import DIMENSIONS
 from domain.phases import Phase
-from projections.verify import verify_tenant
 from services.application import TenantApplication
 from services.migrations import migrate
 from services.persistence import citus
 from services.persistence.env import tenant_store_name
+from services.readmodel.verify import verify_tenant
 from services.settings import Settings
 from tests.clusters import private_cluster
 from tests.http_harness import Story, consultant_headers, onboard, serving

@@ -26,10 +26,10 @@ import httpx
 import psycopg
 import pytest
 
-from projections.verify import verify_then_catch_up
 from services.migrations import migrate
 from services.persistence import citus
 from services.persistence.env import tenant_store_name
+from services.readmodel.verify import verify_then_catch_up
 from services.settings import Settings
 from tests.clusters import PrivateCluster, private_cluster
 from tests.http_harness import Story, onboard, serving

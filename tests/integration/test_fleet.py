@@ -36,11 +36,11 @@ from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role
 from projections.postgres_views import PostgresViewBackend
-from projections.worker import Projector
 from services.application import TenantApplication
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.migrations import migrate
+from services.readmodel.worker import Projector
 from services.settings import Settings
 from tests.http_harness import PASSWORD, bearer, provenance_now
 from tests.integration.test_live_updates import EventReader, free_port

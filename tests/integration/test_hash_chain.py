@@ -22,12 +22,14 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from projections.chain import ChainLink, chain_digest, genesis
-from projections.verify import ALTERED, ANCHOR, MISSING, Verdict, anchor_head, export_tenant, verify_tenant
+from projections.verify import ALTERED, ANCHOR, MISSING, Verdict
 from services.bootstrap import Container, build_container
 from services.cli import main
 from services.controlplane import system_provenance
 from services.demo import DEMO_TENANT_SLUG, seed_demo
 from services.persistence.env import tenant_store_name
+from services.readmodel.anchors import anchor_head
+from services.readmodel.verify import export_tenant, verify_tenant
 from services.settings import Settings
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "tools" / "verify_audit_export.py"

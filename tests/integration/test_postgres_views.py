@@ -28,20 +28,20 @@ from psycopg import sql
 from domain.phases import Phase
 from domain.provenance import Provenance
 from domain.roles import Role
+from projections.postgres_behind import tenants_with_new_events
 from projections.postgres_views import (
     PostgresEventSource,
     PostgresViewBackend,
     PostgresViewStore,
-    tenants_with_new_events,
 )
 from projections.projector import PositionMoved, catch_up, keys_touched, project
-from projections.rebuild import rebuild
 from projections.sqlite_views import SQLiteViewStore
 from services.application import TenantApplication
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
+from services.readmodel.rebuild import rebuild
 from services.settings import Settings
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import postgres_views, sqlite_views
@@ -377,7 +377,7 @@ def keys_of(store: SQLiteViewStore) -> list[str]:
 
 WORKER = """
 import logging, sys
-from projections.worker import run_projector
+from services.readmodel.worker import run_projector
 from services.settings import Settings
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
 run_projector(Settings.from_environ().with_changes(database_url=sys.argv[1],

@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import logging, sys
 from pathlib import Path
-from projections.worker import run_projector
+from services.readmodel.worker import run_projector
 from services.settings import Settings
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s: %(message)s")
 run_projector(

@@ -19,10 +19,10 @@ from projections.audit import AuditFilter
 from projections.postgres_views import PostgresViewBackend
 from projections.projector import ORGANISATION
 from projections.versions import PROJECTION_VERSIONS
-from projections.worker import Projector
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.persistence.env import tenant_store_name
+from services.readmodel.worker import Projector
 from services.settings import Settings
 from tests.http_harness import ADMIN, onboard, serving
 from tests.keys import SESSION_SECRETS

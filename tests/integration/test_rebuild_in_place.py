@@ -16,11 +16,13 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from projections.postgres_views import VIEW_TABLES, PostgresViewBackend, create_view_tables
-from projections.rebuild import FRESH, rebuild
+from projections.postgres_schema import VIEW_TABLES, create_view_tables
+from projections.postgres_views import PostgresViewBackend
+from projections.rebuild import FRESH
 from services.bootstrap import Container, build_container
 from services.persistence import citus
 from services.persistence.env import tenant_store_name
+from services.readmodel.rebuild import rebuild
 from services.settings import Settings
 from tests.integration.test_postgres_views import catch_up_pg, close, onboard, pg_documents, seed_story
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY

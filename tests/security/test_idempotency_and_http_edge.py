@@ -41,6 +41,7 @@ from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.http import idempotency
 from services.settings import Settings
+from services.stores import idempotency as idempotency_store
 from tests.http_harness import ADMIN, PASSWORD, Story, onboard, register, serving, token_for
 
 START_SECONDS = 60.0
@@ -171,13 +172,13 @@ async def test_a_body_cut_short_by_a_dropped_connection_runs_nothing_and_its_ret
 # -- a crash after the command was recorded ------------------------------------------------------
 
 
-async def leave_in_flight(keys: idempotency.IdempotencyKeys, stored: str) -> None:
+async def leave_in_flight(keys: idempotency_store.IdempotencyKeys, stored: str) -> None:
     """Turns a kept answer back into the claim it was while the request ran."""
     kept = await keys.get(stored)
     assert kept is not None
     assert kept.done
     await keys.release(stored, kept.claim)
-    in_flight = idempotency.Record(claim=uuid4().hex, fingerprint=kept.fingerprint)
+    in_flight = idempotency_store.Record(claim=uuid4().hex, fingerprint=kept.fingerprint)
     assert await keys.claim(stored, in_flight, idempotency.CLAIM_LEASE_SECONDS) is None
 
 

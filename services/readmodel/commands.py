@@ -39,7 +39,7 @@ def projector(ctx: click.Context, partition: str | None) -> None:
     Woken by the event store's notifications, polls every BALKORT_PROJECTOR_POLL_SECONDS in
     case one is lost, and reconnects when its listening connection dies.
     """
-    from projections.worker import Partition, run_projector
+    from services.readmodel.worker import Partition, run_projector
 
     settings = _settings(ctx)
     try:
@@ -79,8 +79,8 @@ def rebuild_command(ctx: click.Context, slug: str | None, projection: str) -> No
     The old views keep answering queries until the swap, which is one short transaction. All
     views (documents, audit trail, lineage) are rebuilt together whatever --projection says.
     """
-    from projections.rebuild import rebuild
     from services.controlplane import ControlPlane
+    from services.readmodel.rebuild import rebuild
 
     settings = _settings(ctx)
     tenant_id = ControlPlane.tenant_id_for(slug) if slug else None
@@ -127,9 +127,9 @@ def verify_command(ctx: click.Context, slug: str) -> None:
     """Recompute the tenant's hash chain from its event store and compare it with the recorded
     links and the heads anchored in the control plane. Exit code 0 when intact (the verified
     head is then anchored), 1 naming the first event that does not match."""
-    from projections.verify import verify_then_catch_up
-    from services.cli import container_for
+    from services.bootstrap import container_for
     from services.controlplane import ControlPlane
+    from services.readmodel.verify import verify_then_catch_up
 
     tenant_id = ControlPlane.tenant_id_for(slug)
     with container_for(_settings(ctx)) as container:

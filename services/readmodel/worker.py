@@ -26,20 +26,17 @@ import psycopg
 from eventsourcing.persistence import Mapper
 from psycopg import sql
 
-from projections.postgres_views import (
-    CHANNEL,
-    PostgresEventSource,
-    PostgresViewBackend,
-    PostgresViewStore,
-    schemas_with_views,
-    tenants_with_new_events,
-)
+from projections.postgres_behind import schemas_with_views, tenants_with_new_events
+from projections.postgres_schema import CHANNEL
+from projections.postgres_views import PostgresEventSource, PostgresViewBackend, PostgresViewStore
 from projections.projector import PositionMoved, Recorded, catch_up
 from projections.rebuild import OutdatedViews
 from projections.runner import Anchor, anchor_when_due
-from projections.verify import anchor_head
+from projections.stores import tenant_store_name
+from services.bootstrap import build_container
+from services.live import blocking_publisher
 from services.observability.projector_health import Heartbeat, ProbeServer
-from services.persistence.env import tenant_store_name
+from services.readmodel.anchors import anchor_head
 from services.settings import Settings
 
 logger = logging.getLogger("balkort.projector")
@@ -286,9 +283,6 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
             "the projector process keeps PostgreSQL read models; the embedded SQLite default "
             "projects inside the serving process"
         )
-    from services.bootstrap import build_container
-    from services.live import blocking_publisher
-
     container = build_container(settings)
     backend = container.views
     if not isinstance(backend, PostgresViewBackend):  # pragma: no cover - build_container picks it
