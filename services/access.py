@@ -47,6 +47,8 @@ from domain.roles import Role
 # Where a tenant's API routes and its pages live: every path under them names its tenant.
 TENANT_PATH_PREFIX = "/api/v1/tenants/{tenant_id:uuid}"
 PAGE_TENANT_PREFIX = "/t/{tenant_id:uuid}"
+# The same, as a request's path starts (before the router has parsed the tenant's id).
+TENANT_PATH_STARTS = tuple(prefix.partition("{")[0] for prefix in (TENANT_PATH_PREFIX, PAGE_TENANT_PREFIX))
 
 # The keys of a route's options that the guards read.
 ROLES_OPT = "roles"
@@ -214,12 +216,11 @@ CONSULTANCY_STAFF = frozenset({_ADMIN, Role.CONSULTANT})
 ADMINISTER = platform(frozenset({_ADMIN}))
 SEE_PORTFOLIO = platform(CONSULTANCY_STAFF)
 
-# The roles holding an access, by the names the handlers' own checks of what to show use.
-READERS = READ.roles
+# The roles holding an access, by the names the handlers' own checks of what to show use
+# (whether to offer a facilitator's controls, a planner's forms, a participant's).
 FACILITATORS = FACILITATE.roles
 PLANNERS = PLAN.roles
 PARTICIPANTS = TAKE_PART.roles
-AUDIT_READERS = AUDIT.roles
 PORTFOLIO_ROLES = SEE_PORTFOLIO.roles
 
 
