@@ -1,8 +1,8 @@
 """Who may do what where: route guards and the CSRF check for cookie-authenticated requests.
 
-Routes state their audience in `opt`:
+Routes state their audience in `opt`, derived from the access they need (`services/access.py`):
 
-    @post("/api/v1/tenants/{tenant_id:uuid}/engagements", opt={"roles": {Role.CONSULTANT, Role.CONSULTANCY_ADMIN}})
+    @post("/api/v1/tenants/{tenant_id:uuid}/engagements", opt=PLAN.opt())
 
 `tenant_guard` runs on every route of the app. Any route with a `tenant_id` path parameter
 is refused unless the principal holds one of the route's `roles` in that tenant; a tenant
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Collection
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,6 +29,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.roles import Role
+from services.access import ADMINISTER, ROLES_OPT, UNIT_SCOPE_OPT, UnitScope
 from services.auth.join_codes import JOIN_PATH
 from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, CSRF_HEADER, LOGIN_PATH
 from services.auth.principal import Principal
@@ -37,8 +37,6 @@ from services.auth.principal import Principal
 if TYPE_CHECKING:
     from services.bootstrap import Container
 
-ROLES_OPT = "roles"
-UNIT_SCOPE_OPT = "unit_scope"
 TENANT_PARAM = "tenant_id"
 ENGAGEMENT_PARAM = "engagement_id"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -71,18 +69,6 @@ def tenant_guard(connection: ASGIConnection[Any, Any, Any, Any], route_handler: 
     role = principal.role_in(tenant_id)
     if role is None or role not in roles:
         raise PermissionDeniedException("Not allowed in this tenant.")
-
-
-class UnitScope(str, Enum):
-    """What a participant acting by join code may do on a route (`opt={"unit_scope": ...}`), and
-    where the unit it acts as is found. A route that names none is closed to them."""
-
-    READ = "read"  # a read of its own engagement
-    PATH_UNIT = "path:unit_id"
-    BODY_UNIT = "body:unit_id"  # rating, or answering / withdrawing a card: the acting unit
-    BODY_FROM_UNIT = "body:from_unit"  # sending a card
-    CARD_IN_BODY = "body:card_id"  # recording a dialogue: a unit of the card
-    DIALOGUE_IN_PATH = "path:dialogue_id"  # adding to a dialogue: a unit of the dialogue
 
 
 NOT_YOUR_UNIT = "A join code lets you act only as your own unit, in your own engagement."
@@ -166,8 +152,8 @@ def _uuid(raw: object) -> UUID | None:
 
 
 def platform_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """403 unless the principal is a consultancy admin."""
-    if not principal_from(connection).is_consultancy_admin:
+    """403 unless the principal holds a platform role that administers the platform."""
+    if principal_from(connection).platform_role not in ADMINISTER.roles:
         raise PermissionDeniedException("Only consultancy admins may do this.")
 
 

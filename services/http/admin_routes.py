@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from domain.roles import Role
 from domain.tenant import SLUG
+from services.access import READ
 from services.auth.guards import platform_guard
 from services.auth.principal import Principal
 from services.bootstrap import Container
@@ -21,8 +22,6 @@ from services.controlplane import PLATFORM_ID, ControlPlane, TenantSummary
 from services.http.problems import problem_responses
 from services.http.provenance import build_provenance
 from services.text import EMAIL_PATTERN, name_rule, text_rule
-
-EVERY_TENANT_ROLE = frozenset(Role)
 
 
 class NewTenant(msgspec.Struct, frozen=True):
@@ -96,7 +95,7 @@ async def list_tenants(
 
 @get(
     "/api/v1/tenants/{tenant_id:uuid}",
-    opt={"roles": EVERY_TENANT_ROLE},
+    opt=READ.opt(),
     responses=problem_responses(400, 401, 403, 404),
     tags=["platform"],
 )

@@ -28,7 +28,7 @@ from domain.errors import NotFound
 from projections.audit import AuditFilter, AuditRow
 from projections.backends import ViewBackend
 from projections.lineage import LineageNode, NodeKind
-from services.http.access import AUDIT_READERS
+from services.access import AUDIT
 from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
 
@@ -326,7 +326,7 @@ class AuditController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}"
     tags = ["audit"]
 
-    @get("/audit", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS)
+    @get("/audit", opt=AUDIT.opt(), responses=READ_ERRORS)
     async def audit(
         self,
         request: Req,
@@ -359,7 +359,7 @@ class AuditController(Controller):
         )
         return await audit_page(request, tenant_id, filters, after, limit)
 
-    @get("/audit/export.csv", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS, media_type="text/csv")
+    @get("/audit/export.csv", opt=AUDIT.opt(), responses=READ_ERRORS, media_type="text/csv")
     async def export_csv(
         self,
         request: Req,
@@ -389,7 +389,7 @@ class AuditController(Controller):
 
     @get(
         "/audit/export.jsonl",
-        opt={"roles": AUDIT_READERS},
+        opt=AUDIT.opt(),
         responses=READ_ERRORS,
         media_type="application/jsonl",
     )
@@ -420,7 +420,7 @@ class AuditController(Controller):
         )
         return await _export(request, tenant_id, filters, _jsonlines, "application/jsonl", "jsonl")
 
-    @get("/lineage/{kind:str}/{entity_id:str}", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS)
+    @get("/lineage/{kind:str}/{entity_id:str}", opt=AUDIT.opt(), responses=READ_ERRORS)
     async def lineage(
         self,
         request: Req,

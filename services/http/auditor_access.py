@@ -48,6 +48,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.provenance import Provenance
 from domain.roles import Role
+from services.access import TENANT_PATH_STARTS
 from services.auth.guards import UNSAFE_METHODS
 from services.auth.principal import Principal
 from services.bootstrap import Container
@@ -56,7 +57,7 @@ from services.http.provenance import build_provenance
 
 COMMAND_NAME = "RecordAuditorAccess"
 # Where a tenant's API routes and its pages live; every route under them names its tenant.
-TENANT_PREFIXES = ("/api/v1/tenants/", "/t/")
+TENANT_PREFIXES = TENANT_PATH_STARTS
 RETRY_AFTER_SECONDS = 5
 logger = logging.getLogger("balkort.auditor_access")
 

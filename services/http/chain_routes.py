@@ -18,8 +18,8 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from projections.verify import Verdict
+from services.access import AUDIT
 from services.bootstrap import Container
-from services.http.access import AUDIT_READERS
 from services.http.problems import QUERY_ERRORS
 from services.http.reads import known_tenant
 from services.readmodel.verify import export_tenant, verify_then_catch_up
@@ -41,7 +41,7 @@ class ChainController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/audit"
     tags = ["audit"]
 
-    @get("/verify", opt={"roles": AUDIT_READERS}, responses=READ_ERRORS)
+    @get("/verify", opt=AUDIT.opt(), responses=READ_ERRORS)
     async def verify(self, request: Req, tenant_id: FromPath[UUID]) -> Verdict:
         """Recomputes the tenant's hash chain from its stored events and compares it with the
         recorded digests and the heads anchored in the control plane. `intact` says whether it
@@ -56,7 +56,7 @@ class ChainController(Controller):
 
     @get(
         "/export/chain.jsonl",
-        opt={"roles": AUDIT_READERS},
+        opt=AUDIT.opt(),
         responses=READ_ERRORS,
         media_type="application/jsonl",
     )

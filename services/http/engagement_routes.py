@@ -16,9 +16,8 @@ from projections.documents import (
     EngagementOut,
     EngagementSummary,
 )
-from services.auth.guards import UnitScope
+from services.access import FACILITATE, PLAN, READ, READ_AT_TABLE, UnitScope
 from services.bootstrap import Container
-from services.http.access import FACILITATORS, PLANNERS, READERS
 from services.http.audit_routes import AuditController
 from services.http.chain_routes import ChainController
 from services.http.commands import execute
@@ -59,7 +58,7 @@ class EngagementController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements"
     tags = ["engagements"]
 
-    @post("/", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @post("/", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def prepare(
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[PrepareEngagement]
     ) -> EngagementCreated:
@@ -89,7 +88,7 @@ class EngagementController(Controller):
         )
         return EngagementCreated(engagement_id)
 
-    @get("/", opt={"roles": READERS}, responses=QUERY_ERRORS)
+    @get("/", opt=READ.opt(), responses=QUERY_ERRORS)
     async def list_engagements(self, request: Req, tenant_id: FromPath[UUID]) -> list[EngagementSummary]:
         """The organisation's engagements, oldest first."""
         organisation = await organisation_view(request, tenant_id)
@@ -97,7 +96,7 @@ class EngagementController(Controller):
 
     @get(
         "/{engagement_id:uuid}",
-        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        opt=READ_AT_TABLE.opt(UnitScope.READ),
         responses=QUERY_ERRORS,
     )
     async def show(
@@ -115,7 +114,7 @@ class EngagementController(Controller):
         shown = await engagement_view(request, tenant_id, engagement_id, moment=as_of, version=version)
         return Response(shown, headers={"ETag": f'"{shown.version}"'})
 
-    @put("/{engagement_id:uuid}/preparation", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @put("/{engagement_id:uuid}/preparation", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def revise_preparation(
         self,
         request: Req,
@@ -136,7 +135,7 @@ class EngagementController(Controller):
 
     @post(
         "/{engagement_id:uuid}/phase/advance",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -158,7 +157,7 @@ class EngagementController(Controller):
 
     @post(
         "/{engagement_id:uuid}/phase/back",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -176,7 +175,7 @@ class EngagementController(Controller):
         )
         return Recorded(version)
 
-    @put("/{engagement_id:uuid}/rounds", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
+    @put("/{engagement_id:uuid}/rounds", opt=FACILITATE.opt(), responses=WRITE_ERRORS)
     async def set_rounds(
         self,
         request: Req,

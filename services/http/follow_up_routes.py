@@ -13,7 +13,7 @@ from projections.documents import (
     AgreementOut,
     ProposalOut,
 )
-from services.http.access import PLANNERS, READERS
+from services.access import PLAN, READ
 from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.reads import AS_OF, engagement_view
@@ -34,7 +34,7 @@ class FollowUpController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}"
     tags = ["follow-up"]
 
-    @get("/agreements", opt={"roles": READERS}, responses=QUERY_ERRORS)
+    @get("/agreements", opt=READ.opt(), responses=QUERY_ERRORS)
     async def agreements(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[AgreementOut]:
@@ -42,7 +42,7 @@ class FollowUpController(Controller):
         `as_of` if given."""
         return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).agreements
 
-    @get("/proposals", opt={"roles": READERS}, responses=QUERY_ERRORS)
+    @get("/proposals", opt=READ.opt(), responses=QUERY_ERRORS)
     async def proposals(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> list[ProposalOut]:
@@ -52,7 +52,7 @@ class FollowUpController(Controller):
 
     @post(
         "/agreements/{agreement_id:uuid}/decision",
-        opt={"roles": PLANNERS},
+        opt=PLAN.opt(),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -83,7 +83,7 @@ class FollowUpController(Controller):
 
     @post(
         "/proposals/{proposal_id:uuid}/decision",
-        opt={"roles": PLANNERS},
+        opt=PLAN.opt(),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -116,7 +116,7 @@ class FollowUpController(Controller):
         )
         return Recorded(version)
 
-    @post("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @post("/agreements/{agreement_id:uuid}/check-ins", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def check_in(
         self,
         request: Req,

@@ -26,6 +26,7 @@ from litestar.types import ControllerRouterHandler
 
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.join_code import JoinCode
+from services.access import FACILITATE
 from services.auth.join_codes import (
     GROUP_LENGTH,
     JOIN_CLAIM,
@@ -37,7 +38,6 @@ from services.auth.join_codes import (
     normalised,
 )
 from services.bootstrap import Container
-from services.http.access import FACILITATORS
 from services.http.auth_routes import signed_in
 from services.http.commands import query
 from services.http.problems import CredentialsRefused, problem_responses
@@ -185,7 +185,7 @@ class JoinCodeController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}/units/{unit_id:uuid}/join-codes"
     tags = ["join codes"]
 
-    @post("/", opt={"roles": FACILITATORS}, responses=problem_responses(400, 401, 403, 404, 409))
+    @post("/", opt=FACILITATE.opt(), responses=problem_responses(400, 401, 403, 404, 409))
     async def issue(
         self,
         request: Req,
@@ -201,7 +201,7 @@ class JoinCodeController(Controller):
         issued = await issue_join_code(request, container, tenant_id, engagement_id, unit_id, data.expires_at)
         return Response(issued, status_code=201, headers={"Cache-Control": "no-store"})
 
-    @get("/", opt={"roles": FACILITATORS}, responses=problem_responses(401, 403, 404))
+    @get("/", opt=FACILITATE.opt(), responses=problem_responses(401, 403, 404))
     async def listed(
         self,
         container: NamedDependency[Container],
@@ -216,7 +216,7 @@ class JoinCodeController(Controller):
 
     @post(
         "/{code_id:uuid}/revoke",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         status_code=200,
         responses=problem_responses(401, 403, 404),
     )
@@ -239,7 +239,7 @@ class JoinCodeController(Controller):
 
     @get(
         "/{code_id:uuid}/qr.svg",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         media_type="image/svg+xml",
         responses=problem_responses(400, 401, 403, 404),
     )
@@ -259,7 +259,7 @@ class JoinCodeController(Controller):
 
     @get(
         "/{code_id:uuid}/qr.png",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         media_type="image/png",
         responses=problem_responses(400, 401, 403, 404),
     )

@@ -25,10 +25,9 @@ from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from projections.documents import EngagementOut
-from services.auth.guards import UnitScope
+from services.access import READ_AT_TABLE, UnitScope
 from services.auth.jwt import still_signed_in, token_id
 from services.auth.principal import Principal
-from services.http.access import READERS
 from services.http.problems import problem_responses
 from services.http.reads import engagement_view
 from services.live import RESYNC, SIGNED_OUT, LiveChannels, channel_for, signed_out_channels, tenant_channel
@@ -105,7 +104,7 @@ def _join_code_id(request: Req) -> UUID | None:
 
 @get(
     "/api/v1/tenants/{tenant_id:uuid}/engagements/{engagement_id:uuid}/events",
-    opt={"roles": READERS, "unit_scope": UnitScope.READ},
+    opt=READ_AT_TABLE.opt(UnitScope.READ),
     tags=["engagements"],
     media_type="text/event-stream",
     responses=problem_responses(400, 401, 403, 404),

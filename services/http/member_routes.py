@@ -16,6 +16,7 @@ from litestar.types import ControllerRouterHandler
 from domain.provenance import Provenance
 from domain.roles import Role
 from domain.user import TENANT_ROLES, User
+from services.access import FACILITATE
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PendingInvitation
@@ -24,7 +25,6 @@ from services.http.provenance import build_provenance
 from services.memberships import Grant, Memberships
 from services.text import EMAIL_PATTERN
 
-MEMBER_MANAGERS = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
 MEMBER = "/api/v1/tenants/{tenant_id:uuid}/members/{user_id:uuid}"
 
 
@@ -64,7 +64,7 @@ def _tenant_role(role: Role) -> Role:
 
 @post(
     "/api/v1/tenants/{tenant_id:uuid}/members",
-    opt={"roles": MEMBER_MANAGERS},
+    opt=FACILITATE.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )
@@ -100,7 +100,7 @@ async def grant_membership(
 
 @put(
     MEMBER,
-    opt={"roles": MEMBER_MANAGERS},
+    opt=FACILITATE.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )
@@ -128,7 +128,7 @@ async def change_role(
 
 @delete(
     MEMBER,
-    opt={"roles": MEMBER_MANAGERS},
+    opt=FACILITATE.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from projections.documents import (
     OrganisationOut,
 )
-from services.http.access import PLANNERS, READERS
+from services.access import PLAN, READ
 from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS, problem_responses
 from services.http.reads import AS_OF, organisation_view
@@ -34,7 +34,7 @@ class OrganisationController(Controller):
     path = "/api/v1/tenants/{tenant_id:uuid}/organisation"
     tags = ["organisation"]
 
-    @put("/", opt={"roles": PLANNERS}, status_code=200, responses=problem_responses(400, 401, 403, 404, 409))
+    @put("/", opt=PLAN.opt(), status_code=200, responses=problem_responses(400, 401, 403, 404, 409))
     async def establish(
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[EstablishOrganisation]
     ) -> OrganisationOut:
@@ -47,7 +47,7 @@ class OrganisationController(Controller):
         )
         return await organisation_view(request, tenant_id)
 
-    @get("/", opt={"roles": READERS}, responses=QUERY_ERRORS)
+    @get("/", opt=READ.opt(), responses=QUERY_ERRORS)
     async def show(
         self,
         request: Req,
@@ -58,7 +58,7 @@ class OrganisationController(Controller):
         and its engagements; as it stood at `as_of` if given."""
         return await organisation_view(request, tenant_id, moment=as_of)
 
-    @post("/units", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @post("/units", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
         """Add a unit (enhed) to the organisation."""
         unit_id = await execute(
@@ -69,7 +69,7 @@ class OrganisationController(Controller):
         )
         return UnitCreated(unit_id)
 
-    @post("/units/{unit_id:uuid}/rename", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    @post("/units/{unit_id:uuid}/rename", opt=PLAN.opt(), status_code=200, responses=WRITE_ERRORS)
     async def rename_unit(
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[RenameUnit]
     ) -> OrganisationOut:
@@ -82,7 +82,7 @@ class OrganisationController(Controller):
         )
         return await organisation_view(request, tenant_id)
 
-    @post("/mergers", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @post("/mergers", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def merge_units(
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[MergeUnits]
     ) -> UnitCreated:
@@ -97,7 +97,7 @@ class OrganisationController(Controller):
         )
         return UnitCreated(unit_id)
 
-    @post("/units/{unit_id:uuid}/split", opt={"roles": PLANNERS}, responses=WRITE_ERRORS)
+    @post("/units/{unit_id:uuid}/split", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def split_unit(
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[SplitUnit]
     ) -> UnitsCreated:
@@ -110,7 +110,7 @@ class OrganisationController(Controller):
         )
         return UnitsCreated(list(unit_ids))
 
-    @post("/units/{unit_id:uuid}/retire", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    @post("/units/{unit_id:uuid}/retire", opt=PLAN.opt(), status_code=200, responses=WRITE_ERRORS)
     async def retire_unit(
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID]
     ) -> OrganisationOut:

@@ -13,7 +13,6 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from domain.roles import Role
 from projections.answers import (
     EngagementDashboard,
     LongitudinalView,
@@ -27,14 +26,13 @@ from projections.queries import (
     relation_matrix,
     theme_day_board,
 )
-from services.auth.guards import UnitScope, principal_from
-from services.http.access import READERS
+from services.access import PORTFOLIO_ROLES, READ, READ_AT_TABLE, UnitScope
+from services.auth.guards import principal_from
 from services.http.problems import QUERY_ERRORS, problem_responses
 from services.http.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS
-PORTFOLIO_ROLES = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
 TODAY = "The day to judge dates against (due dates, check-in horizons); today (UTC) by default, or the day of `as_of`."
 
 AsOf = Annotated[datetime | None, QueryParameter(description=AS_OF)]
@@ -53,7 +51,7 @@ class ReadModelController(Controller):
 
     @get(
         "/engagements/{engagement_id:uuid}/board",
-        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        opt=READ_AT_TABLE.opt(UnitScope.READ),
         responses=READ_ERRORS,
     )
     async def board(
@@ -66,7 +64,7 @@ class ReadModelController(Controller):
         organisation = await organisation_view(request, tenant_id, moment=as_of)
         return theme_day_board(engagement, organisation, as_of)
 
-    @get("/engagements/{engagement_id:uuid}/matrix", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get("/engagements/{engagement_id:uuid}/matrix", opt=READ.opt(), responses=READ_ERRORS)
     async def matrix(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> RelationMatrix:
@@ -78,7 +76,7 @@ class ReadModelController(Controller):
         organisation = await organisation_view(request, tenant_id, moment=as_of)
         return relation_matrix(engagement, organisation, as_of)
 
-    @get("/engagements/{engagement_id:uuid}/dashboard", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get("/engagements/{engagement_id:uuid}/dashboard", opt=READ.opt(), responses=READ_ERRORS)
     async def dashboard(
         self,
         request: Req,
@@ -94,7 +92,7 @@ class ReadModelController(Controller):
         organisation = await organisation_view(request, tenant_id, moment=as_of)
         return engagement_dashboard(engagement, organisation, _today(today, as_of), as_of)
 
-    @get("/longitudinal", opt={"roles": READERS}, responses=READ_ERRORS)
+    @get("/longitudinal", opt=READ.opt(), responses=READ_ERRORS)
     async def longitudinal(
         self, request: Req, tenant_id: FromPath[UUID], as_of: AsOf = None, today: Today = None
     ) -> LongitudinalView:

@@ -13,8 +13,7 @@ from projections.documents import (
     CardOut,
     RelationOut,
 )
-from services.auth.guards import UnitScope
-from services.http.access import FACILITATORS, PARTICIPANTS, PLANNERS, READERS
+from services.access import FACILITATE, PLAN, READ_AT_TABLE, TAKE_PART_AT_TABLE, UnitScope
 from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.reads import AS_OF, engagement_view
@@ -49,7 +48,7 @@ class ThemeDayController(Controller):
 
     @put(
         "/units/{unit_id:uuid}/relations",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT),
         responses=WRITE_ERRORS,
     )
     async def map_relations(
@@ -71,7 +70,7 @@ class ThemeDayController(Controller):
         )
         return Recorded(version)
 
-    @post("/ratings", opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT}, responses=WRITE_ERRORS)
+    @post("/ratings", opt=TAKE_PART_AT_TABLE.opt(UnitScope.BODY_UNIT), responses=WRITE_ERRORS)
     async def submit_rating(
         self,
         request: Req,
@@ -93,7 +92,7 @@ class ThemeDayController(Controller):
 
     @get(
         "/relations",
-        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        opt=READ_AT_TABLE.opt(UnitScope.READ),
         responses=QUERY_ERRORS,
     )
     async def relations(
@@ -104,9 +103,7 @@ class ThemeDayController(Controller):
         `as_of` if given."""
         return (await engagement_view(request, tenant_id, engagement_id, moment=as_of)).relation_views
 
-    @post(
-        "/cards", opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_FROM_UNIT}, responses=WRITE_ERRORS
-    )
+    @post("/cards", opt=TAKE_PART_AT_TABLE.opt(UnitScope.BODY_FROM_UNIT), responses=WRITE_ERRORS)
     async def send_card(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: JSONBody[SendCard]
     ) -> CardCreated:
@@ -132,7 +129,7 @@ class ThemeDayController(Controller):
 
     @get(
         "/cards",
-        opt={"roles": READERS, "unit_scope": UnitScope.READ},
+        opt=READ_AT_TABLE.opt(UnitScope.READ),
         responses=QUERY_ERRORS,
     )
     async def cards(
@@ -144,7 +141,7 @@ class ThemeDayController(Controller):
 
     @post(
         "/cards/{card_id:uuid}/accept",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.BODY_UNIT),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -167,7 +164,7 @@ class ThemeDayController(Controller):
 
     @post(
         "/cards/{card_id:uuid}/decline",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.BODY_UNIT),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -192,7 +189,7 @@ class ThemeDayController(Controller):
 
     @post(
         "/cards/{card_id:uuid}/withdraw",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.BODY_UNIT},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.BODY_UNIT),
         status_code=200,
         responses=WRITE_ERRORS,
     )
@@ -213,7 +210,7 @@ class ThemeDayController(Controller):
         )
         return Recorded(version)
 
-    @post("/schedule", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
+    @post("/schedule", opt=FACILITATE.opt(), status_code=200, responses=WRITE_ERRORS)
     async def schedule(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> list[CardOut]:
@@ -227,7 +224,7 @@ class ThemeDayController(Controller):
         )
         return (await engagement_view(request, tenant_id, engagement_id)).cards
 
-    @put("/cards/{card_id:uuid}/round", opt={"roles": FACILITATORS}, responses=WRITE_ERRORS)
+    @put("/cards/{card_id:uuid}/round", opt=FACILITATE.opt(), responses=WRITE_ERRORS)
     async def move_dialogue(
         self,
         request: Req,
@@ -247,7 +244,7 @@ class ThemeDayController(Controller):
 
     @post(
         "/dialogues",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.CARD_IN_BODY},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.CARD_IN_BODY),
         responses=WRITE_ERRORS,
     )
     async def hold_dialogue(
@@ -278,7 +275,7 @@ class ThemeDayController(Controller):
 
     @post(
         "/dialogues/{dialogue_id:uuid}/outcomes",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.DIALOGUE_IN_PATH},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.DIALOGUE_IN_PATH),
         responses=WRITE_ERRORS,
     )
     async def add_outcomes(
@@ -305,7 +302,7 @@ class ThemeDayController(Controller):
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
 
-    @post("/participants/redactions", opt={"roles": PLANNERS}, status_code=200, responses=WRITE_ERRORS)
+    @post("/participants/redactions", opt=PLAN.opt(), status_code=200, responses=WRITE_ERRORS)
     async def redact_participant(
         self,
         request: Req,
@@ -325,7 +322,7 @@ class ThemeDayController(Controller):
 
     @put(
         "/wrap-ups/{unit_id:uuid}",
-        opt={"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT},
+        opt=TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT),
         responses=WRITE_ERRORS,
     )
     async def wrap_up(
@@ -347,7 +344,7 @@ class ThemeDayController(Controller):
         )
         return Recorded(version)
 
-    @post("/closing-plenary", opt={"roles": FACILITATORS}, status_code=200, responses=WRITE_ERRORS)
+    @post("/closing-plenary", opt=FACILITATE.opt(), status_code=200, responses=WRITE_ERRORS)
     async def closing_plenary(
         self,
         request: Req,

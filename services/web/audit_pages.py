@@ -29,15 +29,14 @@ from projections.audit import AuditFilter, AuditRow
 from projections.documents import EngagementOut, OrganisationOut
 from projections.lineage import NodeKind
 from projections.verify import Verdict
+from services.access import AUDIT, PAGE_TENANT_PREFIX, Policy
 from services.bootstrap import Container
-from services.http.access import AUDIT_READERS
 from services.http.audit_routes import (
     LineageNodeOut,
     audit_page,
     lineage_of,
     trail_in_pages,
 )
-from services.http.policy import AUDIT, PAGE_TENANT_PREFIX, Policy
 from services.http.reads import engagements_of, known_tenant, organisation_view
 from services.readmodel.verify import anchors_of, verify_then_catch_up
 from services.web import audit_lineage
@@ -189,7 +188,7 @@ def _aggregate_choices(names: Names, chosen: UUID | None, organisation_id: str) 
     return choices
 
 
-@get(f"{PAGE_TENANT_PREFIX}/audit", opt={"roles": AUDIT_READERS}, name="audit-trail")
+@get(f"{PAGE_TENANT_PREFIX}/audit", opt=AUDIT.opt(), name="audit-trail")
 async def audit_trail(request: Req, tenant_id: FromPath[UUID]) -> Template:
     """The audit trail: filters, a page of rows, paging and the exports with the same filters."""
     container = await known_tenant(request, tenant_id)
@@ -261,7 +260,7 @@ def _summary(node: LineageNodeOut, row: AuditRow | None, details: dict[str, Any]
 
 @get(
     f"{PAGE_TENANT_PREFIX}/audit/lineage/{{kind:str}}/{{entity_id:str}}",
-    opt={"roles": AUDIT_READERS},
+    opt=AUDIT.opt(),
     name="audit-lineage",
 )
 async def audit_lineage_page(
@@ -408,7 +407,7 @@ def _decision_rows(
     return sorted(rows, key=lambda r: r.at, reverse=True)
 
 
-@get(f"{PAGE_TENANT_PREFIX}/audit/decisions", opt={"roles": AUDIT_READERS}, name="audit-decisions")
+@get(f"{PAGE_TENANT_PREFIX}/audit/decisions", opt=AUDIT.opt(), name="audit-decisions")
 async def audit_decisions(request: Req, tenant_id: FromPath[UUID]) -> Template:
     """Every decision on an agreement or a proposal, across engagements, newest first."""
     container = await known_tenant(request, tenant_id)
@@ -455,7 +454,7 @@ def _event_of_finding(class_path: str) -> str:
     return event_label(aggregate_type, event_type)
 
 
-@get(f"{PAGE_TENANT_PREFIX}/audit/verify", opt={"roles": AUDIT_READERS}, name="audit-verify")
+@get(f"{PAGE_TENANT_PREFIX}/audit/verify", opt=AUDIT.opt(), name="audit-verify")
 async def audit_verify(request: Req, tenant_id: FromPath[UUID]) -> Template:
     """Verifies the tenant's hash chain as the API's `audit/verify` does, and shows the outcome."""
     container = await known_tenant(request, tenant_id)

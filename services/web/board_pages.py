@@ -21,9 +21,7 @@ from domain.cards import CardStatus
 from projections.answers import ThemeDayBoard, UnitName
 from projections.documents import EngagementOut
 from projections.queries import theme_day_board
-from services.auth.guards import UnitScope
-from services.http.access import READERS
-from services.http.policy import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy
+from services.access import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
 from services.http.reads import engagement_view, organisation_view
 from services.web import charts
 from services.web.rendering import page, principal_of
@@ -31,7 +29,7 @@ from services.web.rendering import page, principal_of
 Req = Request[Any, Any, Any]
 BOARD_PATH = PAGE_TENANT_PREFIX + "/e/{engagement_id:uuid}/board"
 LIVE_PATH = BOARD_PATH + "/live"
-BOARD_OPT = {"roles": READERS, "unit_scope": UnitScope.READ}
+BOARD_OPT = READ_AT_TABLE.opt(UnitScope.READ)
 
 
 @dataclass(frozen=True)

@@ -30,27 +30,28 @@ from domain.phases import Phase
 from domain.provenance import Provenance
 from projections.documents import CardOut, EngagementOut, OrganisationOut
 from projections.queries import names_at, theme_day_board
-from services.application import TenantApplication
-from services.auth.guards import UnitScope, principal_from
-from services.auth.principal import Principal
-from services.bootstrap import Container
-from services.http.access import FACILITATORS, PLANNERS, READERS
-from services.http.engagement_routes import preparation_of
-from services.http.join_code_routes import JoinCodeIssued, issue_join_code, qr_code_svg
-from services.http.policy import (
+from services.access import (
     CONSULTANCY_STAFF,
     FACILITATE,
+    FACILITATORS,
     PAGE_TENANT_PREFIX,
     PLAN,
+    PORTFOLIO_ROLES,
     READ,
     READ_AT_TABLE,
     Caller,
     Policy,
+    UnitScope,
     platform,
     policy_for,
 )
+from services.application import TenantApplication
+from services.auth.guards import principal_from
+from services.auth.principal import Principal
+from services.bootstrap import Container
+from services.http.engagement_routes import preparation_of
+from services.http.join_code_routes import JoinCodeIssued, issue_join_code, qr_code_svg
 from services.http.provenance import build_provenance
-from services.http.read_model_routes import PORTFOLIO_ROLES
 from services.http.reads import engagement_view, known_tenant, organisation_view, portfolio_of
 from services.http.schemas.engagement import (
     ChangePhase,
@@ -244,7 +245,7 @@ async def _organisation_or_none(request: Req, tenant_id: UUID) -> OrganisationOu
 class OrganisationPages(Controller):
     path = _T
 
-    @get("/", opt={"roles": READERS})
+    @get("/", opt=READ.opt())
     async def home(self, request: Req, tenant_id: FromPath[UUID]) -> Template:
         """A client organisation: its engagements with their phase and dates, its units, and the
         pages each role may open."""
@@ -266,12 +267,12 @@ class OrganisationPages(Controller):
             tenant_pages=pages_open_to(principal, tenant_id, _T, TENANT_PAGES),
         )
 
-    @get("/engagements/new", opt={"roles": PLANNERS})
+    @get("/engagements/new", opt=PLAN.opt())
     async def new_engagement(self, request: Req, tenant_id: FromPath[UUID]) -> Template:
         """The preparatory meeting's form."""
         return await _preparation_page(request, tenant_id, {}, {})
 
-    @post("/engagements/new", opt={"roles": PLANNERS}, status_code=303)
+    @post("/engagements/new", opt=PLAN.opt(), status_code=303)
     async def prepare(self, request: Req, tenant_id: FromPath[UUID], data: Form) -> Response[Any]:
         """The preparatory meeting: records the engagement, then on to its console (or the
         organisation's home for the planning group)."""
@@ -530,7 +531,7 @@ async def _sheet(
 class ConsolePages(Controller):
     path = _E
 
-    @get("/", opt={"roles": READERS, "unit_scope": UnitScope.READ})
+    @get("/", opt=READ_AT_TABLE.opt(UnitScope.READ))
     async def engagement_home(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Redirect:
@@ -544,7 +545,7 @@ class ConsolePages(Controller):
             return Redirect(f"/t/{tenant_id}/e/{engagement_id}/console", status_code=303)
         return Redirect(f"/t/{tenant_id}/e/{engagement_id}/dashboard", status_code=303)
 
-    @get("/console", opt={"roles": FACILITATORS})
+    @get("/console", opt=FACILITATE.opt())
     async def console(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Template:
@@ -552,7 +553,7 @@ class ConsolePages(Controller):
         schedule's state and the closing plenary."""
         return await _console(request, tenant_id, engagement_id)
 
-    @get("/console/progress", opt={"roles": FACILITATORS})
+    @get("/console/progress", opt=FACILITATE.opt())
     async def progress(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Template:
@@ -561,7 +562,7 @@ class ConsolePages(Controller):
         board = theme_day_board(engagement, organisation)
         return page("consultant/_progress.html", board=board, tenant_id=tenant_id, engagement=engagement)
 
-    @post("/console/advance", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/console/advance", opt=FACILITATE.opt(), status_code=303)
     async def advance(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -588,7 +589,7 @@ class ConsolePages(Controller):
             ignore=frozenset({CONFIRM}),
         )
 
-    @post("/console/back", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/console/back", opt=FACILITATE.opt(), status_code=303)
     async def step_back(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -605,7 +606,7 @@ class ConsolePages(Controller):
             ),
         )
 
-    @post("/console/closing-plenary", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/console/closing-plenary", opt=FACILITATE.opt(), status_code=303)
     async def closing_plenary(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -623,7 +624,7 @@ class ConsolePages(Controller):
             anchor="plenary",
         )
 
-    @post("/console/units/{unit_id:uuid}/join-codes", opt={"roles": FACILITATORS}, status_code=200)
+    @post("/console/units/{unit_id:uuid}/join-codes", opt=FACILITATE.opt(), status_code=200)
     async def issue_code(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], unit_id: FromPath[UUID]
     ) -> Response[Any]:
@@ -637,7 +638,7 @@ class ConsolePages(Controller):
 
     @post(
         "/console/units/{unit_id:uuid}/join-codes/{code_id:uuid}/revoke",
-        opt={"roles": FACILITATORS},
+        opt=FACILITATE.opt(),
         status_code=303,
     )
     async def revoke_code(
@@ -658,14 +659,14 @@ class ConsolePages(Controller):
         await end_streams(request.app, join_code_id=code_id)
         return Redirect(_console_url(tenant_id, engagement_id, "join-codes"), status_code=303)
 
-    @get("/join-codes/print", opt={"roles": FACILITATORS})
+    @get("/join-codes/print", opt=FACILITATE.opt())
     async def codes_to_print(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Template:
         """Choose the units to print join codes for (new codes are issued: the old ones are not kept)."""
         return await _print_choice(request, tenant_id, engagement_id, {}, None)
 
-    @post("/join-codes/print", opt={"roles": FACILITATORS}, status_code=200)
+    @post("/join-codes/print", opt=FACILITATE.opt(), status_code=200)
     async def print_codes(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -686,7 +687,7 @@ class ConsolePages(Controller):
             picked = {str(u) for u in chosen}
             return await _print_choice(request, tenant_id, engagement_id, errors, picked, status_code=409)
 
-    @get("/schedule", opt={"roles": FACILITATORS})
+    @get("/schedule", opt=FACILITATE.opt())
     async def schedule(
         self,
         request: Req,
@@ -698,7 +699,7 @@ class ConsolePages(Controller):
         card's round, to move by hand."""
         return await _schedule_page(request, tenant_id, engagement_id, done=done)
 
-    @post("/schedule", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/schedule", opt=FACILITATE.opt(), status_code=303)
     async def generate_schedule(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -718,7 +719,7 @@ class ConsolePages(Controller):
             )
         return Redirect(_schedule_url(tenant_id, engagement_id) + "?done=generated", status_code=303)
 
-    @post("/schedule/rounds", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/schedule/rounds", opt=FACILITATE.opt(), status_code=303)
     async def set_rounds(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
@@ -741,7 +742,7 @@ class ConsolePages(Controller):
             )
         return Redirect(_schedule_url(tenant_id, engagement_id), status_code=303)
 
-    @post("/schedule/cards/{card_id:uuid}/round", opt={"roles": FACILITATORS}, status_code=303)
+    @post("/schedule/cards/{card_id:uuid}/round", opt=FACILITATE.opt(), status_code=303)
     async def move_card(
         self,
         request: Req,

@@ -22,8 +22,7 @@ from domain.errors import NotFound
 from projections.answers import LongitudinalView, RelationHistory, RelationMatrix
 from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import engagement_dashboard, longitudinal, names_at, relation_matrix
-from services.http.access import READERS
-from services.http.policy import PAGE_TENANT_PREFIX, READ, Policy
+from services.access import PAGE_TENANT_PREFIX, READ, Policy
 from services.http.reads import engagement_view, engagements_of, organisation_view
 from services.web import charts
 from services.web.i18n import ZONE, current_language
@@ -147,7 +146,7 @@ def _page(
     )
 
 
-@get(DASHBOARD_PATH, opt={"roles": READERS}, name="engagement-dashboard")
+@get(DASHBOARD_PATH, opt=READ.opt(), name="engagement-dashboard")
 async def dashboard_page(
     request: Req,
     tenant_id: FromPath[UUID],
@@ -189,7 +188,7 @@ def alphabetical(matrix: RelationMatrix) -> RelationMatrix:
     )
 
 
-@get(MATRIX_PATH, opt={"roles": READERS}, name="relation-matrix")
+@get(MATRIX_PATH, opt=READ.opt(), name="relation-matrix")
 async def matrix_page(
     request: Req,
     tenant_id: FromPath[UUID],
@@ -259,7 +258,7 @@ def chosen_relation(view: LongitudinalView, asked: str | None) -> RelationHistor
     return candidates[0] if candidates else None
 
 
-@get(HISTORY_PATH, opt={"roles": READERS}, name="longitudinal-dashboard")
+@get(HISTORY_PATH, opt=READ.opt(), name="longitudinal-dashboard")
 async def history_page(
     request: Req,
     tenant_id: FromPath[UUID],

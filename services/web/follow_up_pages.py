@@ -26,11 +26,10 @@ from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
 from projections.queries import engagement_dashboard
+from services.access import PAGE_TENANT_PREFIX, PLAN, PLANNERS, READ, Policy
 from services.application import TenantApplication
 from services.auth.guards import principal_from
 from services.errors import ConcurrentModification
-from services.http.access import PLANNERS, READERS
-from services.http.policy import PAGE_TENANT_PREFIX, PLAN, READ, Policy
 from services.http.reads import engagement_view, organisation_view
 from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
 from services.web import exports
@@ -260,7 +259,7 @@ async def _record_decision(
 class FollowUpPages(Controller):
     path = _E
 
-    @get("/follow-up", opt={"roles": PLANNERS})
+    @get("/follow-up", opt=PLAN.opt())
     async def meeting(
         self,
         request: Req,
@@ -274,7 +273,7 @@ class FollowUpPages(Controller):
         agenda = await load_agenda(request, tenant_id, engagement_id)
         return _meeting(tenant_id, agenda, item, recorded=recorded)
 
-    @post("/follow-up/agreements/{agreement_id:uuid}", opt={"roles": PLANNERS}, status_code=303)
+    @post("/follow-up/agreements/{agreement_id:uuid}", opt=PLAN.opt(), status_code=303)
     async def decide_agreement(
         self,
         request: Req,
@@ -306,7 +305,7 @@ class FollowUpPages(Controller):
 
         return await _record_decision(request, tenant_id, engagement_id, agreement_id, form, given, decision)
 
-    @post("/follow-up/proposals/{proposal_id:uuid}", opt={"roles": PLANNERS}, status_code=303)
+    @post("/follow-up/proposals/{proposal_id:uuid}", opt=PLAN.opt(), status_code=303)
     async def decide_proposal(
         self,
         request: Req,
@@ -355,7 +354,7 @@ class FollowUpPages(Controller):
 
     # -- Agreements and their check-ins --------------------------------------------------------
 
-    @get("/agreements", opt={"roles": READERS})
+    @get("/agreements", opt=READ.opt())
     async def agreements(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Template:
@@ -374,7 +373,7 @@ class FollowUpPages(Controller):
             followed=FOLLOWED,
         )
 
-    @get("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS})
+    @get("/agreements/{agreement_id:uuid}/check-ins", opt=PLAN.opt())
     async def check_ins(
         self,
         request: Req,
@@ -386,7 +385,7 @@ class FollowUpPages(Controller):
         """An agreement's check-ins, and the form for a new one."""
         return await _check_in_page(request, tenant_id, engagement_id, agreement_id, recorded=recorded)
 
-    @post("/agreements/{agreement_id:uuid}/check-ins", opt={"roles": PLANNERS}, status_code=303)
+    @post("/agreements/{agreement_id:uuid}/check-ins", opt=PLAN.opt(), status_code=303)
     async def check_in(
         self,
         request: Req,
@@ -432,7 +431,7 @@ class FollowUpPages(Controller):
 
     # -- The report ----------------------------------------------------------------------------
 
-    @get("/report", opt={"roles": READERS})
+    @get("/report", opt=READ.opt())
     async def report(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Template:
@@ -441,7 +440,7 @@ class FollowUpPages(Controller):
         agenda = await load_agenda(request, tenant_id, engagement_id)
         return page("report/report.html", **_report_context(tenant_id, agenda))
 
-    @get("/report.pdf", opt={"roles": READERS})
+    @get("/report.pdf", opt=READ.opt())
     async def report_pdf(
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
     ) -> Response[bytes]:
@@ -476,7 +475,7 @@ class FollowUpPages(Controller):
 
     # -- Exports -------------------------------------------------------------------------------
 
-    @get("/matrix.csv", opt={"roles": READERS})
+    @get("/matrix.csv", opt=READ.opt())
     async def matrix_csv(
         self,
         request: Req,
@@ -488,7 +487,7 @@ class FollowUpPages(Controller):
         export = await exports.matrix_export(request, tenant_id, engagement_id, as_of)
         return await exports.download(request, export, exports.CSV)
 
-    @get("/matrix.xlsx", opt={"roles": READERS})
+    @get("/matrix.xlsx", opt=READ.opt())
     async def matrix_xlsx(
         self,
         request: Req,
@@ -504,7 +503,7 @@ class FollowUpPages(Controller):
 class HistoryExports(Controller):
     path = _T
 
-    @get("/history.csv", opt={"roles": READERS})
+    @get("/history.csv", opt=READ.opt())
     async def history_csv(
         self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
     ) -> Response[bytes]:
@@ -512,7 +511,7 @@ class HistoryExports(Controller):
         export = await exports.history_export(request, tenant_id, as_of)
         return await exports.download(request, export, exports.CSV)
 
-    @get("/history.xlsx", opt={"roles": READERS})
+    @get("/history.xlsx", opt=READ.opt())
     async def history_xlsx(
         self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
     ) -> Response[bytes]:

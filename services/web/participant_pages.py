@@ -28,11 +28,9 @@ from domain.provenance import Provenance
 from domain.ratings import Rating, RatingMode
 from projections.documents import CardOut, DialogueOut, EngagementOut
 from projections.queries import names_at
+from services.access import PARTICIPANTS, READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy, UnitScope
 from services.application import TenantApplication
-from services.auth.guards import UnitScope
-from services.http.access import PARTICIPANTS, READERS
 from services.http.commands import query
-from services.http.policy import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
 from services.http.reads import engagement_view, organisation_view
 from services.http.schemas.engagement import (
     AddOutcomes,
@@ -56,8 +54,8 @@ Req = Request[Any, Any, Any]
 T = TypeVar("T")
 Path = FromPath[UUID]
 UNIT_PATH = "/t/{tenant_id:uuid}/e/{engagement_id:uuid}/u/{unit_id:uuid}"
-READ_OPT = {"roles": READERS, "unit_scope": UnitScope.PATH_UNIT}
-ACT_OPT = {"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT}
+READ_OPT = READ_AT_TABLE.opt(UnitScope.PATH_UNIT)
+ACT_OPT = TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT)
 # Empty rows offered for agreements, proposals and wrap-up inputs (more with the page's script).
 EMPTY_ROWS = 3
 # The card form's checkbox: refer to this table's own rating of the chosen unit.

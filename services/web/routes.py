@@ -1,6 +1,9 @@
 """The web router: every page, behind the same authentication and tenant guard as the API,
 with the language chosen per request and CSRF checked on forms (errors are shown as pages by
-the app's handlers: `services.web.errors.page_aware`)."""
+the app's handlers: `services.web.errors.page_aware`).
+
+Which access each page needs is declared beside its handlers (`POLICY` of each area); gathered
+here as `WEB_POLICY`, the pages' rows of the declared table (`services.access.DECLARED`)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
-from services.http.policy import Policy, Scope
+from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
 from services.web import (
     audit_pages,
     auth_pages,
@@ -57,20 +60,18 @@ def web_routers() -> list[ControllerRouterHandler]:
     ]
 
 
-_PUBLIC = Policy(Scope.PUBLIC)
-_ACCOUNT = Policy(Scope.ACCOUNT)
-
 WEB_POLICY: dict[tuple[str, str], Policy] = {
-    ("GET", "/"): _PUBLIC,
-    ("GET", "/login"): _PUBLIC,
-    ("POST", "/login"): _PUBLIC,
-    ("GET", "/join"): _PUBLIC,
-    ("POST", "/join"): _PUBLIC,
-    ("POST", "/language"): _PUBLIC,
-    ("POST", "/logout"): _ACCOUNT,
-    ("GET", "/organisations"): _ACCOUNT,
-    ("GET", f"{STATIC_PATH}/{{file_path:path}}"): _PUBLIC,
-    ("HEAD", f"{STATIC_PATH}/{{file_path:path}}"): _PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/join"): PUBLIC,
+    ("POST", "/join"): PUBLIC,
+    ("POST", "/language"): PUBLIC,
+    ("POST", "/logout"): ACCOUNT,
+    ("GET", "/organisations"): ACCOUNT,
+    ("GET", f"{STATIC_PATH}/{{file_path:path}}"): PUBLIC,
+    ("HEAD", f"{STATIC_PATH}/{{file_path:path}}"): PUBLIC,
 }
 for _area in _AREAS:
     WEB_POLICY.update(_area.POLICY)
+DECLARED.declare("pages", WEB_POLICY)

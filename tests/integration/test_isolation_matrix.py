@@ -1,5 +1,6 @@
 """The isolation matrix: every route x every caller x every situation, against the declared
-policy (`services/http/policy.py`).
+access of each route: the API's table (`services/http/policy.py`) and the pages' (beside their
+handlers, gathered in `services/web/routes.py`), both in the one vocabulary of `services/access.py`.
 
 Two tenants ("own" and "other"), each with an organisation, units and an engagement run up
 to a dialogue with an agreement and a proposal, so every path parameter names something
@@ -41,14 +42,18 @@ from litestar.routes import HTTPRoute
 
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID, DIMENSIONS
 from domain.roles import Role
+from services.access import Caller, Policy, RouteTable, Scope, is_tenant_path
 from services.auth.jwt import jwt_secret
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import ControlPlane, system_provenance
 from services.http.app import create_app
-from services.http.policy import Caller, Policy, Scope, is_tenant_path, policy_for
+from services.http.policy import POLICY as API_POLICY
 from services.settings import Settings
+from services.web.routes import WEB_POLICY
 
+# What the routes are checked against: each adapter's declared table, handed over here.
+DECLARED = RouteTable(api=API_POLICY, pages=WEB_POLICY)
 BATCH = 24
 STREAM_CUT_SECONDS = 1.0
 REQUEST_TIMEOUT_SECONDS = 30.0
@@ -413,7 +418,7 @@ def build_cases(m: Matrix) -> tuple[list[Case], list[str]]:
     cases: list[Case] = []
     missing: list[str] = []
     for method, route in http_routes(m.app):
-        policy = policy_for(method, route.path)
+        policy = DECLARED.policy_for(method, route.path)
         if policy is None:
             missing.append(f"{method} {route.path}")
             continue
