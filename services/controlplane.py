@@ -125,9 +125,7 @@ class ControlPlane(BalkortApplication):
     def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
         """Records a new client organisation; raises AlreadyExists when the slug is taken."""
         if self._exists(Tenant.create_id(slug)):
-            raise AlreadyExists(
-                f"slug {slug!r} was used by an erased tenant", state=f"tenant {Tenant.create_id(slug)}"
-            )
+            raise AlreadyExists("slug_of_erased_tenant", state=f"tenant {Tenant.create_id(slug)}", slug=slug)
         directory = self._directory(provenance)
         tenant = Tenant.onboard(name=name, slug=slug, provenance=provenance)
         directory.add(tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, provenance=provenance)
@@ -176,9 +174,9 @@ class ControlPlane(BalkortApplication):
         return False
 
     def _live_tenant(self, tenant_id: UUID) -> Tenant:
-        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        tenant = self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
         if tenant.erased:
-            raise Erased(f"client organisation {tenant_id} was erased")
+            raise Erased("client_organisation_erased", tenant=str(tenant_id))
         return tenant
 
     def rename_tenant(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
@@ -202,9 +200,7 @@ class ControlPlane(BalkortApplication):
         """Registers a person who can sign in; raises AlreadyExists for a known email."""
         user_id = User.create_id(email)
         if self._exists(user_id):
-            raise AlreadyExists(
-                f"a user with email {normalise_email(email)!r} exists", state=f"user {user_id}"
-            )
+            raise AlreadyExists("email_taken", state=f"user {user_id}", email=normalise_email(email))
         user = User.register(
             email=email,
             display_name=display_name,
@@ -215,16 +211,18 @@ class ControlPlane(BalkortApplication):
         try:
             self.save(user)
         except IntegrityError:
-            raise AlreadyExists(f"a user with email {user.email!r} exists", state=f"user {user_id}") from None
+            raise AlreadyExists("email_taken", state=f"user {user_id}", email=user.email) from None
         return user.id
 
     def user(self, user_id: UUID) -> User:
         """One user; raises NotFound."""
-        return self._get(User, user_id, f"no user {user_id}")
+        return self._get(User, user_id, NotFound("no_user", user=str(user_id)))
 
     def user_by_email(self, email: str) -> User:
         """The user registered under `email` (any case); raises NotFound."""
-        return self._get(User, User.create_id(email), f"no user with email {normalise_email(email)!r}")
+        return self._get(
+            User, User.create_id(email), NotFound("no_user_with_email", email=normalise_email(email))
+        )
 
     def grant_membership(self, user_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
         """Gives a user a role in a tenant (replacing any role held there before), in the control
@@ -256,7 +254,7 @@ class ControlPlane(BalkortApplication):
                 return
             if held != was:
                 raise ConcurrentModification(
-                    f"the role of {user_id} here changed meanwhile", state=held.value if held else "none"
+                    "role_changed_meanwhile", state=held.value if held else "none", user=str(user_id)
                 )
             if role is None:
                 user.revoke_membership(tenant_id, provenance)
@@ -267,7 +265,7 @@ class ControlPlane(BalkortApplication):
             except IntegrityError:
                 continue
             return
-        raise ConcurrentModification(f"user {user_id} kept changing; try again")
+        raise ConcurrentModification("user_kept_changing", user=str(user_id))
 
     def invite(self, invitee_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> UUID:
         """Leaves an invitation to a role in a tenant for the person with this id (registered
@@ -281,7 +279,7 @@ class ControlPlane(BalkortApplication):
             except IntegrityError:
                 continue
             return invitation_id(tenant_id, invitee_id)
-        raise ConcurrentModification("the invitations kept changing; try again")
+        raise ConcurrentModification("invitations_kept_changing")
 
     def pending_invitations(self, invitee_id: UUID) -> list[PendingInvitation]:
         """The invitations waiting for this person, by organisation name (erased ones left out)."""
@@ -310,7 +308,7 @@ class ControlPlane(BalkortApplication):
         for pending in self.pending_invitations(invitee_id):
             if pending.id == invitation:
                 return pending
-        raise NotFound("no such invitation")
+        raise NotFound("no_such_invitation")
 
     def accept_invitation(
         self, invitee_id: UUID, tenant_id: UUID, *, was: Role | None, provenance: Provenance
@@ -321,12 +319,12 @@ class ControlPlane(BalkortApplication):
             try:
                 inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
             except AggregateNotFoundError:
-                raise NotFound("no such invitation") from None
+                raise NotFound("no_such_invitation") from None
             user = self.user(invitee_id)
             held = user.memberships.get(tenant_id)
             if held != was:
                 raise ConcurrentModification(
-                    f"the role of {invitee_id} here changed meanwhile", state=held.value if held else "none"
+                    "role_changed_meanwhile", state=held.value if held else "none", user=str(invitee_id)
                 )
             role = inbox.accept(tenant_id, provenance)
             user.grant_membership(tenant_id, role, provenance)
@@ -335,7 +333,7 @@ class ControlPlane(BalkortApplication):
             except IntegrityError:
                 continue
             return role
-        raise ConcurrentModification(f"user {invitee_id} kept changing; try again")
+        raise ConcurrentModification("user_kept_changing", user=str(invitee_id))
 
     def revoke_membership(self, user_id: UUID, tenant_id: UUID, provenance: Provenance) -> None:
         """Takes away a user's role in a tenant."""
@@ -386,7 +384,9 @@ class ControlPlane(BalkortApplication):
         instrument_id = Instrument.create_id(provenance)
         for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
             if self._exists(instrument_id):
-                return self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions[0]
+                return self._get(
+                    Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+                ).versions[0]
             directory = self._instrument_directory(provenance)
             instrument = Instrument(name=checked_instrument_name(name), provenance=provenance)
             published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
@@ -415,11 +415,13 @@ class ControlPlane(BalkortApplication):
         """
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             raise InvariantViolated(
-                "the built-in instrument never changes; create an instrument of your own instead",
+                "builtin_instrument_unchanging",
                 state=f"instrument {instrument_id} version {DEFAULT_INSTRUMENT.version}",
             )
         for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
-            instrument = self._get(Instrument, instrument_id, f"no instrument {instrument_id}")
+            instrument = self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            )
             directory = self._instrument_directory(provenance)
             published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
             directory.note_version(instrument_id, published.version, provenance)
@@ -448,7 +450,11 @@ class ControlPlane(BalkortApplication):
         """Every published version of one instrument, oldest first; raises NotFound."""
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             return [DEFAULT_INSTRUMENT]
-        return list(self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions)
+        return list(
+            self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            ).versions
+        )
 
     def instrument_version(self, instrument_id: UUID, version: int | None = None) -> InstrumentVersion:
         """One version of an instrument (the latest when `version` is None); raises NotFound.
@@ -458,13 +464,15 @@ class ControlPlane(BalkortApplication):
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             versions = [DEFAULT_INSTRUMENT]
         else:
-            versions = self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions
+            versions = self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            ).versions
         if version is None and versions:
             return versions[-1]
         for candidate in versions:
             if candidate.version == version:
                 return candidate
-        raise NotFound(f"instrument {instrument_id} has no version {version}")
+        raise NotFound("no_instrument_version", instrument=str(instrument_id), version=str(version))
 
     # Join codes
 
@@ -480,9 +488,9 @@ class ControlPlane(BalkortApplication):
         """Records a join code for one unit of one engagement, by its digest (the code itself is
         never stored), and lists it with the engagement's codes. Raises AlreadyExists when the
         digest is known (a code drawn twice: draw again) and InvariantViolated for a past expiry."""
-        self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
         if self._exists(JoinCode.create_id(digest)):
-            raise AlreadyExists("this join code has been issued already")
+            raise AlreadyExists("join_code_issued")
         roster_id = JoinCodeRoster.create_id(tenant_id, engagement_id)
         for _ in range(ROSTER_SAVE_ATTEMPTS):
             try:
@@ -500,7 +508,7 @@ class ControlPlane(BalkortApplication):
 
     def join_code(self, code_id: UUID) -> JoinCode:
         """One join code; raises NotFound."""
-        return self._get(JoinCode, code_id, f"no join code {code_id}")
+        return self._get(JoinCode, code_id, NotFound("no_such_join_code", code=str(code_id)))
 
     def join_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> list[JoinCode]:
         """The join codes issued for one unit of one engagement, oldest first."""
@@ -597,11 +605,11 @@ class ControlPlane(BalkortApplication):
             return False
         return True
 
-    def _get(self, kind: type[A], aggregate_id: UUID, message: str) -> A:
+    def _get(self, kind: type[A], aggregate_id: UUID, missing: NotFound) -> A:
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(message) from None
+            raise missing from None
         if not isinstance(aggregate, kind):
-            raise NotFound(message)
+            raise missing
         return aggregate

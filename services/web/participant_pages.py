@@ -95,7 +95,7 @@ class Table:
 async def _table(request: Req, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> Table:
     engagement = await engagement_view(request, tenant_id, engagement_id)
     if not table_of.takes_part(engagement, unit_id):
-        raise NotFound("this unit does not take part in this engagement")
+        raise NotFound("this_unit_not_taking_part")
     names = names_at(await organisation_view(request, tenant_id), None)
     principal = principal_of(request)
     role = principal.role_in(tenant_id) if principal else None
@@ -332,7 +332,7 @@ class UnitTablePages(Controller):
 
     def _mapped_counterpart(self, table: Table, counterpart_id: UUID) -> None:
         if counterpart_id not in table_of.mapped(table.engagement, table.unit_id):
-            raise NotFound("this relation has not been mapped by the unit")
+            raise NotFound("relation_not_mapped_by_unit")
 
     @get("/rate/{counterpart_id:uuid}", opt=READ_OPT)
     async def rating(
@@ -720,7 +720,7 @@ class UnitTablePages(Controller):
         card = _card(table, card_id)
         held = table_of.dialogue_of(table.engagement, card_id)
         if held is None:
-            raise NotFound("the dialogue of this dance card has not been recorded yet")
+            raise NotFound("dialogue_not_recorded")
         form = FormData(data)
         agreements, proposals = _rows(form)
         shown = {"agreements": agreements, "proposals": proposals}
