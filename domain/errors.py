@@ -19,7 +19,6 @@ from domain.refusals import ACTIONS, SENTENCES
 Param = str | int | tuple[str, ...]
 
 
-
 def sentence_codes() -> frozenset[str]:
     """Every refusal code that has an English sentence."""
     return frozenset(SENTENCES)

@@ -9,7 +9,6 @@ cards, the round schedule, one dialogue, the unit's wrap-up. Commands are the AP
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -46,6 +45,7 @@ from services.http.schemas.engagement import (
 )
 from services.web import participant_table as table_of
 from services.web.commands import submit
+from services.web.form_rows import OUTCOME_ROW
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
@@ -62,7 +62,6 @@ ACT_OPT = {"roles": PARTICIPANTS, "unit_scope": UnitScope.PATH_UNIT}
 EMPTY_ROWS = 3
 # The card form's checkbox: refer to this table's own rating of the chosen unit.
 REFER = "refer_to_rating"
-_ROW = re.compile(r"^(agreement|proposal)-(\d{1,3})$")
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ def _rows(form: FormData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     agreements: list[tuple[int, dict[str, Any]]] = []
     proposals: list[tuple[int, dict[str, Any]]] = []
     for key in form:
-        found = _ROW.match(key)
+        found = OUTCOME_ROW.match(key)
         text = str(form.get(key) or "").strip()
         if not found or not text:
             continue
