@@ -32,13 +32,13 @@ HIGHEST_STATUS = 599
 def month_of(moment: datetime) -> str:
     """The calendar month (UTC) `moment` falls in, as `YYYY-MM`."""
     if moment.tzinfo is None:
-        raise InvariantViolated("the moment of an access needs a time zone")
+        raise InvariantViolated("access_moment_without_zone")
     return moment.astimezone(UTC).strftime("%Y-%m")
 
 
 def _checked_month(month: str) -> str:
     if not MONTH.match(month):
-        raise InvariantViolated(f"a month is written YYYY-MM, not {month!r}")
+        raise InvariantViolated("month_invalid", month=month)
     return month
 
 
@@ -60,7 +60,7 @@ class AccessLog(Aggregate):
     @classmethod
     def open(cls, tenant_id: UUID, month: str, provenance: Provenance) -> AccessLog:
         if provenance.tenant_id != tenant_id:
-            raise InvariantViolated("an access log is opened from within its own tenant")
+            raise InvariantViolated("access_log_from_other_tenant")
         return cls(tenant_id=tenant_id, month=_checked_month(month), provenance=provenance)
 
     @event("Opened")
@@ -73,23 +73,21 @@ class AccessLog(Aggregate):
         """One access by an auditor: the request (method, path, query string) and the status
         of the response it got."""
         if provenance.actor_role is not Role.AUDITOR:
-            raise InvariantViolated(
-                "only auditors' accesses are recorded here", state=provenance.actor_role.value
-            )
+            raise InvariantViolated("access_not_by_auditor", state=provenance.actor_role.value)
         if provenance.tenant_id != self.tenant_id:
-            raise InvariantViolated("an access is recorded in the tenant it was made in")
+            raise InvariantViolated("access_in_other_tenant")
         happened_in = month_of(provenance.occurred_at)
         if happened_in != self.month:
             raise InvariantViolated(
-                f"an access in {happened_in} does not belong in the log of {self.month}", state=self.month
+                "access_in_other_month", state=self.month, month=happened_in, log_month=self.month
             )
         method = method.upper()
         if not METHOD.match(method):
-            raise InvariantViolated(f"not an HTTP method: {method!r}")
+            raise InvariantViolated("http_method_invalid", method=method)
         if not path.startswith("/"):
-            raise InvariantViolated(f"a request path starts with '/', not {path[:40]!r}")
+            raise InvariantViolated("request_path_invalid", path=path[:40])
         if not LOWEST_STATUS <= status <= HIGHEST_STATUS:
-            raise InvariantViolated(f"not an HTTP status: {status}")
+            raise InvariantViolated("http_status_invalid", status=status)
         self._auditor_accessed(method=method, path=path, query=query, status=status, provenance=provenance)
 
     @event("AuditorAccessed")

@@ -55,15 +55,12 @@ class Agreement:
 
     def check_decidable(self) -> None:
         if not self.needs_acceptance:
-            raise InvariantViolated("this agreement needs no management acceptance", state=self.status.value)
+            raise InvariantViolated("agreement_needs_no_acceptance", state=self.status.value)
         if self.status is not AgreementStatus.AWAITING_ACCEPTANCE:
-            raise InvariantViolated(
-                f"the agreement has already been {self.status.value}", state=self.status.value
-            )
+            raise InvariantViolated("agreement_decided", state=self.status.value, status=self.status.value)
 
     def check_followable(self) -> None:
         if self.status not in (AgreementStatus.IN_FORCE, AgreementStatus.ACCEPTED):
             raise InvariantViolated(
-                f"check-ins follow agreements in force; this one is {self.status.value}",
-                state=self.status.value,
+                "agreement_not_in_force", state=self.status.value, status=self.status.value
             )

@@ -36,16 +36,14 @@ class DanceCard:
 
     def check_answerable_by(self, unit_id: UUID) -> None:
         if unit_id != self.to_unit:
-            raise InvariantViolated("only the invited unit can answer a dance card")
+            raise InvariantViolated("card_answered_by_invited")
         if self.status is not CardStatus.SENT:
-            raise InvariantViolated(
-                f"the dance card has already been {self.status.value}", state=self.status.value
-            )
+            raise InvariantViolated("card_answered", state=self.status.value, status=self.status.value)
 
     def check_withdrawable_by(self, unit_id: UUID) -> None:
         if unit_id != self.from_unit:
-            raise InvariantViolated("only the inviting unit can withdraw a dance card")
+            raise InvariantViolated("card_withdrawn_by_inviting")
         if self.status not in (CardStatus.SENT, CardStatus.ACCEPTED):
             raise InvariantViolated(
-                f"a {self.status.value} dance card cannot be withdrawn", state=self.status.value
+                "card_not_withdrawable", state=self.status.value, status=self.status.value
             )

@@ -32,7 +32,7 @@ class ChainAnchor:
 def _checked_digest(digest: str) -> str:
     digest = digest.lower()
     if len(digest) != DIGEST_HEX_LENGTH or any(c not in "0123456789abcdef" for c in digest):
-        raise InvariantViolated(f"a chain digest is {DIGEST_HEX_LENGTH} hex digits, got {digest!r}")
+        raise InvariantViolated("digest_invalid", length=DIGEST_HEX_LENGTH, digest=digest)
     return digest
 
 
@@ -69,13 +69,14 @@ class ChainAnchors(Aggregate):
         """Anchors the chain head; False when there is nothing new (a head at or before the
         last one anchored). Raises InvariantViolated for a different digest at an anchored position."""
         if position < 1:
-            raise InvariantViolated(f"a chain head is at a position of 1 or more, not {position}")
+            raise InvariantViolated("chain_position_invalid", position=position)
         digest = _checked_digest(digest)
         known = self.at_position(position)
         if known is not None:
             if known.digest != digest:
                 raise InvariantViolated(
-                    f"the chain head at position {position} was anchored with another digest",
+                    "chain_head_reanchored",
+                    position=position,
                     state=f"anchored {known.digest} at {known.at.isoformat()}",
                 )
             return False

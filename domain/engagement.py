@@ -62,13 +62,14 @@ class ProposalDraft:
 def check_dates(preparation: Preparation) -> None:
     follow_up = preparation.follow_up_meeting
     if follow_up is not None and follow_up < preparation.theme_day:
-        raise InvariantViolated("the follow-up meeting comes after the theme day")
+        raise InvariantViolated("follow_up_before_theme_day")
 
 
-def _text(value: str, what: str) -> str:
+def _text(value: str, empty: str) -> str:
+    """`value` without the blanks around it; refused with the code `empty` when nothing is left."""
     cleaned = value.strip()
     if not cleaned:
-        raise InvariantViolated(f"{what} must not be empty")
+        raise InvariantViolated(empty)
     return cleaned
 
 
@@ -145,24 +146,22 @@ class Engagement(RemembersCommands):
         rounds: int,
         rating_mode: RatingMode = RatingMode.UNIT,
     ) -> None:
-        _text(preparation.title, "the engagement's title")
+        _text(preparation.title, "title_empty")
         if len(unit_ids) < 2 or len(set(unit_ids)) != len(unit_ids):
-            raise InvariantViolated("an engagement needs at least two distinct participating units")
+            raise InvariantViolated("too_few_units")
         if not 1 <= rounds <= MAX_ROUNDS:
-            raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
+            raise InvariantViolated("rounds_out_of_range", max=MAX_ROUNDS)
         if min_group_size < 1:
-            raise InvariantViolated("the minimum group size for showing ratings is at least 1")
+            raise InvariantViolated("min_group_size_below_one")
         if rating_mode is RatingMode.INDIVIDUAL and min_group_size < MIN_INDIVIDUAL_GROUP:
-            raise InvariantViolated(
-                f"individual ratings are shown only for groups of at least {MIN_INDIVIDUAL_GROUP} raters"
-            )
+            raise InvariantViolated("individual_group_too_small", min=MIN_INDIVIDUAL_GROUP)
         check_dates(preparation)
 
     # -- phases ---------------------------------------------------------------------------
 
     def revise_preparation(self, preparation: Preparation, provenance: Provenance) -> None:
-        require_phase(self.phase, "revising the preparation", Phase.PREPARED, Phase.THEME_DAY_OPEN)
-        _text(preparation.title, "the engagement's title")
+        require_phase(self.phase, "revise_preparation", Phase.PREPARED, Phase.THEME_DAY_OPEN)
+        _text(preparation.title, "title_empty")
         check_dates(preparation)
         self._preparation_revised(preparation, provenance)
 
@@ -175,11 +174,9 @@ class Engagement(RemembersCommands):
         self._check_expected(expected_phase)
         following = self.phase.following
         if following is None:
-            raise InvariantViolated("the engagement is closed", state=self.phase.value)
+            raise InvariantViolated("engagement_closed", state=self.phase.value)
         if self.phase is Phase.CLOSING_PLENARY and not self._plenary_is_current():
-            raise InvariantViolated(
-                "hold the closing plenary (again, if agreements or proposals came since) before the follow-up meeting"
-            )
+            raise InvariantViolated("plenary_not_current")
         self._phase_advanced(self.phase, following, provenance)
         return following
 
@@ -192,10 +189,8 @@ class Engagement(RemembersCommands):
         self._check_expected(expected_phase)
         preceding = self.phase.preceding
         if preceding is None:
-            raise InvariantViolated("the engagement is in its first phase", state=self.phase.value)
-        self._phase_moved_back(
-            self.phase, preceding, _text(reason, "the reason for stepping back"), provenance
-        )
+            raise InvariantViolated("first_phase", state=self.phase.value)
+        self._phase_moved_back(self.phase, preceding, _text(reason, "step_back_reason_empty"), provenance)
         return preceding
 
     @event("PhaseMovedBack")
@@ -214,25 +209,27 @@ class Engagement(RemembersCommands):
     def _check_expected(self, expected_phase: Phase) -> None:
         if expected_phase is not self.phase:
             raise InvariantViolated(
-                f"the engagement is in phase {self.phase.value}, not {expected_phase.value}",
+                "phase_moved_on",
                 state=self.phase.value,
+                current=self.phase.value,
+                expected=expected_phase.value,
             )
 
     # -- mapping and rating ----------------------------------------------------------------
 
     def _check_unit(self, unit_id: UUID) -> None:
         if unit_id not in self.unit_ids:
-            raise NotFound(f"unit {unit_id} does not take part in this engagement")
+            raise NotFound("unit_not_taking_part", unit=str(unit_id))
 
     def map_relations(self, unit_id: UUID, counterpart_ids: tuple[UUID, ...], provenance: Provenance) -> None:
-        require_phase(self.phase, "mapping relations", Phase.MAPPING)
+        require_phase(self.phase, "map_relations", Phase.MAPPING)
         self._check_unit(unit_id)
         for counterpart_id in counterpart_ids:
             self._check_unit(counterpart_id)
         if unit_id in counterpart_ids:
-            raise InvariantViolated("a unit does not map a relation to itself")
+            raise InvariantViolated("relation_to_itself")
         if len(set(counterpart_ids)) != len(counterpart_ids):
-            raise InvariantViolated("each relation is mapped once")
+            raise InvariantViolated("relation_mapped_twice")
         self._relations_mapped(unit_id, counterpart_ids, provenance)
 
     @event("RelationsMapped")
@@ -255,17 +252,17 @@ class Engagement(RemembersCommands):
         provenance: Provenance,
     ) -> None:
         """Rate a mapped relation. A new rating from the same rater (or unit) replaces the old one."""
-        require_phase(self.phase, "rating relations", Phase.MAPPING)
+        require_phase(self.phase, "rate_relations", Phase.MAPPING)
         self._check_unit(unit_id)
         if counterpart_id not in self.relations.get(unit_id, ()):
-            raise InvariantViolated("a unit rates the relations it has mapped; map this relation first")
+            raise InvariantViolated("relation_not_mapped")
         if (rater is None) != (self.rating_mode is RatingMode.UNIT):
             raise InvariantViolated(
-                f"this engagement collects {self.rating_mode.value} ratings", state=self.rating_mode.value
+                "wrong_rating_mode", state=self.rating_mode.value, mode=self.rating_mode.value
             )
         self.instrument.check_scores(scores)
         if any(r.rating_id == rating_id for r in self.ratings.values()):
-            raise AlreadyExists(f"rating {rating_id} has been submitted already")
+            raise AlreadyExists("rating_submitted", rating=str(rating_id))
         self._rating_submitted(Rating(rating_id, unit_id, counterpart_id, dict(scores), rater), provenance)
 
     @event("RatingSubmitted")
@@ -276,7 +273,7 @@ class Engagement(RemembersCommands):
         for rating in self.ratings.values():
             if rating.rating_id == rating_id:
                 return rating
-        raise NotFound(f"no current rating {rating_id} in this engagement")
+        raise NotFound("no_current_rating", rating=str(rating_id))
 
     def relation(self, unit_id: UUID, counterpart_id: UUID) -> RelationView:
         found = [
@@ -292,7 +289,7 @@ class Engagement(RemembersCommands):
         try:
             return self.cards[card_id]
         except KeyError:
-            raise NotFound(f"no dance card {card_id} in this engagement") from None
+            raise NotFound("no_card", card=str(card_id)) from None
 
     def send_card(
         self,
@@ -305,23 +302,23 @@ class Engagement(RemembersCommands):
         motivating_rating_id: UUID | None,
         provenance: Provenance,
     ) -> None:
-        require_phase(self.phase, "sending dance cards", Phase.DANCE_CARDS)
+        require_phase(self.phase, "send_cards", Phase.DANCE_CARDS)
         self._check_unit(from_unit)
         self._check_unit(to_unit)
         if from_unit == to_unit:
-            raise InvariantViolated("a unit does not send a dance card to itself")
+            raise InvariantViolated("card_to_itself")
         if card_id in self.cards:
-            raise AlreadyExists(f"dance card {card_id} has been sent already")
+            raise AlreadyExists("card_sent", card=str(card_id))
         if motivating_rating_id is not None:
             rating = self.rating(motivating_rating_id)
             if {rating.unit_id, rating.counterpart_id} != {from_unit, to_unit}:
-                raise InvariantViolated("the motivating rating must concern the two units of the card")
+                raise InvariantViolated("motivating_rating_elsewhere")
             provenance = provenance.because_of(Cause("rating", motivating_rating_id))
         card = DanceCard(
             card_id,
             from_unit,
             to_unit,
-            _text(topic, "the dance card's topic"),
+            _text(topic, "card_topic_empty"),
             reason.strip(),
             hoped_outcome.strip(),
             motivating_rating_id,
@@ -337,7 +334,7 @@ class Engagement(RemembersCommands):
         self.cards[card.card_id] = card
 
     def accept_card(self, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
-        require_phase(self.phase, "answering dance cards", Phase.DANCE_CARDS)
+        require_phase(self.phase, "answer_cards", Phase.DANCE_CARDS)
         self.card(card_id).check_answerable_by(by_unit)
         self._card_accepted(card_id, provenance.because_of(Cause("dance_card", card_id)))
 
@@ -346,9 +343,9 @@ class Engagement(RemembersCommands):
         self.cards[card_id] = replace(self.cards[card_id], status=CardStatus.ACCEPTED)
 
     def decline_card(self, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance) -> None:
-        require_phase(self.phase, "answering dance cards", Phase.DANCE_CARDS)
+        require_phase(self.phase, "answer_cards", Phase.DANCE_CARDS)
         self.card(card_id).check_answerable_by(by_unit)
-        reason = _text(reason, "the reason for declining")
+        reason = _text(reason, "decline_reason_empty")
         self._card_declined(card_id, reason, provenance.because_of(Cause("dance_card", card_id)))
 
     @event("DanceCardDeclined")
@@ -356,11 +353,11 @@ class Engagement(RemembersCommands):
         self.cards[card_id] = replace(self.cards[card_id], status=CardStatus.DECLINED, response_note=reason)
 
     def withdraw_card(self, card_id: UUID, by_unit: UUID, provenance: Provenance) -> None:
-        require_phase(self.phase, "withdrawing dance cards", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        require_phase(self.phase, "withdraw_cards", Phase.DANCE_CARDS, Phase.DIALOGUES)
         card = self.card(card_id)
         card.check_withdrawable_by(by_unit)
         if any(d.card_id == card_id for d in self.dialogues.values()):
-            raise InvariantViolated("the dialogue of this card has been held")
+            raise InvariantViolated("card_dialogue_held")
         self._card_withdrawn(card_id, provenance.because_of(Cause("dance_card", card_id)))
 
     @event("DanceCardWithdrawn")
@@ -374,7 +371,7 @@ class Engagement(RemembersCommands):
     def set_rounds(self, rounds: int, provenance: Provenance) -> None:
         require_phase(
             self.phase,
-            "setting the number of rounds",
+            "set_rounds",
             Phase.PREPARED,
             Phase.THEME_DAY_OPEN,
             Phase.MAPPING,
@@ -382,13 +379,13 @@ class Engagement(RemembersCommands):
             Phase.DIALOGUES,
         )
         if not 1 <= rounds <= MAX_ROUNDS:
-            raise InvariantViolated(f"an engagement has between 1 and {MAX_ROUNDS} dialogue rounds")
+            raise InvariantViolated("rounds_out_of_range", max=MAX_ROUNDS)
         held = {d.card_id for d in self.dialogues.values()}
         beyond = [
             c for c in self.cards.values() if c.round is not None and c.round > rounds and c.card_id in held
         ]
         if beyond:
-            raise InvariantViolated("dialogues have been held in rounds beyond the new number of rounds")
+            raise InvariantViolated("rounds_used")
         self._rounds_set(rounds, provenance)
 
     @event("RoundsSet")
@@ -404,7 +401,7 @@ class Engagement(RemembersCommands):
     def schedule_dialogues(self, provenance: Provenance) -> dict[UUID, int]:
         """Propose a schedule of the accepted cards not yet held; pinned dialogues keep their
         round, and held dialogues keep theirs (they are history) while still occupying it."""
-        require_phase(self.phase, "scheduling dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        require_phase(self.phase, "schedule_dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
         held = {d.card_id for d in self.dialogues.values()}
         occupying = [c for c in self._accepted_cards() if c.card_id not in held or c.round is not None]
         pinned = {
@@ -424,23 +421,18 @@ class Engagement(RemembersCommands):
 
     def move_dialogue(self, card_id: UUID, round: int | None, provenance: Provenance) -> None:
         """Place one dialogue in a round (and pin it there), or take it off the schedule (None)."""
-        require_phase(self.phase, "moving dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
+        require_phase(self.phase, "move_dialogues", Phase.DANCE_CARDS, Phase.DIALOGUES)
         card = self.card(card_id)
         if card.status is not CardStatus.ACCEPTED:
-            raise InvariantViolated(
-                f"only accepted dance cards are scheduled; this one is {card.status.value}"
-            )
+            raise InvariantViolated("card_not_accepted_for_round", status=card.status.value)
         if any(d.card_id == card_id for d in self.dialogues.values()):
-            raise InvariantViolated("the dialogue has been held; its round is history")
+            raise InvariantViolated("dialogue_round_history")
         if round is not None:
             if not 1 <= round <= self.rounds:
-                raise InvariantViolated(f"rounds run from 1 to {self.rounds}")
+                raise InvariantViolated("round_out_of_range", rounds=self.rounds)
             for other in self._accepted_cards():
                 if other.card_id != card_id and other.round == round and set(other.units) & set(card.units):
-                    raise InvariantViolated(
-                        f"a unit of this dialogue is already in a dialogue in round {round}",
-                        state=str(other.card_id),
-                    )
+                    raise InvariantViolated("round_taken", state=str(other.card_id), round=round)
         self._dialogue_moved(card_id, round, provenance.because_of(Cause("dance_card", card_id)))
 
     @event("DialogueMoved")
@@ -460,15 +452,14 @@ class Engagement(RemembersCommands):
         provenance: Provenance,
     ) -> None:
         """Record a dialogue with what it produced: agreements and proposals."""
-        require_phase(self.phase, "recording dialogues", Phase.DIALOGUES, Phase.WRAP_UP)
+        require_phase(self.phase, "record_dialogues", Phase.DIALOGUES, Phase.WRAP_UP)
         card = self.card(card_id)
         if card.status is not CardStatus.ACCEPTED:
             raise InvariantViolated(
-                f"dialogues follow accepted dance cards; this one is {card.status.value}",
-                state=card.status.value,
+                "card_not_accepted_for_dialogue", state=card.status.value, status=card.status.value
             )
         if dialogue_id in self.dialogues or any(d.card_id == card_id for d in self.dialogues.values()):
-            raise AlreadyExists("the dialogue of this dance card has been recorded already")
+            raise AlreadyExists("dialogue_recorded")
         dialogue = Dialogue(
             dialogue_id,
             card_id,
@@ -488,7 +479,7 @@ class Engagement(RemembersCommands):
         are untouched: individual raters are pseudonyms already."""
         wanted = name.strip().casefold()
         if not wanted:
-            raise InvariantViolated("name the participant whose name is to be erased")
+            raise InvariantViolated("erasure_needs_name")
         places = tuple(
             (dialogue.dialogue_id, index)
             for dialogue in self.dialogues.values()
@@ -515,10 +506,10 @@ class Engagement(RemembersCommands):
         provenance: Provenance,
     ) -> None:
         """Add agreements or proposals to a dialogue already recorded (paper notes typed in later)."""
-        require_phase(self.phase, "adding agreements and proposals", Phase.DIALOGUES, Phase.WRAP_UP)
+        require_phase(self.phase, "add_outcomes", Phase.DIALOGUES, Phase.WRAP_UP)
         dialogue = self.dialogue(dialogue_id)
         if not agreements and not proposals:
-            raise InvariantViolated("add at least one agreement or proposal")
+            raise InvariantViolated("no_outcomes")
         self._check_new_outcomes(agreements, proposals)
         self._record_outcomes(dialogue, agreements, proposals, provenance)
 
@@ -526,18 +517,18 @@ class Engagement(RemembersCommands):
         try:
             return self.dialogues[dialogue_id]
         except KeyError:
-            raise NotFound(f"no dialogue {dialogue_id} in this engagement") from None
+            raise NotFound("no_dialogue", dialogue=str(dialogue_id)) from None
 
     def _check_new_outcomes(
         self, agreements: tuple[AgreementDraft, ...], proposals: tuple[ProposalDraft, ...]
     ) -> None:
         ids = [a.agreement_id for a in agreements] + [p.proposal_id for p in proposals]
         if len(set(ids)) != len(ids) or any(i in self.agreements or i in self.proposals for i in ids):
-            raise AlreadyExists("agreement and proposal ids must be new")
+            raise AlreadyExists("outcome_ids_taken")
         for draft in agreements:
-            _text(draft.text, "an agreement's text")
+            _text(draft.text, "agreement_text_empty")
         for proposal in proposals:
-            _text(proposal.text, "a proposal's text")
+            _text(proposal.text, "proposal_text_empty")
 
     def _record_outcomes(
         self,
@@ -576,10 +567,10 @@ class Engagement(RemembersCommands):
     # -- wrap-up and closing plenary --------------------------------------------------------
 
     def wrap_up(self, unit_id: UUID, summary: str, inputs: tuple[str, ...], provenance: Provenance) -> None:
-        require_phase(self.phase, "a unit's wrap-up", Phase.WRAP_UP)
+        require_phase(self.phase, "wrap_up", Phase.WRAP_UP)
         self._check_unit(unit_id)
         wrap_up = WrapUp(
-            unit_id, _text(summary, "the wrap-up's summary"), tuple(i.strip() for i in inputs if i.strip())
+            unit_id, _text(summary, "wrap_up_summary_empty"), tuple(i.strip() for i in inputs if i.strip())
         )
         self._unit_wrapped_up(wrap_up, provenance)
 
@@ -588,7 +579,7 @@ class Engagement(RemembersCommands):
         self.wrap_ups[wrap_up.unit_id] = wrap_up
 
     def hold_closing_plenary(self, notes: str, provenance: Provenance) -> ClosingPlenary:
-        require_phase(self.phase, "the closing plenary", Phase.CLOSING_PLENARY)
+        require_phase(self.phase, "closing_plenary", Phase.CLOSING_PLENARY)
         plenary = ClosingPlenary(notes.strip(), tuple(self.agreements), tuple(self.proposals))
         self._closing_plenary_held(plenary, provenance)
         return plenary
@@ -603,21 +594,21 @@ class Engagement(RemembersCommands):
         try:
             return self.agreements[agreement_id]
         except KeyError:
-            raise NotFound(f"no agreement {agreement_id} in this engagement") from None
+            raise NotFound("no_agreement", agreement=str(agreement_id)) from None
 
     def proposal(self, proposal_id: UUID) -> Proposal:
         try:
             return self.proposals[proposal_id]
         except KeyError:
-            raise NotFound(f"no proposal {proposal_id} in this engagement") from None
+            raise NotFound("no_proposal", proposal=str(proposal_id)) from None
 
     def decide_agreement(
         self, agreement_id: UUID, accepted: bool, rationale: str, decided_by: str, provenance: Provenance
     ) -> None:
-        require_phase(self.phase, "accepting or rejecting agreements", Phase.FOLLOW_UP_MEETING)
+        require_phase(self.phase, "decide_agreements", Phase.FOLLOW_UP_MEETING)
         self.agreement(agreement_id).check_decidable()
         decision = AgreementDecision(
-            accepted, rationale.strip(), _text(decided_by, "who decided"), provenance.occurred_at
+            accepted, rationale.strip(), _text(decided_by, "decided_by_empty"), provenance.occurred_at
         )
         cause = provenance.because_of(Cause("agreement", agreement_id))
         if accepted:
@@ -657,26 +648,26 @@ class Engagement(RemembersCommands):
 
         Deferred and investigated proposals can be decided again at a later meeting.
         """
-        require_phase(self.phase, "deciding proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
+        require_phase(self.phase, "decide_proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
         self.proposal(proposal_id).check_decidable()
         if outcome is ProposalStatus.OPEN:
-            raise InvariantViolated("a decision approves, rejects, defers or sends for investigation")
+            raise InvariantViolated("decision_outcome_invalid")
         if outcome is ProposalStatus.UNDER_INVESTIGATION and (not owner or not owner.strip() or due is None):
-            raise InvariantViolated("an investigation needs an owner and a due date")
+            raise InvariantViolated("investigation_incomplete")
         if outcome is not ProposalStatus.UNDER_INVESTIGATION and (owner or due):
-            raise InvariantViolated("only investigations have an owner and a due date")
+            raise InvariantViolated("owner_without_investigation")
         if outcome is not ProposalStatus.DEFERRED and deferred_until is not None:
-            raise InvariantViolated("only a deferral has a date it is deferred to")
+            raise InvariantViolated("deferral_date_without_deferral")
         # The day of the decision in UTC, which is at most a day off the meeting's own day.
         decided_on = provenance.occurred_at.date()
         if due is not None and due < decided_on:
-            raise InvariantViolated("an investigation's due date cannot lie before the decision")
+            raise InvariantViolated("due_before_decision")
         if deferred_until is not None and deferred_until < decided_on:
-            raise InvariantViolated("a proposal cannot be deferred to a day before the decision")
+            raise InvariantViolated("deferred_before_decision")
         decision = ProposalDecision(
             outcome,
             rationale.strip(),
-            _text(decided_by, "who decided"),
+            _text(decided_by, "decided_by_empty"),
             deferred_until,
             owner.strip() if owner else None,
             due,
@@ -703,11 +694,11 @@ class Engagement(RemembersCommands):
         evidence: str = "",
     ) -> None:
         """Record how an agreement is doing, months or years after it was made."""
-        require_phase(self.phase, "checking in on agreements", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
+        require_phase(self.phase, "check_in", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
         agreement = self.agreement(agreement_id)
         agreement.check_followable()
         if any(c.check_in_id == check_in_id for c in agreement.check_ins):
-            raise AlreadyExists(f"check-in {check_in_id} has been recorded already")
+            raise AlreadyExists("check_in_recorded", check_in=str(check_in_id))
         self._checked_in(
             agreement_id,
             CheckIn(check_in_id, status, note.strip(), provenance.occurred_at, evidence.strip()),

@@ -59,13 +59,16 @@ class InstrumentVersion:
         unknown = [k for k in scores if k not in self.dimension_keys]
         if missing or unknown:
             raise InvariantViolated(
-                f"a rating needs a score on every dimension of {self.name} v{self.version}"
-                f" (missing: {', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'})"
+                "scores_incomplete",
+                instrument=self.name,
+                version=self.version,
+                missing=tuple(missing),
+                unknown=tuple(unknown),
             )
         outside = [k for k, v in scores.items() if not self.scale_min <= v <= self.scale_max]
         if outside:
             raise InvariantViolated(
-                f"scores must lie in {self.scale_min}..{self.scale_max}; outside: {', '.join(outside)}"
+                "scores_off_scale", low=self.scale_min, high=self.scale_max, outside=tuple(outside)
             )
 
 
@@ -73,21 +76,19 @@ def check_version_shape(
     scale_min: int, scale_max: int, dimensions: tuple[Dimension, ...], bands: tuple[StrengthBand, ...]
 ) -> None:
     if scale_min >= scale_max:
-        raise InvariantViolated("the scale's minimum must lie below its maximum")
+        raise InvariantViolated("scale_inverted")
     if not dimensions:
-        raise InvariantViolated("an instrument needs at least one dimension")
+        raise InvariantViolated("no_dimensions")
     keys = [d.key for d in dimensions]
     if len(set(keys)) != len(keys) or any(not k.strip() for k in keys):
-        raise InvariantViolated("dimension keys must be distinct and not empty")
+        raise InvariantViolated("dimension_keys_invalid")
     lowers = [b.lower for b in bands]
     if any(not lower.is_finite() for lower in lowers):
-        raise InvariantViolated("strength bands' lower bounds must be finite numbers")
+        raise InvariantViolated("band_bounds_not_finite")
     if not bands or lowers != sorted(set(lowers)):
-        raise InvariantViolated("strength bands must be given in rising order of their lower bounds")
+        raise InvariantViolated("bands_not_rising")
     if any(not scale_min <= lower <= scale_max for lower in lowers):
-        raise InvariantViolated(
-            f"strength bands' lower bounds must lie on the scale {scale_min}..{scale_max}"
-        )
+        raise InvariantViolated("bands_off_scale", low=scale_min, high=scale_max)
 
 
 class Instrument(Aggregate):
@@ -109,14 +110,14 @@ class Instrument(Aggregate):
     @property
     def latest(self) -> InstrumentVersion:
         if not self.versions:
-            raise InvariantViolated(f"instrument {self.name} has no published version")
+            raise InvariantViolated("instrument_unpublished", instrument=self.name)
         return self.versions[-1]
 
     def version_number(self, version: int) -> InstrumentVersion:
         for candidate in self.versions:
             if candidate.version == version:
                 return candidate
-        raise InvariantViolated(f"instrument {self.name} has no version {version}")
+        raise InvariantViolated("no_instrument_version", instrument=self.name, version=version)
 
     def publish(
         self,

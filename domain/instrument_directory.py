@@ -15,7 +15,7 @@ INSTRUMENT_DIRECTORY_ID = uuid5(INSTRUMENT_NAMESPACE, "instrument-directory")
 def checked_instrument_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvariantViolated("an instrument needs a name")
+        raise InvariantViolated("instrument_needs_name")
     return name
 
 
@@ -39,13 +39,13 @@ class InstrumentDirectory(Aggregate):
         name = checked_instrument_name(name)
         if name.casefold() == DEFAULT_INSTRUMENT.name.casefold():
             raise AlreadyExists(
-                f"instrument name {name!r} is taken", state=f"instrument {DEFAULT_INSTRUMENT_ID}"
+                "instrument_name_taken", state=f"instrument {DEFAULT_INSTRUMENT_ID}", name=name
             )
         for known_id, (known_name, _) in self.entries.items():
             if known_name.casefold() == name.casefold():
-                raise AlreadyExists(f"instrument name {name!r} is taken", state=f"instrument {known_id}")
+                raise AlreadyExists("instrument_name_taken", state=f"instrument {known_id}", name=name)
         if str(instrument_id) in self.entries or instrument_id == DEFAULT_INSTRUMENT_ID:
-            raise AlreadyExists(f"instrument {instrument_id} is already listed")
+            raise AlreadyExists("instrument_listed", instrument=str(instrument_id))
         self._added(instrument_id=instrument_id, name=name, provenance=provenance)
 
     @event("InstrumentAdded")
@@ -54,11 +54,15 @@ class InstrumentDirectory(Aggregate):
 
     def note_version(self, instrument_id: UUID, version: int, provenance: Provenance) -> None:
         if str(instrument_id) not in self.entries:
-            raise NotFound(f"no instrument {instrument_id}")
+            raise NotFound("no_instrument", instrument=str(instrument_id))
         name, latest = self.entries[str(instrument_id)]
         if version != latest + 1:
             raise InvariantViolated(
-                f"instrument {name} is at version {latest}; the next is {latest + 1}, not {version}"
+                "instrument_version_out_of_order",
+                instrument=name,
+                latest=latest,
+                next=latest + 1,
+                version=version,
             )
         self._version_noted(instrument_id=instrument_id, version=version, provenance=provenance)
 

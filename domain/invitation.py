@@ -51,7 +51,7 @@ class Invitations(Aggregate):
     def invite(self, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
         """Offers `role` in `tenant_id`, replacing an offer still waiting there."""
         if role not in TENANT_ROLES:
-            raise InvariantViolated(f"{role.value} is not a role within a tenant")
+            raise InvariantViolated("not_a_tenant_role", role=role.value)
         self._invited(tenant_id=tenant_id, role=role, provenance=provenance)
 
     @event("Invited")
@@ -62,7 +62,7 @@ class Invitations(Aggregate):
         """Takes up the offer waiting in `tenant_id`; returns the role offered."""
         role = self.pending.get(str(tenant_id))
         if role is None:
-            raise NotFound("no such invitation")
+            raise NotFound("no_such_invitation")
         self._accepted(tenant_id=tenant_id, role=role, provenance=provenance)
         return role
 

@@ -45,12 +45,9 @@ class JoinCode(Aggregate):
         provenance: Provenance,
     ) -> JoinCode:
         if expires_at.tzinfo is None:
-            raise InvariantViolated("a join code's expiry needs a time zone")
+            raise InvariantViolated("join_code_expiry_without_zone")
         if expires_at <= provenance.recorded_at:
-            raise InvariantViolated(
-                "a join code must expire after it is issued; the theme day is over",
-                state=f"expires {expires_at.isoformat()}",
-            )
+            raise InvariantViolated("join_code_expired_at_issue", state=f"expires {expires_at.isoformat()}")
         return cls(
             tenant_id=tenant_id,
             engagement_id=engagement_id,
@@ -120,7 +117,7 @@ class JoinCodeRoster(Aggregate):
 
     def add(self, code: JoinCode, provenance: Provenance) -> None:
         if (code.tenant_id, code.engagement_id) != (self.tenant_id, self.engagement_id):
-            raise InvariantViolated("a join code is listed with the engagement it was issued for")
+            raise InvariantViolated("join_code_other_engagement")
         self._added(entry=RosterEntry(code.id, code.unit_id), provenance=provenance)
 
     @event("CodeAdded")

@@ -55,7 +55,7 @@ class Standing:
 
 def _checked_role(role: Role) -> Role:
     if role not in TENANT_ROLES:
-        raise InvariantViolated(f"{role.value} is not a role within a tenant")
+        raise InvariantViolated("not_a_tenant_role", role=role.value)
     return role
 
 
@@ -67,15 +67,13 @@ def check_may_assign(provenance: Provenance, member: Standing, role: Role | None
     if actor is Role.CONSULTANCY_ADMIN:
         return
     if actor is not Role.CONSULTANT:
-        raise NotPermitted(f"a {actor.value} does not manage members", state=held)
+        raise NotPermitted("role_does_not_manage_members", state=held, actor=actor.value)
     if member.user_id == provenance.actor_id:
-        raise NotPermitted("nobody changes their own role here; a consultancy admin does", state=held)
+        raise NotPermitted("own_role", state=held)
     if member.staff or member.role is Role.CONSULTANT:
-        raise NotPermitted(
-            "only consultancy admins give or change the roles of the consultancy's staff", state=held
-        )
+        raise NotPermitted("staff_roles_by_admins", state=held)
     if role is not None and role not in CLIENT_ROLES:
-        raise NotPermitted(f"only consultancy admins give the role {role.value}", state=held)
+        raise NotPermitted("role_by_admins", state=held, role=role.value)
 
 
 class MemberRoster(Aggregate):
@@ -95,7 +93,7 @@ class MemberRoster(Aggregate):
     @classmethod
     def open(cls, tenant_id: UUID, provenance: Provenance) -> MemberRoster:
         if provenance.tenant_id != tenant_id:
-            raise InvariantViolated("a member roster is opened from within its own tenant")
+            raise InvariantViolated("roster_from_other_tenant")
         return cls(tenant_id=tenant_id, provenance=provenance)
 
     @event("Opened")
@@ -109,11 +107,13 @@ class MemberRoster(Aggregate):
         check_may_assign(provenance, member, _checked_role(role))
         if member.role is not None:
             raise AlreadyExists(
-                f"{member.user_id} already holds the role {member.role.value} here; change it instead",
+                "role_held_change_it",
                 state=member.role.value,
+                user=str(member.user_id),
+                role=member.role.value,
             )
         if not member.active:
-            raise InvariantViolated(f"{member.user_id} is deactivated", state="deactivated")
+            raise InvariantViolated("user_deactivated", state="deactivated", user=str(member.user_id))
         self._membership_granted(user_id=member.user_id, role=role, provenance=provenance)
 
     @event("MembershipGranted")
@@ -154,8 +154,7 @@ class MemberRoster(Aggregate):
         check_may_assign(provenance, member or Standing(user_id=user_id), _checked_role(role))
         if member is not None and member.role is not None:
             raise AlreadyExists(
-                f"{user_id} already holds the role {member.role.value} here; change it instead",
-                state=member.role.value,
+                "role_held_change_it", state=member.role.value, user=str(user_id), role=member.role.value
             )
         self._member_invited(user_id=user_id, role=role, provenance=provenance)
 
@@ -167,14 +166,14 @@ class MemberRoster(Aggregate):
         """The invited person takes up the role they were offered (they are the actor)."""
         self._check_tenant(provenance)
         if provenance.actor_id != member.user_id:
-            raise NotPermitted("only the invited person accepts an invitation")
+            raise NotPermitted("invitation_for_another")
         role = self.invitations.get(str(member.user_id))
         if role is None:
-            raise NotFound(f"no invitation for {member.user_id} waits here")
+            raise NotFound("no_invitation_for", user=str(member.user_id))
         if member.role is not None:
-            raise AlreadyExists(f"{member.user_id} already holds the role {member.role.value} here")
+            raise AlreadyExists("role_held", user=str(member.user_id), role=member.role.value)
         if not member.active:
-            raise InvariantViolated(f"{member.user_id} is deactivated", state="deactivated")
+            raise InvariantViolated("user_deactivated", state="deactivated", user=str(member.user_id))
         self._invitation_accepted(user_id=member.user_id, role=role, provenance=provenance)
         return role
 
@@ -184,9 +183,9 @@ class MemberRoster(Aggregate):
 
     def _held(self, member: Standing) -> Role:
         if member.role is None:
-            raise NotFound(f"{member.user_id} holds no role in this client organisation")
+            raise NotFound("no_role_held", user=str(member.user_id))
         return member.role
 
     def _check_tenant(self, provenance: Provenance) -> None:
         if provenance.tenant_id != self.tenant_id:
-            raise InvariantViolated("a membership changes from within its own tenant")
+            raise InvariantViolated("membership_from_other_tenant")

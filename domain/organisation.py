@@ -58,7 +58,7 @@ def _new_unit(unit_id: UUID, name: str, at: datetime, predecessors: tuple[UUID, 
 def _clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise InvariantViolated("a unit needs a name")
+        raise InvariantViolated("unit_needs_name")
     return cleaned
 
 
@@ -87,23 +87,25 @@ class Organisation(RemembersCommands):
         try:
             return self.units[unit_id]
         except KeyError:
-            raise NotFound(f"unit {unit_id} is not part of {self.name}") from None
+            raise NotFound("unit_not_in_organisation", unit=str(unit_id), organisation=self.name) from None
 
     def active_unit(self, unit_id: UUID) -> Unit:
         unit = self.unit(unit_id)
         if unit.status is not UnitStatus.ACTIVE:
-            raise InvariantViolated(f"unit {unit.name} is {unit.status.value}", state=unit.status.value)
+            raise InvariantViolated(
+                "unit_ended", state=unit.status.value, name=unit.name, status=unit.status.value
+            )
         return unit
 
     def _check_name_free(self, name: str, *, ignoring: tuple[UUID, ...] = ()) -> None:
         for unit in self.units.values():
             same = unit.name.casefold() == name.casefold()
             if unit.status is UnitStatus.ACTIVE and unit.id not in ignoring and same:
-                raise AlreadyExists(f"an active unit is already called {name}")
+                raise AlreadyExists("unit_name_taken", name=name)
 
     def _check_id_free(self, *unit_ids: UUID) -> None:
         if len(set(unit_ids)) != len(unit_ids) or any(u in self.units for u in unit_ids):
-            raise AlreadyExists("unit ids must be new and distinct")
+            raise AlreadyExists("unit_ids_taken")
 
     def add_unit(self, unit_id: UUID, name: str, provenance: Provenance) -> None:
         name = _clean_name(name)
@@ -119,7 +121,7 @@ class Organisation(RemembersCommands):
         name = _clean_name(name)
         unit = self.active_unit(unit_id)
         if unit.name == name:
-            raise InvariantViolated(f"the unit is already called {name}")
+            raise InvariantViolated("unit_already_called", name=name)
         self._check_name_free(name, ignoring=(unit_id,))
         self._unit_renamed(unit_id, name, provenance)
 
@@ -133,7 +135,7 @@ class Organisation(RemembersCommands):
     ) -> None:
         name = _clean_name(name)
         if len(set(unit_ids)) != len(unit_ids) or len(unit_ids) < 2:
-            raise InvariantViolated("a merger needs at least two distinct units, each named once")
+            raise InvariantViolated("merger_too_few_units")
         for unit_id in unit_ids:
             self.active_unit(unit_id)
         self._check_id_free(into_unit_id)
@@ -154,12 +156,12 @@ class Organisation(RemembersCommands):
     def split_unit(self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance) -> None:
         self.active_unit(unit_id)
         if len(into) < 2:
-            raise InvariantViolated("a split needs at least two new units")
+            raise InvariantViolated("split_too_few_units")
         cleaned = tuple((new_id, _clean_name(new_name)) for new_id, new_name in into)
         self._check_id_free(*(new_id for new_id, _ in cleaned))
         names = [n.casefold() for _, n in cleaned]
         if len(set(names)) != len(names):
-            raise AlreadyExists("the units a split creates need distinct names")
+            raise AlreadyExists("split_names_not_distinct")
         for _, new_name in cleaned:
             self._check_name_free(new_name, ignoring=(unit_id,))
         self._unit_split(unit_id, cleaned, provenance)
@@ -193,7 +195,7 @@ class Organisation(RemembersCommands):
         for unit_id in unit_ids:
             self.active_unit(unit_id)
         if engagement_id in self.engagements:
-            raise AlreadyExists(f"engagement {engagement_id} exists already")
+            raise AlreadyExists("engagement_exists", engagement=str(engagement_id))
         self._engagement_registered(engagement_id, title, provenance)
 
     @event("EngagementRegistered")

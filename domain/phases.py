@@ -33,9 +33,12 @@ class Phase(str, Enum):
 
 
 def require_phase(current: Phase, action: str, *allowed: Phase) -> None:
+    """Refuses `action` (its code, `domain.refusals.ACTIONS`) outside the `allowed` phases."""
     if current not in allowed:
-        expected = " or ".join(p.value for p in allowed)
         raise WrongPhase(
-            f"{action} is possible in phase {expected}; the engagement is in phase {current.value}",
+            "wrong_phase",
             state=current.value,
+            action=action,
+            allowed=tuple(p.value for p in allowed),
+            current=current.value,
         )

@@ -44,7 +44,4 @@ class Proposal:
 
     def check_decidable(self) -> None:
         if self.status not in REVISITABLE:
-            raise InvariantViolated(
-                f"the proposal has been {self.status.value}; that decision stands",
-                state=self.status.value,
-            )
+            raise InvariantViolated("proposal_decided", state=self.status.value, status=self.status.value)

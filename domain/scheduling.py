@@ -31,7 +31,7 @@ class DialogueRequest:
 
     def __post_init__(self) -> None:
         if len(self.units) != 2 or self.units[0] == self.units[1]:
-            raise InvariantViolated(f"card {self.card_id} must join two distinct units")
+            raise InvariantViolated("card_units_not_distinct", card=str(self.card_id))
 
 
 def conflicts(schedule: Mapping[UUID, int], requests: Iterable[DialogueRequest]) -> list[tuple[UUID, int]]:
@@ -88,20 +88,22 @@ def propose_schedule(
 
 def _check_input(ordered: Sequence[DialogueRequest], rounds: int, pinned: Mapping[UUID, int]) -> None:
     if rounds < 0:
-        raise InvariantViolated(f"rounds must not be negative, got {rounds}")
+        raise InvariantViolated("rounds_negative", rounds=rounds)
     ids = [r.card_id for r in ordered]
     if len(set(ids)) != len(ids):
-        raise InvariantViolated("each card may be requested only once")
+        raise InvariantViolated("card_requested_twice")
     unknown = sorted(set(pinned) - set(ids))
     if unknown:
-        raise InvariantViolated(f"pinned card {unknown[0]} is not among the accepted cards")
+        raise InvariantViolated("pinned_card_not_accepted", card=str(unknown[0]))
     for card_id, round_ in sorted(pinned.items()):
         if isinstance(round_, bool) or not isinstance(round_, int) or not 1 <= round_ <= rounds:
-            raise InvariantViolated(f"card {card_id} pinned to round {round_!r}, outside 1..{rounds}")
+            raise InvariantViolated(
+                "pin_outside_rounds", card=str(card_id), round=repr(round_), rounds=rounds
+            )
     clashes = conflicts(pinned, ordered)
     if clashes:
         unit, round_ = clashes[0]
-        raise InvariantViolated(f"pins put unit {unit} in two dialogues in round {round_}")
+        raise InvariantViolated("pins_clash", unit=str(unit), round=round_)
 
 
 def _lowest_bit(mask: int) -> int:

@@ -16,13 +16,13 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 def _checked_name(name: str) -> str:
     name = name.strip()
     if not name:
-        raise InvariantViolated("a client organisation needs a name")
+        raise InvariantViolated("tenant_needs_name")
     return name
 
 
 def _checked_slug(slug: str) -> str:
     if not SLUG.match(slug):
-        raise InvariantViolated(f"slug {slug!r} must be lower-case letters, digits and inner hyphens")
+        raise InvariantViolated("slug_invalid", slug=slug)
     return slug
 
 
@@ -62,7 +62,7 @@ class Tenant(Aggregate):
         """The erasure record: who erased the organisation, and when (in the provenance), its
         slug and id. It carries no content: the name goes from the current state too."""
         if self.erased:
-            raise NotFound(f"tenant {self.id} was erased")
+            raise NotFound("tenant_erased", tenant=str(self.id))
         self._erased(slug=self.slug, provenance=provenance)
 
     @event("TenantErased")
@@ -87,9 +87,9 @@ class TenantDirectory(Aggregate):
     def add(self, tenant_id: UUID, slug: str, name: str, provenance: Provenance) -> None:
         for known_id, (known_slug, _) in self.entries.items():
             if known_slug == slug:
-                raise AlreadyExists(f"slug {slug!r} is taken", state=f"tenant {known_id}")
+                raise AlreadyExists("slug_taken", state=f"tenant {known_id}", slug=slug)
         if str(tenant_id) in self.entries:
-            raise AlreadyExists(f"tenant {tenant_id} is already listed")
+            raise AlreadyExists("tenant_listed", tenant=str(tenant_id))
         self._added(tenant_id=tenant_id, slug=slug, name=name, provenance=provenance)
 
     @event("TenantAdded")
@@ -98,7 +98,7 @@ class TenantDirectory(Aggregate):
 
     def rename(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
         if str(tenant_id) not in self.entries:
-            raise NotFound(f"no tenant {tenant_id}")
+            raise NotFound("no_tenant", tenant=str(tenant_id))
         self._renamed(tenant_id=tenant_id, name=name, provenance=provenance)
 
     @event("TenantRenamed")
@@ -109,7 +109,7 @@ class TenantDirectory(Aggregate):
     def remove(self, tenant_id: UUID, provenance: Provenance) -> None:
         """The tenant was erased: it is no longer listed (its slug stays retired with its id)."""
         if str(tenant_id) not in self.entries:
-            raise NotFound(f"no tenant {tenant_id}")
+            raise NotFound("no_tenant", tenant=str(tenant_id))
         self._removed(tenant_id=tenant_id, provenance=provenance)
 
     @event("TenantRemoved")

@@ -42,11 +42,11 @@ class User(Aggregate):
     ) -> User:
         email = normalise_email(email)
         if "@" not in email or email.startswith("@") or email.endswith("@"):
-            raise InvariantViolated(f"not an email address: {email!r}")
+            raise InvariantViolated("email_invalid", email=email)
         if not display_name.strip():
-            raise InvariantViolated("a user needs a display name")
+            raise InvariantViolated("user_needs_display_name")
         if platform_role is not None and platform_role not in PLATFORM_ROLES:
-            raise InvariantViolated(f"{platform_role.value} is not a platform role")
+            raise InvariantViolated("not_a_platform_role", role=platform_role.value)
         return cls(
             email=email,
             display_name=display_name.strip(),
@@ -82,7 +82,7 @@ class User(Aggregate):
     def grant_membership(self, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
         self._require_active()
         if role not in TENANT_ROLES:
-            raise InvariantViolated(f"{role.value} is not a role within a tenant")
+            raise InvariantViolated("not_a_tenant_role", role=role.value)
         if self.memberships.get(tenant_id) == role:
             return
         self._membership_granted(tenant_id=tenant_id, role=role, provenance=provenance)
@@ -93,7 +93,7 @@ class User(Aggregate):
 
     def revoke_membership(self, tenant_id: UUID, provenance: Provenance) -> None:
         if tenant_id not in self.memberships:
-            raise NotFound(f"{self.email} holds no membership in tenant {tenant_id}")
+            raise NotFound("no_membership", user=self.email, tenant=str(tenant_id))
         self._membership_revoked(tenant_id=tenant_id, provenance=provenance)
 
     @event("MembershipRevoked")
@@ -111,4 +111,4 @@ class User(Aggregate):
 
     def _require_active(self) -> None:
         if not self.active:
-            raise InvariantViolated(f"{self.email} is deactivated", state="deactivated")
+            raise InvariantViolated("user_deactivated", state="deactivated", user=self.email)

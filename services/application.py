@@ -88,9 +88,9 @@ class TenantApplication(BalkortApplication):
         try:
             found: object = self.repository.get(Organisation.id_for(tenant_id))
         except AggregateNotFoundError:
-            raise NotFound("the organisation has not been established yet") from None
+            raise NotFound("organisation_not_established") from None
         if not isinstance(found, Organisation):
-            raise NotFound("the organisation has not been established yet")
+            raise NotFound("organisation_not_established")
         return found
 
     def engagement(self, engagement_id: UUID, version: int | None = None) -> Engagement:
@@ -98,9 +98,9 @@ class TenantApplication(BalkortApplication):
         try:
             found: object = self.repository.get(engagement_id, version=version)
         except AggregateNotFoundError:
-            raise NotFound(f"no engagement {engagement_id}") from None
+            raise NotFound("no_engagement", engagement=str(engagement_id)) from None
         if not isinstance(found, Engagement):
-            raise NotFound(f"no engagement {engagement_id}")
+            raise NotFound("no_engagement", engagement=str(engagement_id))
         return found
 
     def _refresh(self, aggregate: AnyAggregate) -> AnyAggregate:
@@ -133,8 +133,10 @@ class TenantApplication(BalkortApplication):
                         return recognised
                     if expected_version is not None and aggregate.version != expected_version:
                         raise ConcurrentModification(
-                            f"changed since version {expected_version}; now at version {aggregate.version}",
+                            "changed_since_version",
                             state=str(aggregate.version),
+                            expected=expected_version,
+                            now=aggregate.version,
                         )
                     act(aggregate)  # type: ignore[arg-type]
                     self.save(aggregate)
@@ -144,7 +146,7 @@ class TenantApplication(BalkortApplication):
                 # was discarded, so the next turn reloads and looks again.
                 CONFLICT_RETRIES.labels("command").inc()
                 continue
-        raise ConcurrentModification("too many concurrent changes; try again")
+        raise ConcurrentModification("too_many_concurrent_changes")
 
     def _on_engagement(
         self,
@@ -184,7 +186,7 @@ class TenantApplication(BalkortApplication):
         except IntegrityError:
             from domain.errors import AlreadyExists
 
-            raise AlreadyExists("the organisation has been established already") from None
+            raise AlreadyExists("organisation_established") from None
         return Organisation.id_for(tenant_id)
 
     def add_unit(
@@ -283,7 +285,7 @@ class TenantApplication(BalkortApplication):
                 CONFLICT_RETRIES.labels("command").inc()
                 continue
             return engagement_id
-        raise ConcurrentModification("too many concurrent changes; try again")
+        raise ConcurrentModification("too_many_concurrent_changes")
 
     def revise_preparation(
         self,
@@ -700,7 +702,7 @@ class TenantApplication(BalkortApplication):
                 with contextlib.suppress(IntegrityError):
                     self.take_snapshot(log_id, version=version)
             return
-        raise ConcurrentModification("too many concurrent changes; try again")
+        raise ConcurrentModification("too_many_concurrent_changes")
 
 
 def _pseudonym_under(key: str, engagement_id: UUID, actor_id: UUID) -> UUID:

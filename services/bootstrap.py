@@ -72,9 +72,9 @@ class Container:
         repeated safely), then its record on the platform. Blocking; raises AlreadyExists."""
         tenant_id = self.control.tenant_id_for(slug)
         if self.control.slug_taken(slug):
-            raise AlreadyExists(f"slug {slug!r} is taken", state=f"tenant {tenant_id}")
+            raise AlreadyExists("slug_taken", state=f"tenant {tenant_id}", slug=slug)
         if self.control.erased(tenant_id):
-            raise AlreadyExists(f"slug {slug!r} belonged to an erased tenant", state=f"tenant {tenant_id}")
+            raise AlreadyExists("slug_belonged_to_erased_tenant", state=f"tenant {tenant_id}", slug=slug)
         self.tenants.onboard(tenant_id)
         return self.control.onboard_tenant(name, slug, provenance)
 

@@ -107,9 +107,7 @@ class ControlPlane(PlatformRecords):
     def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
         """Records a new client organisation; raises AlreadyExists when the slug is taken."""
         if self._exists(Tenant.create_id(slug)):
-            raise AlreadyExists(
-                f"slug {slug!r} was used by an erased tenant", state=f"tenant {Tenant.create_id(slug)}"
-            )
+            raise AlreadyExists("slug_of_erased_tenant", state=f"tenant {Tenant.create_id(slug)}", slug=slug)
         directory = self._directory(provenance)
         tenant = Tenant.onboard(name=name, slug=slug, provenance=provenance)
         directory.add(tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, provenance=provenance)
@@ -158,9 +156,9 @@ class ControlPlane(PlatformRecords):
         return False
 
     def _live_tenant(self, tenant_id: UUID) -> Tenant:
-        tenant = self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        tenant = self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
         if tenant.erased:
-            raise Erased(f"client organisation {tenant_id} was erased")
+            raise Erased("client_organisation_erased", tenant=str(tenant_id))
         return tenant
 
     def rename_tenant(self, tenant_id: UUID, name: str, provenance: Provenance) -> None:
@@ -184,9 +182,7 @@ class ControlPlane(PlatformRecords):
         """Registers a person who can sign in; raises AlreadyExists for a known email."""
         user_id = User.create_id(email)
         if self._exists(user_id):
-            raise AlreadyExists(
-                f"a user with email {normalise_email(email)!r} exists", state=f"user {user_id}"
-            )
+            raise AlreadyExists("email_taken", state=f"user {user_id}", email=normalise_email(email))
         user = User.register(
             email=email,
             display_name=display_name,
@@ -197,16 +193,18 @@ class ControlPlane(PlatformRecords):
         try:
             self.save(user)
         except IntegrityError:
-            raise AlreadyExists(f"a user with email {user.email!r} exists", state=f"user {user_id}") from None
+            raise AlreadyExists("email_taken", state=f"user {user_id}", email=user.email) from None
         return user.id
 
     def user(self, user_id: UUID) -> User:
         """One user; raises NotFound."""
-        return self._get(User, user_id, f"no user {user_id}")
+        return self._get(User, user_id, NotFound("no_user", user=str(user_id)))
 
     def user_by_email(self, email: str) -> User:
         """The user registered under `email` (any case); raises NotFound."""
-        return self._get(User, User.create_id(email), f"no user with email {normalise_email(email)!r}")
+        return self._get(
+            User, User.create_id(email), NotFound("no_user_with_email", email=normalise_email(email))
+        )
 
     def grant_membership(self, user_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> None:
         """Gives a user a role in a tenant (replacing any role held there before), in the control
@@ -238,7 +236,7 @@ class ControlPlane(PlatformRecords):
                 return
             if held != was:
                 raise ConcurrentModification(
-                    f"the role of {user_id} here changed meanwhile", state=held.value if held else "none"
+                    "role_changed_meanwhile", state=held.value if held else "none", user=str(user_id)
                 )
             if role is None:
                 user.revoke_membership(tenant_id, provenance)
@@ -249,7 +247,7 @@ class ControlPlane(PlatformRecords):
             except IntegrityError:
                 continue
             return
-        raise ConcurrentModification(f"user {user_id} kept changing; try again")
+        raise ConcurrentModification("user_kept_changing", user=str(user_id))
 
     def invite(self, invitee_id: UUID, tenant_id: UUID, role: Role, provenance: Provenance) -> UUID:
         """Leaves an invitation to a role in a tenant for the person with this id (registered
@@ -263,7 +261,7 @@ class ControlPlane(PlatformRecords):
             except IntegrityError:
                 continue
             return invitation_id(tenant_id, invitee_id)
-        raise ConcurrentModification("the invitations kept changing; try again")
+        raise ConcurrentModification("invitations_kept_changing")
 
     def pending_invitations(self, invitee_id: UUID) -> list[PendingInvitation]:
         """The invitations waiting for this person, by organisation name (erased ones left out)."""
@@ -292,7 +290,7 @@ class ControlPlane(PlatformRecords):
         for pending in self.pending_invitations(invitee_id):
             if pending.id == invitation:
                 return pending
-        raise NotFound("no such invitation")
+        raise NotFound("no_such_invitation")
 
     def accept_invitation(
         self, invitee_id: UUID, tenant_id: UUID, *, was: Role | None, provenance: Provenance
@@ -303,12 +301,12 @@ class ControlPlane(PlatformRecords):
             try:
                 inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
             except AggregateNotFoundError:
-                raise NotFound("no such invitation") from None
+                raise NotFound("no_such_invitation") from None
             user = self.user(invitee_id)
             held = user.memberships.get(tenant_id)
             if held != was:
                 raise ConcurrentModification(
-                    f"the role of {invitee_id} here changed meanwhile", state=held.value if held else "none"
+                    "role_changed_meanwhile", state=held.value if held else "none", user=str(invitee_id)
                 )
             role = inbox.accept(tenant_id, provenance)
             user.grant_membership(tenant_id, role, provenance)
@@ -317,7 +315,7 @@ class ControlPlane(PlatformRecords):
             except IntegrityError:
                 continue
             return role
-        raise ConcurrentModification(f"user {invitee_id} kept changing; try again")
+        raise ConcurrentModification("user_kept_changing", user=str(invitee_id))
 
     def revoke_membership(self, user_id: UUID, tenant_id: UUID, provenance: Provenance) -> None:
         """Takes away a user's role in a tenant."""

@@ -70,7 +70,9 @@ class PlatformRecords(BalkortApplication):
         instrument_id = Instrument.create_id(provenance)
         for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
             if self._exists(instrument_id):
-                return self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions[0]
+                return self._get(
+                    Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+                ).versions[0]
             directory = self._instrument_directory(provenance)
             instrument = Instrument(name=checked_instrument_name(name), provenance=provenance)
             published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
@@ -99,11 +101,13 @@ class PlatformRecords(BalkortApplication):
         """
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             raise InvariantViolated(
-                "the built-in instrument never changes; create an instrument of your own instead",
+                "builtin_instrument_unchanging",
                 state=f"instrument {instrument_id} version {DEFAULT_INSTRUMENT.version}",
             )
         for _ in range(INSTRUMENT_SAVE_ATTEMPTS):
-            instrument = self._get(Instrument, instrument_id, f"no instrument {instrument_id}")
+            instrument = self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            )
             directory = self._instrument_directory(provenance)
             published = instrument.publish(scale_min, scale_max, dimensions, bands, provenance)
             directory.note_version(instrument_id, published.version, provenance)
@@ -132,7 +136,11 @@ class PlatformRecords(BalkortApplication):
         """Every published version of one instrument, oldest first; raises NotFound."""
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             return [DEFAULT_INSTRUMENT]
-        return list(self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions)
+        return list(
+            self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            ).versions
+        )
 
     def instrument_version(self, instrument_id: UUID, version: int | None = None) -> InstrumentVersion:
         """One version of an instrument (the latest when `version` is None); raises NotFound.
@@ -142,13 +150,15 @@ class PlatformRecords(BalkortApplication):
         if instrument_id == DEFAULT_INSTRUMENT_ID:
             versions = [DEFAULT_INSTRUMENT]
         else:
-            versions = self._get(Instrument, instrument_id, f"no instrument {instrument_id}").versions
+            versions = self._get(
+                Instrument, instrument_id, NotFound("no_instrument", instrument=str(instrument_id))
+            ).versions
         if version is None and versions:
             return versions[-1]
         for candidate in versions:
             if candidate.version == version:
                 return candidate
-        raise NotFound(f"instrument {instrument_id} has no version {version}")
+        raise NotFound("no_instrument_version", instrument=str(instrument_id), version=str(version))
 
     # Join codes
 
@@ -164,9 +174,9 @@ class PlatformRecords(BalkortApplication):
         """Records a join code for one unit of one engagement, by its digest (the code itself is
         never stored), and lists it with the engagement's codes. Raises AlreadyExists when the
         digest is known (a code drawn twice: draw again) and InvariantViolated for a past expiry."""
-        self._get(Tenant, tenant_id, f"no tenant {tenant_id}")
+        self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
         if self._exists(JoinCode.create_id(digest)):
-            raise AlreadyExists("this join code has been issued already")
+            raise AlreadyExists("join_code_issued")
         roster_id = JoinCodeRoster.create_id(tenant_id, engagement_id)
         for _ in range(ROSTER_SAVE_ATTEMPTS):
             try:
@@ -184,7 +194,7 @@ class PlatformRecords(BalkortApplication):
 
     def join_code(self, code_id: UUID) -> JoinCode:
         """One join code; raises NotFound."""
-        return self._get(JoinCode, code_id, f"no join code {code_id}")
+        return self._get(JoinCode, code_id, NotFound("no_such_join_code", code=str(code_id)))
 
     def join_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> list[JoinCode]:
         """The join codes issued for one unit of one engagement, oldest first."""
@@ -251,11 +261,11 @@ class PlatformRecords(BalkortApplication):
             return False
         return True
 
-    def _get(self, kind: type[A], aggregate_id: UUID, message: str) -> A:
+    def _get(self, kind: type[A], aggregate_id: UUID, missing: NotFound) -> A:
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
-            raise NotFound(message) from None
+            raise missing from None
         if not isinstance(aggregate, kind):
-            raise NotFound(message)
+            raise missing
         return aggregate

@@ -147,4 +147,4 @@ class Memberships:
                 )
             except IntegrityError:
                 continue
-        raise ConcurrentModification("the members of this organisation kept changing; try again")
+        raise ConcurrentModification("members_kept_changing")

@@ -168,7 +168,7 @@ class TenantStores(Generic[A]):
                 slot = None  # a lease still holds it: the last one out closes it next time
         if slot is not None and slot.app is not None:
             slot.app.close()
-        raise Erased(f"client organisation {tenant_id} was erased")
+        raise Erased("client_organisation_erased", tenant=str(tenant_id))
 
     def erase(self, tenant_id: UUID) -> None:
         """Closes the tenant's store and deletes it: the PostgreSQL schema (events and the

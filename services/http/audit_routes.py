@@ -308,7 +308,7 @@ async def lineage_of(
     views = container.views
     found = await views.lineage(tenant_id, [node_id])
     if not found:
-        raise NotFound(f"no {kind.value.replace('_', ' ')} {entity_id} in the lineage")
+        raise NotFound("no_lineage_node", kind=kind.value, entity=entity_id)
     up = await views.lineage_ancestors(tenant_id, node_id, depth)
     down = await views.lineage_descendants(tenant_id, node_id, depth)
     ancestor_ids = _reached(node_id, up, forwards=False)

@@ -139,7 +139,7 @@ async def issue_join_code(
     time) or the earlier `expires_at`; the answer is the only place its code appears."""
     engagement = await query(request, tenant_id, lambda app: app.engagement(engagement_id))
     if unit_id not in engagement.unit_ids:
-        raise NotFound(f"unit {unit_id} does not take part in this engagement")
+        raise NotFound("unit_not_taking_part", unit=str(unit_id))
     latest = end_of_theme_day(engagement.preparation.theme_day)
     if expires_at is not None and expires_at.tzinfo is None:
         raise ValidationException(
@@ -148,7 +148,7 @@ async def issue_join_code(
     expires_at = expires_at or latest
     if expires_at > latest:
         raise InvariantViolated(
-            "a join code expires with its theme day at the latest",
+            "join_code_after_theme_day",
             state=f"theme day ends {latest.isoformat()}",
         )
     provenance = build_provenance(request, request.user, tenant_id, "IssueJoinCode")
@@ -282,7 +282,7 @@ class JoinCodeController(Controller):
     ) -> JoinCode:
         code: JoinCode = await container.offloop(container.control.join_code, code_id)
         if (code.tenant_id, code.engagement_id, code.unit_id) != (tenant_id, engagement_id, unit_id):
-            raise NotFound(f"no join code {code_id} for this unit")
+            raise NotFound("no_join_code", code=str(code_id))
         return code
 
     async def _join_url_of(

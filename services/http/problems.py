@@ -1,14 +1,15 @@
 """Errors as RFC 9457 problem details (`application/problem+json`).
 
 Every error the API returns has the same shape: `type`, `title`, `status`, `detail`, plus
-`errors` (one entry per offending field) for invalid input and `rule` / `state` when a
-command broke a rule of the method.
+`errors` (one entry per offending field) for invalid input and, when a command broke a rule of
+the method, `rule` (its kind), `code` (the rule itself, stable: `domain.refusals`), `params`
+(its parts, as JSON) and `state` (what stands now). `detail` is the English said from `code`
+and `params`; a client acts on those, not on the words.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from http import HTTPStatus
 from typing import Any
 
@@ -32,21 +33,14 @@ from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, Erased, NotFound, NotPermitted
 from projections.backends import TenantErased, ViewsNotReady
+from services.http.field_errors import FieldError, field_errors
 from services.persistence.keys import KeyUnwrapError
 from services.report_pdf import ReportsBusy
 from services.tenancy import TenantStoresBusy, UnknownTenant
-from services.text import refused_by_rule
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:balkort:problem:"
 logger = logging.getLogger("balkort.http")
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    """One invalid input: where (a dotted path into the body, or a parameter name) and why."""
-
-    field: str
-    message: str
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -58,6 +52,8 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     detail: str | None = None
     errors: list[FieldError] | None = None
     rule: str | None = None
+    code: str | None = None
+    params: dict[str, str | int | list[str]] | None = None
     state: str | None = None
 
 
@@ -73,6 +69,8 @@ def problem_response(
     title: str | None = None,
     errors: list[FieldError] | None = None,
     rule: str | None = None,
+    code: str | None = None,
+    params: dict[str, str | int | list[str]] | None = None,
     state: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
@@ -84,6 +82,8 @@ def problem_response(
         detail=detail,
         errors=errors,
         rule=rule,
+        code=code,
+        params=params,
         state=state,
     )
     return Response(
@@ -108,7 +108,10 @@ _STATUS_DESCRIPTIONS = {
     401: "Not signed in, or the token is invalid or expired.",
     403: "Signed in, but not allowed to do this here.",
     404: "No such resource.",
-    409: "A rule of the method forbids this now (`rule`, `state`), or a concurrent change got there first.",
+    409: (
+        "A rule of the method forbids this now (`rule`, `code`, `params`, `state`), "
+        "or a concurrent change got there first."
+    ),
     410: "The client organisation was erased; nothing of it can be read or changed any more.",
     422: "The Idempotency-Key was used before with a different request body.",
     429: "Too many requests (or wrong join codes); retry after `Retry-After` seconds.",
@@ -130,35 +133,6 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({*statuses, 429})
     }
-
-
-# "Expected `int`, got `str` - at `$.scores.frequent`" and "Object missing required field `name`".
-_AT_PATH = re.compile(r"\s*-\s*at\s*(?:`key` in\s*)?`\$(?:\.data)?\.?(?P<path>[^`]*)`")
-_MISSING = re.compile(r"(?:missing required|contains unknown) field `(?P<field>[^`]+)`")
-
-
-def _field_error(item: Any) -> FieldError:
-    if not isinstance(item, dict):
-        return FieldError(field="body", message=str(item))
-    message = str(item.get("message", "invalid"))
-    key = str(item.get("key") or "")
-    path = "" if key in {"", "data"} else key
-    if at := _AT_PATH.search(message):
-        path = ".".join(p for p in (path, at.group("path")) if p)
-        message = message[: at.start()].strip()
-    if missing := _MISSING.search(message):
-        path = ".".join(p for p in (path, missing.group("field")) if p)
-    # A string the text rule refused: say the rule, not the regular expression behind it.
-    message = refused_by_rule(message) or message
-    return FieldError(field=path or "body", message=message)
-
-
-def field_errors(extra: Any) -> list[FieldError]:
-    """Litestar's validation `extra` (a list of {message, key, source}) as field errors."""
-    if extra is None:
-        return []
-    items = extra if isinstance(extra, list) else [extra]
-    return [_field_error(item) for item in items]
 
 
 def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
@@ -186,8 +160,15 @@ def on_domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[byt
     if isinstance(exc, NotPermitted):
         # The rule of who may change whose role (docs/adr/0017): the caller's role forbids it.
         status = 403
+    params = {key: list(value) if isinstance(value, tuple) else value for key, value in exc.params.items()}
     return problem_response(
-        status, exc.message, name=exc.rule.replace("_", "-"), rule=exc.rule, state=exc.state
+        status,
+        exc.message,
+        name=exc.rule.replace("_", "-"),
+        rule=exc.rule,
+        code=exc.code,
+        params=params,
+        state=exc.state,
     )
 
 
@@ -247,7 +228,9 @@ def on_unknown_tenant(_: Request[Any, Any, Any], exc: UnknownTenant) -> Response
 
 
 def on_erased_views(request: Request[Any, Any, Any], exc: TenantErased) -> Response[bytes]:
-    return on_domain_error(request, Erased(str(exc)))
+    # The views say no more than that the tenant in the path was erased.
+    tenant = str(request.path_params.get("tenant_id", ""))
+    return on_domain_error(request, Erased("tenant_erased", tenant=tenant))
 
 
 def on_busy(_: Request[Any, Any, Any], exc: TenantStoresBusy) -> Response[bytes]:

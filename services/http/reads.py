@@ -64,18 +64,18 @@ async def known_tenant(request: Request[Any, Any, Any], tenant_id: UUID) -> Cont
     tenant reach here for a tenant that does not)."""
     container = _container(request)
     if not await container.offloop(container.tenants.exists, tenant_id):
-        raise NotFound("no such client organisation")
+        raise NotFound("no_such_client_organisation")
     return container
 
 
 async def _document(
-    request: Request[Any, Any, Any], tenant_id: UUID, key: str, missing: str, shape: type[D]
+    request: Request[Any, Any, Any], tenant_id: UUID, key: str, missing: NotFound, shape: type[D]
 ) -> D:
     container = await known_tenant(request, tenant_id)
     await container.projections.settle(tenant_id)
     body = await container.views.document(tenant_id, key)
     if body is None:
-        raise NotFound(missing)
+        raise missing
     return msgspec.json.decode(body, type=shape)
 
 
@@ -84,7 +84,7 @@ async def _travel(
     tenant_id: UUID,
     key: str,
     keep: Callable[[Any], bool],
-    missing: str,
+    missing: NotFound,
     shape: type[D],
 ) -> D:
     """One document as it stood: folded off the event loop, on the time-travel gate so that a
@@ -97,7 +97,7 @@ async def _travel(
         )
     found = documents.get(key)
     if not isinstance(found, shape):
-        raise NotFound(missing)
+        raise missing
     return found
 
 
@@ -111,11 +111,16 @@ async def engagement_view(
 ) -> EngagementOut:
     """The engagement's read model: now, as it stood at `moment`, or at `version`."""
     key = f"{ENGAGEMENT}:{engagement_id}"
-    missing = f"no engagement {engagement_id}"
+    missing = NotFound("no_engagement", engagement=str(engagement_id))
     if moment is not None:
         _check_zone(moment)
         return await _travel(
-            request, tenant_id, key, _happened_by(moment), f"{missing} at {moment.isoformat()}", EngagementOut
+            request,
+            tenant_id,
+            key,
+            _happened_by(moment),
+            NotFound("no_engagement_at", engagement=str(engagement_id), moment=moment.isoformat()),
+            EngagementOut,
         )
     if version is not None:
         return await _travel(
@@ -134,7 +139,7 @@ async def organisation_view(
 ) -> OrganisationOut:
     """The organisation's units and their history: now, or as it stood at `moment`."""
     key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
-    missing = "the organisation has not been established yet"
+    missing = NotFound("organisation_not_established")
     if moment is not None:
         _check_zone(moment)
         return await _travel(request, tenant_id, key, _happened_by(moment), missing, OrganisationOut)

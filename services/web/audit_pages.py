@@ -271,7 +271,7 @@ async def audit_lineage_page(
 ) -> Template:
     """One step's lineage: back to the ratings that motivated it, on to what came of it."""
     if kind not in NodeKind._value2member_map_:
-        raise NotFound(f"no {kind} in the lineage")
+        raise NotFound("not_in_lineage", kind=kind)
     container = await known_tenant(request, tenant_id)
     lineage = await lineage_of(request, tenant_id, NodeKind(kind), entity_id)
     names = await _names(request, tenant_id)

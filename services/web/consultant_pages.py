@@ -653,7 +653,7 @@ class ConsolePages(Controller):
         container = _container(request)
         code = await container.offloop(container.control.join_code, code_id)
         if (code.tenant_id, code.engagement_id, code.unit_id) != (tenant_id, engagement_id, unit_id):
-            raise NotFound(f"no join code {code_id} for this unit")
+            raise NotFound("no_join_code", code=str(code_id))
         provenance = build_provenance(request, request.user, tenant_id, "RevokeJoinCode")
         await container.offloop(container.control.revoke_join_code, code_id, provenance)
         await end_streams(request.app, join_code_id=code_id)

@@ -103,7 +103,7 @@ def _meeting(
 ) -> Template:
     item = agenda.find(item_id) if item_id is not None else agenda.first()
     if item_id is not None and item is None:
-        raise NotFound("that is not on the follow-up meeting's agenda")
+        raise NotFound("not_on_agenda")
     before, after = agenda.neighbours(item) if item else (None, None)
     form = form or {}
     return page(
@@ -538,7 +538,7 @@ async def _check_in_page(
     organisation = await organisation_view(request, tenant_id)
     agreement = next((a for a in engagement.agreements if a.agreement_id == agreement_id), None)
     if agreement is None:
-        raise NotFound(f"no agreement {agreement_id} in this engagement")
+        raise NotFound("no_agreement", agreement=str(agreement_id))
     names = {u.unit_id: u.name for u in organisation.units}
     return page(
         "follow_up/check_ins.html",

@@ -13,7 +13,6 @@ at the field they concern or for the whole form.
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, TypeVar
 
@@ -27,17 +26,15 @@ from litestar.params import Body
 
 from domain.errors import DomainError
 from services.auth.jwt import CSRF_COOKIE, CSRF_HEADER
-from services.text import NAME_PATTERN, first_refused, refused_by_rule, with_newlines
+from services.text import first_refused, with_newlines
 from services.web.commands import FORM_KEY_FIELD
+from services.web.form_errors import explain, field_of
 from services.web.i18n import gettext as _
 from services.web.refusals import Names, explain_refusal
 from services.web.rendering import CSRF_FIELD
 
 S = TypeVar("S", bound=msgspec.Struct)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FIELD = re.compile(r"at `\$\.([A-Za-z_][A-Za-z0-9_]*)")
-_OUT_OF_RANGE = re.compile(r"Expected `(?:int|float|decimal)` [<>]=?")
-_MISSING = re.compile(r"^Object missing required field `([A-Za-z_][A-Za-z0-9_]*)`$")
 
 
 class FormInvalid(Exception):
@@ -130,41 +127,6 @@ def decode(data: Mapping[str, Any], shape: type[S]) -> S:
         return msgspec.convert(dict(data), type=shape, strict=False)
     except msgspec.ValidationError as error:
         raise FormInvalid({field_of(error): explain(error)}) from None
-
-
-def field_of(error: msgspec.ValidationError) -> str:
-    """The top-level field `error` is about ("" when it is about the whole form)."""
-    text = str(error)
-    found = _FIELD.search(text) or _MISSING.search(text)
-    return found.group(1) if found else ""
-
-
-def explain(error: msgspec.ValidationError) -> str:
-    """msgspec's message, in the user's words."""
-    text = str(error)
-    if text.startswith("Object missing required field"):
-        return _("Please fill this in.")
-    if _OUT_OF_RANGE.search(text):
-        return _("This value is out of range.")
-    if "Expected `int`" in text or "Expected `float`" in text or "Expected `decimal`" in text:
-        return _("Please enter a number.")
-    if "Expected `date`" in text or "Invalid RFC3339" in text or "Expected `datetime`" in text:
-        return _("Please enter a date.")
-    if "Expected `uuid`" in text or "Invalid UUID" in text:
-        return _("Please choose from the list.")
-    if "Expected `array` of length >=" in text:
-        return _("Please choose at least one.")
-    if "length <=" in text:
-        return _("This is too long.")
-    if "length >=" in text:
-        return _("This is too short.")
-    if "Invalid enum value" in text:
-        return _("Please choose from the list.")
-    if refused_by_rule(text.partition(" - at `")[0]):
-        if repr(NAME_PATTERN) in text:
-            return _("A name is one line, without control characters or direction marks.")
-        return _("This text holds a character that cannot be recorded.")
-    return _("This value is not valid.")
 
 
 def domain_message(error: DomainError, names: Names | None = None) -> str:

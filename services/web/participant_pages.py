@@ -9,7 +9,6 @@ cards, the round schedule, one dialogue, the unit's wrap-up. Commands are the AP
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from services.http.schemas.engagement import (
 )
 from services.web import participant_table as table_of
 from services.web.commands import submit
+from services.web.form_rows import OUTCOME_ROW
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
@@ -60,7 +60,6 @@ ACT_OPT = TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT)
 EMPTY_ROWS = 3
 # The card form's checkbox: refer to this table's own rating of the chosen unit.
 REFER = "refer_to_rating"
-_ROW = re.compile(r"^(agreement|proposal)-(\d{1,3})$")
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ class Table:
 async def _table(request: Req, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> Table:
     engagement = await engagement_view(request, tenant_id, engagement_id)
     if not table_of.takes_part(engagement, unit_id):
-        raise NotFound("this unit does not take part in this engagement")
+        raise NotFound("this_unit_not_taking_part")
     names = names_at(await organisation_view(request, tenant_id), None)
     principal = principal_of(request)
     role = principal.role_in(tenant_id) if principal else None
@@ -151,7 +150,7 @@ def _rows(form: FormData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     agreements: list[tuple[int, dict[str, Any]]] = []
     proposals: list[tuple[int, dict[str, Any]]] = []
     for key in form:
-        found = _ROW.match(key)
+        found = OUTCOME_ROW.match(key)
         text = str(form.get(key) or "").strip()
         if not found or not text:
             continue
@@ -330,7 +329,7 @@ class UnitTablePages(Controller):
 
     def _mapped_counterpart(self, table: Table, counterpart_id: UUID) -> None:
         if counterpart_id not in table_of.mapped(table.engagement, table.unit_id):
-            raise NotFound("this relation has not been mapped by the unit")
+            raise NotFound("relation_not_mapped_by_unit")
 
     @get("/rate/{counterpart_id:uuid}", opt=READ_OPT)
     async def rating(
@@ -718,7 +717,7 @@ class UnitTablePages(Controller):
         card = _card(table, card_id)
         held = table_of.dialogue_of(table.engagement, card_id)
         if held is None:
-            raise NotFound("the dialogue of this dance card has not been recorded yet")
+            raise NotFound("dialogue_not_recorded")
         form = FormData(data)
         agreements, proposals = _rows(form)
         shown = {"agreements": agreements, "proposals": proposals}

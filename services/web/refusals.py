@@ -1,24 +1,23 @@
 """Why a rule of the method refused a command, in the user's language, and what to do now.
 
 The domain speaks English to developers and the API (`DomainError.message`); the pages say the
-same in the method's words. Each message the domain raises is recognised by a pattern and said
-again as a translated sentence, with its parts (rounds, phases, units, statuses) put in place:
-unit ids become unit names where the page knows them. Where a refusal concerns one field of the
-form, it names the field, so the form can show the message next to it.
+same in the method's words. Each refusal's code (`domain.refusals`) has a translated sentence
+here, with the refusal's parameters (rounds, phases, units, statuses) put in place: unit ids
+become unit names where the page knows them. Where a refusal concerns one field of the form, it
+names the field, so the form can show the message next to it.
 
-A message no pattern knows is said by its rule's general sentence; on an English page the
-domain's own words follow, on a Danish one they never do.
+A code without a sentence of its own is said by its rule's general sentence; on an English page
+the domain's own words follow, on a Danish one they never do.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from domain.errors import DomainError
+from domain.errors import DomainError, Param
 from domain.phases import Phase
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
@@ -43,13 +42,19 @@ class Refusal:
 
 @dataclass(frozen=True)
 class _Found:
-    """One recognised message: its parts, and the unit names the page could give."""
+    """One refusal's parameters, and the unit names the page could give."""
 
-    parts: re.Match[str]
+    params: Mapping[str, Param]
     names: Names
 
     def __getitem__(self, part: str) -> str:
-        return self.parts[part] or ""
+        value = self.params.get(part)
+        return "" if value is None else str(value)
+
+    def all(self, part: str) -> tuple[str, ...]:
+        """A parameter that holds several values (the phases a command is allowed in)."""
+        value = self.params.get(part, ())
+        return value if isinstance(value, tuple) else (str(value),)
 
     def unit(self, part: str = "unit") -> str | None:
         """The name of the unit whose id is in `part`, when the page knows it."""
@@ -66,8 +71,8 @@ class _Found:
 Say = Callable[[_Found], str]
 
 
-def _phases(allowed: str) -> str:
-    labels = [f"“{phase_label(value)}”" for value in allowed.split(" or ")]
+def _phases(allowed: tuple[str, ...]) -> str:
+    labels = [f"“{phase_label(value)}”" for value in allowed]
     if len(labels) == 1:
         return labels[0]
     return _("%(phases)s or %(last)s", phases=", ".join(labels[:-1]), last=labels[-1])
@@ -80,51 +85,43 @@ def _status(label: Callable[[str], str], value: str) -> str:
 
 # -- Phases -----------------------------------------------------------------------------------------
 
-# What the domain calls each action in `require_phase`, as the first sentence of the refusal.
+# Each action's code in `require_phase` (`domain.refusals.ACTIONS`), as the refusal's first sentence.
 _ACTIONS: dict[str, Callable[[str], str]] = {
-    "revising the preparation": lambda p: _(
+    "revise_preparation": lambda p: _(
         "The preparation can be changed only in the phase %(phases)s.", phases=p
     ),
-    "mapping relations": lambda p: _("Relations are mapped only in the phase %(phases)s.", phases=p),
-    "rating relations": lambda p: _("Relations are rated only in the phase %(phases)s.", phases=p),
-    "sending dance cards": lambda p: _("Dance cards are sent only in the phase %(phases)s.", phases=p),
-    "answering dance cards": lambda p: _("Dance cards are answered only in the phase %(phases)s.", phases=p),
-    "withdrawing dance cards": lambda p: _(
-        "Dance cards can be withdrawn only in the phase %(phases)s.", phases=p
-    ),
-    "setting the number of rounds": lambda p: _(
+    "map_relations": lambda p: _("Relations are mapped only in the phase %(phases)s.", phases=p),
+    "rate_relations": lambda p: _("Relations are rated only in the phase %(phases)s.", phases=p),
+    "send_cards": lambda p: _("Dance cards are sent only in the phase %(phases)s.", phases=p),
+    "answer_cards": lambda p: _("Dance cards are answered only in the phase %(phases)s.", phases=p),
+    "withdraw_cards": lambda p: _("Dance cards can be withdrawn only in the phase %(phases)s.", phases=p),
+    "set_rounds": lambda p: _(
         "The number of dialogue rounds can be changed only in the phase %(phases)s.", phases=p
     ),
-    "scheduling dialogues": lambda p: _("Dialogues are scheduled only in the phase %(phases)s.", phases=p),
-    "moving dialogues": lambda p: _(
+    "schedule_dialogues": lambda p: _("Dialogues are scheduled only in the phase %(phases)s.", phases=p),
+    "move_dialogues": lambda p: _(
         "Dialogues are moved between rounds only in the phase %(phases)s.", phases=p
     ),
-    "recording dialogues": lambda p: _("Dialogues are recorded only in the phase %(phases)s.", phases=p),
-    "adding agreements and proposals": lambda p: _(
-        "Agreements and proposals are added only in the phase %(phases)s.", phases=p
-    ),
-    "a unit's wrap-up": lambda p: _("A unit's wrap-up is written only in the phase %(phases)s.", phases=p),
-    "the closing plenary": lambda p: _("The closing plenary is held only in the phase %(phases)s.", phases=p),
-    "accepting or rejecting agreements": lambda p: _(
+    "record_dialogues": lambda p: _("Dialogues are recorded only in the phase %(phases)s.", phases=p),
+    "add_outcomes": lambda p: _("Agreements and proposals are added only in the phase %(phases)s.", phases=p),
+    "wrap_up": lambda p: _("A unit's wrap-up is written only in the phase %(phases)s.", phases=p),
+    "closing_plenary": lambda p: _("The closing plenary is held only in the phase %(phases)s.", phases=p),
+    "decide_agreements": lambda p: _(
         "Agreements are accepted or rejected only in the phase %(phases)s.", phases=p
     ),
-    "deciding proposals": lambda p: _("Proposals are decided only in the phase %(phases)s.", phases=p),
-    "checking in on agreements": lambda p: _(
-        "Check-ins on agreements are recorded only in the phase %(phases)s.", phases=p
-    ),
+    "decide_proposals": lambda p: _("Proposals are decided only in the phase %(phases)s.", phases=p),
+    "check_in": lambda p: _("Check-ins on agreements are recorded only in the phase %(phases)s.", phases=p),
 }
 
 
 def _wrong_phase(found: _Found) -> str:
-    allowed, current = found["allowed"], found["current"]
+    allowed, current = found.all("allowed"), found["current"]
     phases = _phases(allowed)
     action = _ACTIONS.get(found["action"])
     first = action(phases) if action else _("This is possible only in the phase %(phases)s.", phases=phases)
     now = _("The engagement is in the phase “%(phase)s”.", phase=phase_label(current))
     order = [p.value for p in Phase]
-    earlier = current in order and all(
-        order.index(current) < order.index(a) for a in allowed.split(" or ") if a in order
-    )
+    earlier = current in order and all(order.index(current) < order.index(a) for a in allowed if a in order)
     if earlier:
         advice = _("The facilitator moves the engagement on when it is time.")
     else:
@@ -188,210 +185,156 @@ def _not_followable(found: _Found) -> str:
     )
 
 
-# -- The table: each English message the domain raises, its field, and what the page says -------
+# -- The table: each refusal's code, its field, and what the page says ------------------------------
 
-_U = r"(?P<unit>[0-9a-fA-F-]{36})"
-_ID = r"[0-9a-fA-F-]{36}"
-_PHASE = r"[a-z_]+"
 
-_RULES: tuple[tuple[str, str, Say], ...] = (
+def _fill_in(found: _Found) -> str:
+    return _("Please fill this in.")
+
+
+def _unmapped(found: _Found) -> str:
+    return _("Your unit has not mapped this relation. Map it first, then rate it.")
+
+
+def _no_engagement(found: _Found) -> str:
+    return _("There is no such engagement in this client organisation (or not at that time).")
+
+
+_SENTENCES: dict[str, tuple[str, Say]] = {
     # phases.py
-    (
-        rf"(?P<action>.+) is possible in phase (?P<allowed>{_PHASE}(?: or {_PHASE})*); "
-        rf"the engagement is in phase (?P<current>{_PHASE})",
-        "",
-        _wrong_phase,
-    ),
+    "wrong_phase": ("", _wrong_phase),
     # engagement.py: preparing and moving through the phases
-    (
-        r"the follow-up meeting comes after the theme day",
+    "follow_up_before_theme_day": (
         "follow_up_meeting",
         lambda f: _("The follow-up meeting comes after the theme day. Choose a later date for it."),
     ),
-    (r"the engagement's title must not be empty", "title", lambda f: _("Give the engagement a title.")),
-    (
-        r"the reason for stepping back must not be empty",
-        "reason",
-        lambda f: _("Say why the engagement steps back a phase."),
-    ),
-    (r"the reason for declining must not be empty", "reason", lambda f: _("Say why your unit declines.")),
-    (r"an agreement's text must not be empty", "", lambda f: _("Write what the agreement says.")),
-    (r"a proposal's text must not be empty", "", lambda f: _("Write what the proposal says.")),
-    (
-        r"the wrap-up's summary must not be empty",
-        "summary",
-        lambda f: _("Write what your unit takes home from the day."),
-    ),
-    (r"who decided must not be empty", "decided_by", lambda f: _("Say who made the decision.")),
-    (r".+ must not be empty", "", lambda f: _("Please fill this in.")),
-    (
-        r"an engagement needs at least two distinct participating units",
+    "title_empty": ("title", lambda f: _("Give the engagement a title.")),
+    "step_back_reason_empty": ("reason", lambda f: _("Say why the engagement steps back a phase.")),
+    "decline_reason_empty": ("reason", lambda f: _("Say why your unit declines.")),
+    "agreement_text_empty": ("", lambda f: _("Write what the agreement says.")),
+    "proposal_text_empty": ("", lambda f: _("Write what the proposal says.")),
+    "wrap_up_summary_empty": ("summary", lambda f: _("Write what your unit takes home from the day.")),
+    "decided_by_empty": ("decided_by", lambda f: _("Say who made the decision.")),
+    "card_topic_empty": ("", _fill_in),
+    "too_few_units": (
         "unit_ids",
         lambda f: _("An engagement needs at least two different units. Choose one more."),
     ),
-    (
-        r"an engagement has between 1 and (?P<max>\d+) dialogue rounds",
+    "rounds_out_of_range": (
         "rounds",
         lambda f: _("Choose between 1 and %(max)s dialogue rounds.", max=f["max"]),
     ),
-    (
-        r"the minimum group size for showing ratings is at least 1",
+    "min_group_size_below_one": (
         "min_group_size",
         lambda f: _("The smallest group whose ratings are shown is at least 1."),
     ),
-    (
-        r"individual ratings are shown only for groups of at least (?P<n>\d+) raters",
+    "individual_group_too_small": (
         "min_group_size",
         lambda f: _(
             "With each participant's own ratings, a group is shown only from %(n)s raters. Raise the number.",
-            n=f["n"],
+            n=f["min"],
         ),
     ),
-    (
-        r"the engagement is closed",
-        "",
-        lambda f: _("The engagement is closed; there is no phase after it."),
-    ),
-    (
-        r"hold the closing plenary \(again, if agreements or proposals came since\) before the follow-up meeting",
+    "engagement_closed": ("", lambda f: _("The engagement is closed; there is no phase after it.")),
+    "plenary_not_current": (
         "",
         lambda f: _(
             "Hold the closing plenary before the follow-up meeting; again if agreements or proposals "
             "have come since."
         ),
     ),
-    (
-        r"the engagement is in its first phase",
-        "",
-        lambda f: _("The engagement is in its first phase; there is none to step back to."),
-    ),
-    (rf"the engagement is in phase (?P<current>{_PHASE}), not {_PHASE}", "", _moved_on),
+    "first_phase": ("", lambda f: _("The engagement is in its first phase; there is none to step back to.")),
+    "phase_moved_on": ("", _moved_on),
     # engagement.py: mapping and rating
-    (
-        rf"(?:unit {_U}|this unit) does not take part in this engagement",
-        "",
-        _not_taking_part,
-    ),
-    (
-        r"a unit does not map a relation to itself",
+    "unit_not_taking_part": ("", _not_taking_part),
+    "this_unit_not_taking_part": ("", _not_taking_part),
+    "relation_to_itself": (
         "counterpart_ids",
         lambda f: _("A unit does not map a relation to itself. Untick your own unit."),
     ),
-    (
-        r"each relation is mapped once",
+    "relation_mapped_twice": (
         "counterpart_ids",
         lambda f: _("Each relation is mapped once. Tick each unit only once."),
     ),
-    (
-        r"a unit rates the relations it has mapped; map this relation first"
-        r"|this relation has not been mapped by the unit",
-        "",
-        lambda f: _("Your unit has not mapped this relation. Map it first, then rate it."),
-    ),
-    (r"this engagement collects (?P<mode>unit|individual) ratings", "", _rating_mode),
-    (
-        rf"rating {_ID} has been submitted already",
+    "relation_not_mapped": ("", _unmapped),
+    "relation_not_mapped_by_unit": ("", _unmapped),
+    "wrong_rating_mode": ("", _rating_mode),
+    "rating_submitted": (
         "",
         lambda f: _("This rating has been recorded already. Reload the page to see it."),
     ),
-    (
-        rf"no current rating {_ID} in this engagement",
+    "no_current_rating": (
         "motivating_rating_id",
         lambda f: _("That rating is no longer the current one. Reload the page and choose again."),
     ),
-    (
-        r"a rating needs a score on every dimension of .+",
-        "",
-        lambda f: _("Give a score on every question."),
-    ),
-    (
-        r"scores must lie in (?P<low>-?\d+)\.\.(?P<high>-?\d+); outside: .*",
+    "scores_incomplete": ("", lambda f: _("Give a score on every question.")),
+    "scores_off_scale": (
         "",
         lambda f: _("Every score lies between %(low)s and %(high)s.", low=f["low"], high=f["high"]),
     ),
     # engagement.py and cards.py: dance cards
-    (
-        rf"no dance card {_ID} in this engagement",
+    "no_card": (
         "",
         lambda f: _("That dance card is not part of this engagement. Reload the page and try again."),
     ),
-    (
-        r"a unit does not send a dance card to itself",
+    "card_to_itself": (
         "to_unit",
         lambda f: _("A unit does not send a dance card to itself. Choose another unit."),
     ),
-    (
-        rf"dance card {_ID} has been sent already",
-        "",
-        lambda f: _("This dance card has been sent already. Reload the page to see it."),
-    ),
-    (
-        r"the motivating rating must concern the two units of the card",
+    "card_sent": ("", lambda f: _("This dance card has been sent already. Reload the page to see it.")),
+    "motivating_rating_elsewhere": (
         "motivating_rating_id",
         lambda f: _(
             "The rating a dance card refers to must be between the two units of the card. "
             "Refer to your rating of the unit you invite."
         ),
     ),
-    (
-        r"only the invited unit can answer a dance card",
-        "",
-        lambda f: _("Only the invited unit can answer this dance card."),
-    ),
-    (
-        r"the dance card has already been (?P<status>[a-z_]+)",
+    "card_answered_by_invited": ("", lambda f: _("Only the invited unit can answer this dance card.")),
+    "card_answered": (
         "",
         lambda f: _(
             "The dance card has already been %(status)s. Reload the page to see it.",
             status=_status(card_status_label, f["status"]),
         ),
     ),
-    (
-        r"only the inviting unit can withdraw a dance card",
+    "card_withdrawn_by_inviting": (
         "",
         lambda f: _("Only the unit that sent the dance card can withdraw it."),
     ),
-    (
-        r"a (?P<status>[a-z_]+) dance card cannot be withdrawn",
+    "card_not_withdrawable": (
         "",
         lambda f: _(
             "A dance card that has been %(status)s cannot be withdrawn.",
             status=_status(card_status_label, f["status"]),
         ),
     ),
-    (
-        r"the dialogue of this card has been held",
+    "card_dialogue_held": (
         "",
         lambda f: _("The dialogue of this dance card has been held, so the card can no longer be withdrawn."),
     ),
     # engagement.py and scheduling.py: dialogue rounds
-    (
-        r"dialogues have been held in rounds beyond the new number of rounds",
+    "rounds_used": (
         "rounds",
         lambda f: _(
             "Dialogues have been held in the rounds that would go. Keep at least as many rounds as have been used."
         ),
     ),
-    (
-        r"only accepted dance cards are scheduled; this one is (?P<status>[a-z_]+)",
+    "card_not_accepted_for_round": (
         "round",
         lambda f: _(
             "Only accepted dance cards get a dialogue round; this one has been %(status)s.",
             status=_status(card_status_label, f["status"]),
         ),
     ),
-    (
-        r"the dialogue has been held; its round is history",
+    "dialogue_round_history": (
         "round",
         lambda f: _("The dialogue has been held; its round can no longer be changed."),
     ),
-    (
-        r"rounds run from 1 to (?P<rounds>\d+)",
+    "round_out_of_range": (
         "round",
         lambda f: _("Choose a dialogue round from 1 to %(rounds)s.", rounds=f["rounds"]),
     ),
-    (
-        r"a unit of this dialogue is already in a dialogue in round (?P<round>\d+)",
+    "round_taken": (
         "round",
         lambda f: _(
             "A unit of this dialogue already has a dialogue in round %(round)s. "
@@ -399,255 +342,182 @@ _RULES: tuple[tuple[str, str, Say], ...] = (
             round=f["round"],
         ),
     ),
-    (
-        rf"card {_ID} must join two distinct units",
-        "",
-        lambda f: _("A dance card joins two different units."),
-    ),
-    (
-        r"rounds must not be negative, got .+",
-        "rounds",
-        lambda f: _("The number of dialogue rounds cannot be negative."),
-    ),
-    (
-        r"each card may be requested only once",
-        "",
-        lambda f: _("Each dance card has one dialogue in the schedule."),
-    ),
-    (
-        rf"pinned card {_ID} is not among the accepted cards",
+    "card_units_not_distinct": ("", lambda f: _("A dance card joins two different units.")),
+    "rounds_negative": ("rounds", lambda f: _("The number of dialogue rounds cannot be negative.")),
+    "card_requested_twice": ("", lambda f: _("Each dance card has one dialogue in the schedule.")),
+    "pinned_card_not_accepted": (
         "",
         lambda f: _(
             "A dialogue placed by hand is no longer an accepted dance card. Take it off the schedule and try again."
         ),
     ),
-    (
-        rf"card {_ID} pinned to round (?P<round>.+), outside 1\.\.(?P<rounds>\d+)",
+    "pin_outside_rounds": (
         "rounds",
         lambda f: _(
             "A dialogue is placed by hand outside rounds 1 to %(rounds)s. Move it to another round first.",
             rounds=f["rounds"],
         ),
     ),
-    (rf"pins put unit {_U} in two dialogues in round (?P<round>\d+)", "", _pins_clash),
+    "pins_clash": ("", _pins_clash),
     # engagement.py: dialogues, agreements and proposals
-    (
-        r"dialogues follow accepted dance cards; this one is (?P<status>[a-z_]+)",
+    "card_not_accepted_for_dialogue": (
         "",
         lambda f: _(
             "A dialogue follows an accepted dance card; this one has been %(status)s.",
             status=_status(card_status_label, f["status"]),
         ),
     ),
-    (
-        r"the dialogue of this dance card has been recorded already",
+    "dialogue_recorded": (
         "",
         lambda f: _("The dialogue of this dance card has been recorded already. Reload the page to see it."),
     ),
-    (
-        r"the dialogue of this dance card has not been recorded yet",
+    "dialogue_not_recorded": (
         "",
         lambda f: _("The dialogue of this dance card has not been recorded yet. Record the dialogue first."),
     ),
-    (
-        r"name the participant whose name is to be erased",
+    "erasure_needs_name": (
         "name",
         lambda f: _("Write the name of the participant whose name is to be erased."),
     ),
-    (
-        r"add at least one agreement or proposal",
-        "",
-        lambda f: _("Write at least one agreement or proposal."),
-    ),
-    (
-        rf"no dialogue {_ID} in this engagement",
+    "no_outcomes": ("", lambda f: _("Write at least one agreement or proposal.")),
+    "no_dialogue": (
         "",
         lambda f: _("That dialogue is not part of this engagement. Reload the page and try again."),
     ),
-    (
-        r"agreement and proposal ids must be new",
+    "outcome_ids_taken": (
         "",
         lambda f: _(
             "These agreements and proposals have been recorded already. Reload the page to see them."
         ),
     ),
-    (
-        rf"no agreement {_ID} in this engagement",
+    "no_agreement": (
         "",
         lambda f: _("That agreement is not part of this engagement. Reload the page and try again."),
     ),
-    (
-        rf"no proposal {_ID} in this engagement",
+    "no_proposal": (
         "",
         lambda f: _("That proposal is not part of this engagement. Reload the page and try again."),
     ),
-    (
-        r"that is not on the follow-up meeting's agenda",
+    "not_on_agenda": (
         "",
         lambda f: _("That is not on the follow-up meeting's agenda. Choose an item from the agenda."),
     ),
     # engagement.py, agreements.py and proposals.py: the follow-up meeting and afterwards
-    (
-        r"this agreement needs no management acceptance",
+    "agreement_needs_no_acceptance": (
         "",
         lambda f: _(
             "This agreement is in force without management's acceptance; there is nothing to decide."
         ),
     ),
-    (
-        r"the agreement has already been (?P<status>[a-z_]+)",
+    "agreement_decided": (
         "",
         lambda f: _(
             "The agreement has already been %(status)s; that decision stands.",
             status=_status(agreement_status_label, f["status"]),
         ),
     ),
-    (r"check-ins follow agreements in force; this one is (?P<status>[a-z_]+)", "", _not_followable),
-    (
-        r"the proposal has been (?P<status>[a-z_]+); that decision stands",
+    "agreement_not_in_force": ("", _not_followable),
+    "proposal_decided": (
         "",
         lambda f: _(
             "The proposal has already been %(status)s; that decision stands.",
             status=_status(proposal_status_label, f["status"]),
         ),
     ),
-    (
-        r"a decision approves, rejects, defers or sends for investigation",
+    "decision_outcome_invalid": (
         "outcome",
         lambda f: _("Choose what the meeting decides: approve, reject, defer or send for investigation."),
     ),
-    (
-        r"an investigation needs an owner and a due date",
+    "investigation_incomplete": (
         "owner",
         lambda f: _("An investigation needs someone to look into it and a date the answer is due."),
     ),
-    (
-        r"only investigations have an owner and a due date",
+    "owner_without_investigation": (
         "owner",
         lambda f: _(
             "Only an investigation has someone to look into it and a due date. "
             "Clear those fields, or send the proposal for investigation."
         ),
     ),
-    (
-        r"only a deferral has a date it is deferred to",
+    "deferral_date_without_deferral": (
         "deferred_until",
         lambda f: _("Only a deferral has a date it is deferred to. Clear the date, or defer the proposal."),
     ),
-    (
-        r"an investigation's due date cannot lie before the decision",
+    "due_before_decision": (
         "due",
         lambda f: _("The date the answer is due cannot lie before the decision. Choose a later date."),
     ),
-    (
-        r"a proposal cannot be deferred to a day before the decision",
+    "deferred_before_decision": (
         "deferred_until",
         lambda f: _("A proposal cannot be deferred to a day before the decision. Choose a later date."),
     ),
-    (
-        rf"check-in {_ID} has been recorded already",
+    "check_in_recorded": (
         "",
         lambda f: _("This check-in has been recorded already. Reload the page to see it."),
     ),
     # organisation.py
-    (r"a unit needs a name", "name", lambda f: _("Give the unit a name.")),
-    (
-        rf"unit {_U} is not part of (?P<organisation>.+)",
+    "unit_needs_name": ("name", lambda f: _("Give the unit a name.")),
+    "unit_not_in_organisation": (
         "",
         lambda f: _("That unit is not part of %(organisation)s.", organisation=f["organisation"]),
     ),
-    (r"unit (?P<name>.+) is (?P<status>merged|split|retired)", "", _unit_ended),
-    (
-        r"an active unit is already called (?P<name>.+)",
+    "unit_ended": ("", _unit_ended),
+    "unit_name_taken": (
         "name",
         lambda f: _("An active unit is already called %(name)s. Choose another name.", name=f["name"]),
     ),
-    (
-        r"unit ids must be new and distinct",
+    "unit_ids_taken": (
         "",
         lambda f: _("These units have been created already. Reload the page to see them."),
     ),
-    (
-        r"the unit is already called (?P<name>.+)",
-        "name",
-        lambda f: _("The unit is already called %(name)s.", name=f["name"]),
-    ),
-    (
-        r"a merger needs at least two distinct units, each named once",
-        "unit_ids",
-        lambda f: _("Choose at least two different units to merge."),
-    ),
-    (
-        r"a split needs at least two new units",
-        "",
-        lambda f: _("A split makes at least two new units. Name one more."),
-    ),
-    (
-        r"the units a split creates need distinct names",
-        "",
-        lambda f: _("The units a split makes need different names."),
-    ),
-    (
-        rf"engagement {_ID} exists already",
+    "unit_already_called": ("name", lambda f: _("The unit is already called %(name)s.", name=f["name"])),
+    "merger_too_few_units": ("unit_ids", lambda f: _("Choose at least two different units to merge.")),
+    "split_too_few_units": ("", lambda f: _("A split makes at least two new units. Name one more.")),
+    "split_names_not_distinct": ("", lambda f: _("The units a split makes need different names.")),
+    "engagement_exists": (
         "",
         lambda f: _("This engagement has been registered already. Reload the page to see it."),
     ),
-    (
-        r"the organisation has not been established yet",
+    "organisation_not_established": (
         "",
         lambda f: _("The organisation has not been set up yet. Set it up with its units first."),
     ),
-    (
-        r"the organisation has been established already",
-        "",
-        lambda f: _("The organisation has been set up already."),
-    ),
-    (
-        rf"no engagement {_ID}(?: at .+)?",
-        "",
-        lambda f: _("There is no such engagement in this client organisation (or not at that time)."),
-    ),
-    (r"no such client organisation", "", lambda f: _("There is no such client organisation.")),
+    "organisation_established": ("", lambda f: _("The organisation has been set up already.")),
+    "no_engagement": ("", _no_engagement),
+    "no_engagement_at": ("", _no_engagement),
+    "no_such_client_organisation": ("", lambda f: _("There is no such client organisation.")),
     # join_code.py and the join codes' service
-    (
-        r"a join code's expiry needs a time zone",
+    "join_code_expiry_without_zone": (
         "expires_at",
         lambda f: _("Give the join code's expiry with a time zone."),
     ),
-    (
-        r"a join code must expire after it is issued; the theme day is over",
+    "join_code_expired_at_issue": (
         "expires_at",
         lambda f: _("The theme day is over, so a new join code would expire at once. Choose a later expiry."),
     ),
-    (
-        r"a join code is listed with the engagement it was issued for",
-        "",
-        lambda f: _("This join code belongs to another engagement."),
-    ),
-    (
-        r"a join code expires with its theme day at the latest",
+    "join_code_other_engagement": ("", lambda f: _("This join code belongs to another engagement.")),
+    "join_code_after_theme_day": (
         "expires_at",
         lambda f: _("A join code expires with its theme day at the latest. Choose an earlier expiry."),
     ),
-    (
-        r"this join code has been issued already",
+    "join_code_issued": (
         "",
         lambda f: _("This join code has been issued already. Reload the page to see it."),
     ),
-    (
-        rf"no join code {_ID} for this unit",
+    "no_join_code": (
         "",
         lambda f: _("That join code is not this unit's. Reload the page and try again."),
     ),
-)
+}
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str, Say], ...] = tuple(
-    (re.compile(pattern), field, say) for pattern, field, say in _RULES
-)
+
+def said_codes() -> frozenset[str]:
+    """Every refusal code a page has a sentence of its own for."""
+    return frozenset(_SENTENCES)
 
 
 def _general(error: DomainError) -> str:
-    """The rule's own sentence, for a message no pattern knows."""
+    """The rule's own sentence, for a code without a sentence of its own."""
     if error.rule == "wrong_phase":
         headline = _("The engagement is not in the right phase for this.")
         advice = _("The facilitator moves the engagement on when it is time.")
@@ -669,8 +539,8 @@ def _general(error: DomainError) -> str:
 def explain_refusal(error: DomainError, names: Names | None = None) -> Refusal:
     """Why `error` refused the command, in the user's language, and the form's field it concerns
     ("" for the whole form). `names` (unit id → name) lets it name units instead of ids."""
-    for pattern, field, say in _PATTERNS:
-        parts = pattern.fullmatch(error.message.strip())
-        if parts is not None:
-            return Refusal(field, say(_Found(parts, names or {})))
-    return Refusal("", _general(error))
+    known = _SENTENCES.get(error.code)
+    if known is None:
+        return Refusal("", _general(error))
+    field, say = known
+    return Refusal(field, say(_Found(error.params, names or {})))

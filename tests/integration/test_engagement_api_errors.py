@@ -504,6 +504,24 @@ async def test_commands_in_the_wrong_phase_are_409_naming_both_phases(world: Wor
     assert (mapped["rule"], mapped["state"]) == ("wrong_phase", "prepared")
 
 
+async def test_a_refusal_carries_its_code_and_its_parameters_beside_the_english(world: World) -> None:
+    a, b, *_ = world.units
+    wrong = rule_broken(await world.post("/schedule"))
+    assert (wrong["code"], wrong["params"]) == (
+        "wrong_phase",
+        {"action": "schedule_dialogues", "allowed": ["dance_cards", "dialogues"], "current": "prepared"},
+    )
+    assert wrong["detail"] == (
+        "scheduling dialogues is possible in phase dance_cards or dialogues; the engagement is in phase prepared"
+    )
+    nowhere = uuid4()
+    await world.advance_to(Phase.MAPPING)
+    missing = rule_broken(await world.put(f"/units/{nowhere}/relations", {"counterpart_ids": [str(a)]}), 404)
+    assert (missing["code"], missing["params"]) == ("unit_not_taking_part", {"unit": str(nowhere)})
+    itself = rule_broken(await world.put(f"/units/{b}/relations", {"counterpart_ids": [str(b)]}))
+    assert (itself["code"], itself["params"]) == ("relation_to_itself", {})
+
+
 async def test_broken_invariants_are_409_and_change_nothing(world: World) -> None:
     a, b, c, d = world.units
     await world.advance_to(Phase.MAPPING)
