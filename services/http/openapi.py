@@ -7,13 +7,14 @@ signatures it cannot see, so it is added here, once, from the same sources the s
   middleware keys (its own rule decides), `X-Occurred-At` and `If-Match` on the operations
   whose handler runs a command (and, for `If-Match`, hands it an expected version), `X-Join-Code`
   where a join code's code is asked for, `ETag` where a handler sends one, `Retry-After` on
-  every 429 and 503 answer;
+  every 429 and 503 answer; `application/problem+json` on every error answer;
 - what the request bodies' msgspec types enforce and Litestar leaves out: unknown fields
   refused (`additionalProperties: false`), the limits on list items, on a mapping's keys and
   values and on its size;
 - the values of the status fields the read models answer with (strings there, enums in the
   domain), and the keys of the counts by status;
-- the keys of a rating's `scores` and the fields of an audit row's `details`, by event type;
+- the keys of a rating's `scores` and the fields of an audit row's `details`, by event type
+  (an extension, `x-details-by-event-type`: the row's type names the event beside `details`);
 - that a tenant's slug addresses it too (services/http/canonical_ids.py).
 
 Only declarations are added: no operation, schema or answer changes shape.
@@ -29,17 +30,22 @@ from enum import Enum
 from typing import Any
 
 import msgspec
+from eventsourcing.domain import Aggregate
 from litestar import Litestar, Request
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
 
+from domain.access_log import AccessLog
 from domain.agreements import AgreementStatus, CheckInStatus
 from domain.cards import CardStatus
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.organisation import UnitStatus
+from domain.engagement import Engagement
+from domain.members import MemberRoster
+from domain.organisation import Organisation, UnitStatus
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
+from domain.roles import Role
 from projections.lineage import NodeKind
 from services.http.idempotency import MAX_KEY_LENGTH, IdempotencyMiddleware
 
@@ -53,6 +59,10 @@ JOIN_CODE_HEADER = "X-Join-Code"
 JOIN_CODE_SUFFIXES = ("/qr.svg", "/qr.png")
 ETAG = "ETag"
 RETRY_STATUSES = ("429", "503")
+# Every error the app answers is a problem (services/http/problems.py handles every exception),
+# also where Litestar's own declaration of a 400 names only `application/json`.
+PROBLEM = "Problem"
+PROBLEM_JSON = "application/problem+json"
 
 
 def _values(*enums: type[Enum]) -> list[str]:
@@ -114,6 +124,53 @@ SLUG_ADDRESSES = (
     "`Retry-After` (seconds). A request body with `additionalProperties: false` is refused (400) "
     "when it carries a field the schema does not declare."
 )
+
+
+# The aggregates of a tenant's own store, whose events make its audit trail.
+TENANT_AGGREGATES: tuple[type[Aggregate], ...] = (Engagement, Organisation, MemberRoster, AccessLog)
+# What the audit row's envelope shows in columns of its own (projections/audit.py).
+ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "provenance"})
+_JSON_TYPES: dict[str, dict[str, Any]] = {
+    "Phase": {"type": "string", "enum": _values(Phase)},
+    "RatingMode": {"type": "string", "enum": _values(RatingMode)},
+    "Role": {"type": "string", "enum": _values(Role)},
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "UUID": {"type": "string", "format": "uuid"},
+    "datetime": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+}
+DETAILS_DESCRIPTION = (
+    "The event's own fields, by `aggregate_type` and `event_type`: `x-details-by-event-type` "
+    "lists each event's fields (`Aggregate.Event`). An individual participant's rating shows "
+    "`scores` as `withheld: individual rating`."
+)
+
+
+def details_by_event_type() -> dict[str, dict[str, Any]]:
+    """`Aggregate.Event` -> the schema of its audit row's `details`, from the event's fields."""
+    found: dict[str, dict[str, Any]] = {}
+    for aggregate in TENANT_AGGREGATES:
+        for name, event in sorted(vars(aggregate).items()):
+            annotations = getattr(event, "__annotations__", {}) if isinstance(event, type) else {}
+            # Every event this house records carries its provenance: the rest are the library's.
+            if (
+                not (isinstance(event, type) and issubclass(event, Aggregate.Event))
+                or "provenance" not in annotations
+            ):
+                continue
+            fields = {
+                field: dict(_JSON_TYPES.get(str(annotation), {"description": str(annotation)}))
+                for field, annotation in annotations.items()
+                if field not in ENVELOPE
+            }
+            found[f"{aggregate.__qualname__}.{name}"] = {
+                "type": "object",
+                "properties": fields,
+                "required": sorted(fields),
+            }
+    return found
 
 
 @dataclass(frozen=True)
@@ -262,6 +319,11 @@ def _declare_headers(document: dict[str, Any], found: list[Operation]) -> None:
         for status in RETRY_STATUSES:
             if status in responses:
                 responses[status].setdefault("headers", {})["Retry-After"] = dict(RETRY_AFTER)
+        if PROBLEM in document.get("components", {}).get("schemas", {}):
+            for status, response in responses.items():
+                content = response.get("content")
+                if status[:1] in ("4", "5") and isinstance(content, dict) and PROBLEM_JSON not in content:
+                    content[PROBLEM_JSON] = {"schema": {"$ref": f"#/components/schemas/{PROBLEM}"}}
 
 
 # What msgspec checks that a schema can say: added where Litestar's schema leaves it out.
@@ -333,6 +395,15 @@ def _declare_values(document: dict[str, Any]) -> None:
         declared = components.get(component, {}).get("properties", {}).get(field)
         if isinstance(declared, dict) and declared.get("type") == "object":
             declared["propertyNames"] = {"type": "string", "enum": list(keys)}
+    details = components.get("AuditRow", {}).get("properties", {}).get("details")
+    if isinstance(details, dict) and not details:
+        details.update(
+            {
+                "type": "object",
+                "description": DETAILS_DESCRIPTION,
+                "x-details-by-event-type": details_by_event_type(),
+            }
+        )
     scores = components.get("SubmitRating", {}).get("properties", {}).get("scores")
     if isinstance(scores, dict):
         scores.setdefault("description", SCORES_DESCRIPTION)

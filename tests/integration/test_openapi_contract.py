@@ -129,6 +129,8 @@ def test_join_code_etag_and_retry_after_are_declared(document: dict[str, Any]) -
     retried = [r for s, r in answers if s in ("429", "503")]
     assert len(retried) > 60
     assert all("Retry-After" in r.get("headers", {}) for r in retried)
+    errors = [r for s, r in answers if s[0] in "45"]
+    assert all("application/problem+json" in r["content"] for r in errors)
 
 
 # -- bodies and values --------------------------------------------------------------------------
@@ -207,6 +209,18 @@ async def test_an_unknown_field_is_refused_and_a_stale_if_match_conflicts(story:
     assert superscript.status_code == 400, superscript.text
     version = (await consultant.get("/organisation"))["version"]
     await consultant.post("/organisation/units", {"name": "Hjemmeplejen"}, **{"If-Match": f'"{version}"'})
+
+
+async def test_every_audit_row_has_the_details_its_event_type_declares(story: Story) -> None:
+    _, consultant = await organisation(story)
+    await consultant.post("/organisation/units", {"name": "Hjemmeplejen"})
+    document = (await story.client.get(SCHEMA_PATH)).json()
+    declared = component(document, "AuditRow")["properties"]["details"]["x-details-by-event-type"]
+    rows = (await consultant.get("/audit"))["items"]
+    assert {row["event_type"] for row in rows} >= {"Established", "UnitAdded"}
+    for row in rows:
+        schema = declared[f"{row['aggregate_type']}.{row['event_type']}"]
+        assert set(row["details"]) == set(schema["properties"]), row["event_type"]
 
 
 async def test_a_slug_is_redirected_to_the_tenant_id_for_its_users(story: Story) -> None:
