@@ -26,6 +26,7 @@ has, gets the 404 the path had: a slug tells nobody who is a client.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, cast
@@ -112,6 +113,7 @@ class CanonicalIdsMiddleware:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+logger = logging.getLogger("balkort.http")
 # A tenant's slug where the id goes: under the API's tenants and the pages' `/t/`.
 TENANT_BY_SLUG = re.compile(r"^(?P<prefix>/api/v1/tenants/|/t/)(?P<slug>[^/]+)(?P<rest>/.*)?$")
 PAGES_PREFIX = "/t/"
@@ -172,7 +174,11 @@ class _SlugAnswer(ASGIResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         prefix, slug, rest = self.found
-        tenant_id = await _tenant_of(self.request, slug)
+        try:
+            tenant_id = await _tenant_of(self.request, slug)
+        except Exception:  # the stores are away: the path is answered as it was before slugs
+            logger.warning("could not look up the tenant of slug %r", slug, exc_info=True)
+            tenant_id = None
         if tenant_id is None:
             await self.unknown(scope, receive, send)
             return
