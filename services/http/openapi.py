@@ -404,9 +404,11 @@ def _declare_values(document: dict[str, Any]) -> None:
                 "x-details-by-event-type": details_by_event_type(),
             }
         )
-    scores = components.get("SubmitRating", {}).get("properties", {}).get("scores")
-    if isinstance(scores, dict):
-        scores.setdefault("description", SCORES_DESCRIPTION)
+    for schema in components.values():
+        # A rating's scores, wherever a body carries them: a mapping of dimension keys to scores.
+        scores = schema.get("properties", {}).get("scores")
+        if isinstance(scores, dict) and scores.get("type") == "object" and "propertyNames" in scores:
+            scores.setdefault("description", SCORES_DESCRIPTION)
 
 
 def _describe(document: dict[str, Any]) -> None:
