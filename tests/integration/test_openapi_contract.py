@@ -213,14 +213,23 @@ async def test_an_unknown_field_is_refused_and_a_stale_if_match_conflicts(story:
 
 async def test_every_audit_row_has_the_details_its_event_type_declares(story: Story) -> None:
     _, consultant = await organisation(story)
-    await consultant.post("/organisation/units", {"name": "Hjemmeplejen"})
+    units = [(await consultant.post("/organisation/units", {"name": name}))["unit_id"] for name in ("Ø", "Æ")]
+    engagement = await consultant.post(
+        "/engagements", {"title": "Temadag", "theme_day": "2031-05-01", "unit_ids": units}
+    )
+    path = f"/engagements/{engagement['engagement_id']}"
+    await consultant.put(f"{path}/rounds", {"rounds": 4})
+    await consultant.post(f"{path}/phase/advance", {"expected_phase": "prepared"}, expect=200)
     document = (await story.client.get(SCHEMA_PATH)).json()
     declared = component(document, "AuditRow")["properties"]["details"]["x-details-by-event-type"]
     rows = (await consultant.get("/audit"))["items"]
-    assert {row["event_type"] for row in rows} >= {"Established", "UnitAdded"}
+    recorded = {row["event_type"] for row in rows}
+    assert recorded >= {"Established", "UnitAdded", "Prepared", "RoundsSet", "PhaseAdvanced"}
     for row in rows:
         schema = declared[f"{row['aggregate_type']}.{row['event_type']}"]
         assert set(row["details"]) == set(schema["properties"]), row["event_type"]
+        for field, value in row["details"].items():
+            assert value in schema["properties"][field].get("enum", [value]), (row["event_type"], field)
 
 
 async def test_a_slug_is_redirected_to_the_tenant_id_for_its_users(story: Story) -> None:
