@@ -36,8 +36,7 @@ from uuid import UUID
 from litestar import Request, Response
 from litestar.config.app import AppConfig
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
-from litestar.middleware._internal.exceptions.middleware import get_exception_handler
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, ValidationException
 from litestar.middleware.authentication import AbstractAuthenticationMiddleware
 from litestar.middleware.base import DefineMiddleware
 from litestar.response.base import ASGIResponse
@@ -222,12 +221,20 @@ class _Deferred(Response[None]):
         return self.make(*args, **kwargs)
 
 
+def _handler_for(handlers: dict[Any, Any], exc: HTTPException) -> ExceptionHandler | None:
+    """The handler the app would choose for `exc`: by its status code first, then by its class."""
+    chosen = handlers.get(exc.status_code) or next(
+        (handlers[c] for c in type(exc).__mro__ if c in handlers), None
+    )
+    return cast(ExceptionHandler | None, chosen)
+
+
 def tenant_slugs(app_config: AppConfig) -> AppConfig:
     """`on_app_init` hook: paths the router does not know are looked at for a tenant's slug
     before they are answered 404 (see the module)."""
     handlers = dict(app_config.exception_handlers)
-    unknown_path = cast(ExceptionHandler | None, get_exception_handler(handlers, NotFoundException()))
-    refused = cast(ExceptionHandler | None, get_exception_handler(handlers, ValidationException()))
+    unknown_path = _handler_for(handlers, NotFoundException())
+    refused = _handler_for(handlers, ValidationException())
     if unknown_path is None or refused is None:
         return app_config
 
@@ -245,6 +252,7 @@ def tenant_slugs(app_config: AppConfig) -> AppConfig:
 
         return _Deferred(make)
 
-    handlers[NotFoundException] = on_not_found
+    # Where a handler is registered by status code, it is the one the app chooses for a 404.
+    handlers[404 if 404 in handlers else NotFoundException] = on_not_found
     app_config.exception_handlers = handlers
     return app_config
