@@ -39,6 +39,7 @@ from services.http.auditor_access import AuditorAccessMiddleware
 from services.http.canonical_ids import CanonicalIdsMiddleware
 from services.http.edge import JSONRequest, edge_first
 from services.http.idempotency import IdempotencyMiddleware
+from services.http.openapi import ContractDocument
 from services.http.problems import PROBLEM_HANDLERS
 from services.http.provenance import ProvenanceFor, build_provenance, echo_request_id, request_id_of
 from services.http.rate_limits import rate_limit_config, rate_limit_stores
@@ -169,7 +170,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             ),
             use_handler_docstrings=True,
             # The browsable reference's script comes from the app too (services/web/static/vendor).
-            render_plugins=[ApiReference()],
+            render_plugins=[ApiReference(), ContractDocument()],
         ),
         # Logging is the process's, set up once by the command that runs it (services/cli.py,
         # services/observability/logs.py): lines are formatted where they are logged, so each

@@ -27,6 +27,7 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from services.http.canonical_ids import tenant_slugs
 from services.text import FORBIDDEN_IN_TEXT, TEXT_RULE
 
 API_PREFIX = "/api/v1/"
@@ -121,9 +122,11 @@ def _unreadable_parameters(scope: Scope) -> list[dict[str, str]]:
 
 def edge_first(app_config: AppConfig) -> AppConfig:
     """`on_app_init` hook, registered after authentication's: the edge checks run before any
-    other middleware (authentication included) reads a header or the body."""
+    other middleware (authentication included) reads a header or the body. A path the router
+    does not know is looked at for a tenant's slug before it is answered 404
+    (services/http/canonical_ids.py)."""
     app_config.middleware.insert(0, RequestEdgeMiddleware)
-    return app_config
+    return tenant_slugs(app_config)
 
 
 class JSONRequest(HTMXRequest):
