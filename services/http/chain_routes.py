@@ -21,7 +21,7 @@ from projections.verify import Verdict, export_tenant, verify_then_catch_up
 from services.bootstrap import Container
 from services.http.access import AUDIT_READERS
 from services.http.problems import QUERY_ERRORS
-from services.http.reads import known_tenant
+from services.requests.reads import known_tenant
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS

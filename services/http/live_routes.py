@@ -30,9 +30,9 @@ from services.auth.jwt import still_signed_in, token_id
 from services.auth.principal import Principal
 from services.http.access import READERS
 from services.http.problems import problem_responses
-from services.http.reads import engagement_view
 from services.live import RESYNC, SIGNED_OUT, LiveChannels, channel_for, signed_out_channels, tenant_channel
 from services.observability.metrics import SSE_SUBSCRIBERS
+from services.requests.reads import engagement_view
 
 Req = Request[Any, Any, Any]
 

@@ -13,7 +13,6 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from domain.roles import Role
 from projections.answers import (
     EngagementDashboard,
     LongitudinalView,
@@ -30,11 +29,11 @@ from projections.queries import (
 from services.auth.guards import UnitScope, principal_from
 from services.http.access import READERS
 from services.http.problems import QUERY_ERRORS, problem_responses
-from services.http.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
+from services.requests.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
+from services.usecases.reads import PORTFOLIO_ROLES
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS
-PORTFOLIO_ROLES = frozenset({Role.CONSULTANCY_ADMIN, Role.CONSULTANT})
 TODAY = "The day to judge dates against (due dates, check-in horizons); today (UTC) by default, or the day of `as_of`."
 
 AsOf = Annotated[datetime | None, QueryParameter(description=AS_OF)]

@@ -24,7 +24,7 @@ from projections.queries import theme_day_board
 from services.auth.guards import UnitScope
 from services.http.access import READERS
 from services.http.policy import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy
-from services.http.reads import engagement_view, organisation_view
+from services.requests.reads import engagement_view, organisation_view
 from services.web import charts
 from services.web.rendering import page, principal_of
 

@@ -24,7 +24,7 @@ from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import engagement_dashboard, longitudinal, names_at, relation_matrix
 from services.http.access import READERS
 from services.http.policy import PAGE_TENANT_PREFIX, READ, Policy
-from services.http.reads import engagement_view, engagements_of, organisation_view
+from services.requests.reads import engagement_view, engagements_of, organisation_view
 from services.web import charts
 from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _
