@@ -85,8 +85,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the pages and the HTTP API on the configured stores."""
     import uvicorn
 
+    from services.asgi import create_app
     from services.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists
-    from services.http.app import create_app
     from services.http.edge import SERVER_MAX_HEAD_BYTES
 
     settings = settings.with_changes(host=host or settings.host, port=port or settings.port)

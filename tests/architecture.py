@@ -30,6 +30,7 @@ _FLOORS: tuple[tuple[str, int], ...] = (
     ("services.cli", 5),
     ("services.http", 4),
     ("services.web", 4),
+    ("services.requests", 4),
     ("services.usecases", 3),
     ("services", 2),
     ("projections", 1),

@@ -25,10 +25,10 @@ from domain.default_instrument import DEFAULT_INSTRUMENT
 from domain.errors import AlreadyExists
 from domain.provenance import Provenance
 from domain.roles import Role
+from services.asgi import create_app
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
-from services.http.app import create_app
 from services.settings import Settings
 
 PASSWORD = "en lang nok adgangskode"

@@ -41,11 +41,11 @@ from litestar.routes import HTTPRoute
 
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID, DIMENSIONS
 from domain.roles import Role
+from services.asgi import create_app
 from services.auth.jwt import jwt_secret
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import ControlPlane, system_provenance
-from services.http.app import create_app
 from services.http.policy import Caller, Policy, Scope, is_tenant_path, policy_for
 from services.settings import Settings
 

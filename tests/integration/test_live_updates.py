@@ -34,10 +34,10 @@ from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role
 from services.application import TenantApplication
+from services.asgi import create_app
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.http import live_routes
-from services.http.app import create_app
 from services.live import REDIS_PREFIX, LiveChannels, channel_for
 from services.settings import Settings
 from tests.http_harness import PASSWORD, bearer, provenance_now

@@ -31,8 +31,8 @@ from domain.provenance import Provenance
 from domain.roles import Role
 from projections.rebuild import rebuild
 from projections.verify import verify_tenant
+from services.asgi import create_app
 from services.bootstrap import Container
-from services.http.app import create_app
 from services.settings import Settings
 from services.web.forms import FormData, FormInvalid, decode
 from tests.http_harness import ADMIN, PASSWORD, Person, Story, flat, serving
