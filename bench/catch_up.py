@@ -73,6 +73,7 @@ from services.persistence import citus
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
+from tests.commanding import add_unit, establish_organisation
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAGE = 500
@@ -117,9 +118,9 @@ def generate_history(
     facilitator = Actor(tenant_id, uuid4(), Role.CONSULTANT)
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
     founded = at(date(first_year - 1, 11, 1))
-    app.establish_organisation(tenant_id, "Bench Kommune", client.at(founded, "EstablishOrganisation"))
+    establish_organisation(app, tenant_id, "Bench Kommune", client.at(founded, "EstablishOrganisation"))
     unit_ids = {
-        f"Enhed {i:03d}": app.add_unit(tenant_id, f"Enhed {i:03d}", client.at(founded, "AddUnit"))
+        f"Enhed {i:03d}": add_unit(app, tenant_id, f"Enhed {i:03d}", client.at(founded, "AddUnit"))
         for i in range(units)
     }
     story = EngagementStory(app, facilitator, client, random.Random(seed), {})

@@ -68,6 +68,13 @@ from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.settings import Settings
+from tests.commanding import (
+    add_unit,
+    advance_phase,
+    establish_organisation,
+    map_relations,
+    prepare_engagement,
+)
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BALKORT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -134,8 +141,8 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
             def p(command: str) -> Provenance:
                 return provenance(tenant_id, user_id, command)
 
-            app.establish_organisation(tenant_id, "Benchmark Kommune", p("EstablishOrganisation"))
-            unit_ids = tuple(app.add_unit(tenant_id, f"Enhed {i:03d}", p("AddUnit")) for i in range(units))
+            establish_organisation(app, tenant_id, "Benchmark Kommune", p("EstablishOrganisation"))
+            unit_ids = tuple(add_unit(app, tenant_id, f"Enhed {i:03d}", p("AddUnit")) for i in range(units))
             seeded = Seeded(tenant_id, [])
             seeded.relations = [(u, c) for u in unit_ids for c in unit_ids if c != u]
             for n in range(engagements):
@@ -148,14 +155,22 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
                     theme_day=date(2026, 11, 26),
                     follow_up_meeting=None,
                 )
-                eid = app.prepare_engagement(
-                    tenant_id, preparation, unit_ids, DEFAULT_INSTRUMENT, RatingMode.UNIT, 3, 3, p("Prepare")
+                eid = prepare_engagement(
+                    app,
+                    tenant_id,
+                    preparation,
+                    unit_ids,
+                    DEFAULT_INSTRUMENT,
+                    RatingMode.UNIT,
+                    3,
+                    3,
+                    p("Prepare"),
                 )
-                app.advance_phase(eid, Phase.PREPARED, p("AdvancePhase"))
-                app.advance_phase(eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
+                advance_phase(app, eid, Phase.PREPARED, p("AdvancePhase"))
+                advance_phase(app, eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
                 for unit in unit_ids:
                     others = tuple(c for c in unit_ids if c != unit)
-                    app.map_relations(eid, unit, others, p("MapRelations"))
+                    map_relations(app, eid, unit, others, p("MapRelations"))
                 seeded.engagements.append(eid)
             return seeded
 

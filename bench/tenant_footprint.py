@@ -91,7 +91,7 @@ tenant_ids = [container.onboard_tenant(f"Tenant {i}", f"tenant-{i:04d}", system)
 def establish(tenant_id):
     return container.tenants.call(
         tenant_id,
-        lambda app: app.establish_organisation(tenant_id, "Organisation", provenance(tenant_id, "EstablishOrganisation")),
+        lambda app: establish_organisation(app, tenant_id, "Organisation", provenance(tenant_id, "EstablishOrganisation")),
     )
 
 

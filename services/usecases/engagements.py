@@ -7,14 +7,18 @@ from datetime import date
 from typing import Protocol
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID
-from domain.engagement import Preparation
+from domain.engagement import Engagement, Preparation
 from domain.instrument import InstrumentVersion
 from domain.phases import Phase
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
-from services.application import TenantApplication
+from services.application import RETRIES_ON_CONFLICT, TenantApplication, derived_id
 from services.bootstrap import Container
+from services.errors import ConcurrentModification
+from services.observability.metrics import CONFLICT_RETRIES
 from services.usecases.bus import Command, handles
 
 
@@ -86,29 +90,51 @@ class SetRounds(Command[int], frozen=True, kw_only=True):
 
 @handles(PrepareEngagement)
 def prepare(app: TenantApplication, c: PrepareEngagement, p: Provenance, _: int | None) -> UUID:
-    return app.prepare_engagement(
-        c.tenant_id, c.preparation, c.unit_ids, c.instrument, c.rating_mode, c.min_group_size, c.rounds, p
-    )
+    """The preparatory meeting: the engagement is recorded together with its place in the
+    organisation's history, in one atomic save."""
+    engagement_id = derived_id(p, "engagement")
+    for _attempt in range(RETRIES_ON_CONFLICT):
+        organisation = app.organisation(c.tenant_id)
+        if engagement_id in organisation.engagements:
+            return engagement_id
+        engagement = Engagement.prepare(
+            engagement_id,
+            c.preparation,
+            c.unit_ids,
+            c.instrument,
+            c.rating_mode,
+            c.min_group_size,
+            c.rounds,
+            p,
+        )
+        organisation.register_engagement(engagement_id, c.preparation.title, c.unit_ids, p)
+        try:
+            app.save(organisation, engagement)
+        except IntegrityError:
+            CONFLICT_RETRIES.labels("command").inc()
+            continue
+        return engagement_id
+    raise ConcurrentModification("too many concurrent changes; try again")
 
 
 @handles(RevisePreparation)
 def revise(app: TenantApplication, c: RevisePreparation, p: Provenance, v: int | None) -> int:
-    return app.revise_preparation(c.engagement_id, c.preparation, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.revise_preparation(c.preparation, p), v, p)
 
 
 @handles(AdvancePhase)
 def advance(app: TenantApplication, c: AdvancePhase, p: Provenance, v: int | None) -> int:
-    return app.advance_phase(c.engagement_id, c.expected_phase, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.advance(c.expected_phase, p), v, p)
 
 
 @handles(MovePhaseBack)
 def step_back(app: TenantApplication, c: MovePhaseBack, p: Provenance, v: int | None) -> int:
-    return app.move_phase_back(c.engagement_id, c.expected_phase, c.reason, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.move_back(c.expected_phase, c.reason, p), v, p)
 
 
 @handles(SetRounds)
 def set_rounds(app: TenantApplication, c: SetRounds, p: Provenance, v: int | None) -> int:
-    return app.set_rounds(c.engagement_id, c.rounds, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.set_rounds(c.rounds, p), v, p)
 
 
 async def instrument_for(

@@ -8,7 +8,7 @@ from uuid import UUID
 from domain.agreements import CheckInStatus
 from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
-from services.application import TenantApplication
+from services.application import TenantApplication, derived_id
 from services.usecases.bus import Command, handles
 
 
@@ -48,29 +48,40 @@ class CheckInOnAgreement(Command[UUID], frozen=True, kw_only=True):
 
 @handles(DecideAgreement)
 def decide_agreement(app: TenantApplication, c: DecideAgreement, p: Provenance, v: int | None) -> int:
-    return app.decide_agreement(
-        c.engagement_id, c.agreement_id, c.accepted, c.rationale, c.decided_by, p, expected_version=v
+    return app.on_engagement(
+        c.engagement_id,
+        lambda e: e.decide_agreement(c.agreement_id, c.accepted, c.rationale, c.decided_by, p),
+        v,
+        p,
     )
 
 
 @handles(DecideProposal)
 def decide_proposal(app: TenantApplication, c: DecideProposal, p: Provenance, v: int | None) -> int:
-    return app.decide_proposal(
+    return app.on_engagement(
         c.engagement_id,
-        c.proposal_id,
-        c.outcome,
-        c.rationale,
-        c.decided_by,
+        lambda e: e.decide_proposal(
+            c.proposal_id,
+            c.outcome,
+            c.rationale,
+            c.decided_by,
+            p,
+            deferred_until=c.deferred_until,
+            owner=c.owner,
+            due=c.due,
+        ),
+        v,
         p,
-        deferred_until=c.deferred_until,
-        owner=c.owner,
-        due=c.due,
-        expected_version=v,
     )
 
 
 @handles(CheckInOnAgreement)
 def check_in(app: TenantApplication, c: CheckInOnAgreement, p: Provenance, v: int | None) -> UUID:
-    return app.check_in(
-        c.engagement_id, c.agreement_id, c.status, c.note, p, expected_version=v, evidence=c.evidence
+    check_in_id = derived_id(p, "check-in")
+    app.on_engagement(
+        c.engagement_id,
+        lambda e: e.check_in(check_in_id, c.agreement_id, c.status, c.note, p, c.evidence),
+        v,
+        p,
     )
+    return check_in_id

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import AlreadyExists
+from domain.organisation import Organisation
 from domain.provenance import Provenance
-from services.application import TenantApplication
+from services.application import TenantApplication, derived_id
 from services.usecases.bus import Command, handles
 
 
@@ -45,29 +49,40 @@ class RetireUnit(Command[int], frozen=True, kw_only=True):
 
 @handles(EstablishOrganisation)
 def establish(app: TenantApplication, c: EstablishOrganisation, p: Provenance, _: int | None) -> UUID:
-    return app.establish_organisation(c.tenant_id, c.name, p)
+    """Start the record of a client organisation's units (once per tenant)."""
+    try:
+        app.save(Organisation(tenant_id=c.tenant_id, name=c.name, provenance=p))
+    except IntegrityError:
+        raise AlreadyExists("the organisation has been established already") from None
+    return Organisation.id_for(c.tenant_id)
 
 
 @handles(AddUnit)
 def add(app: TenantApplication, c: AddUnit, p: Provenance, v: int | None) -> UUID:
-    return app.add_unit(c.tenant_id, c.name, p, expected_version=v)
+    unit_id = derived_id(p, "unit")
+    app.on_organisation(c.tenant_id, lambda org: org.add_unit(unit_id, c.name, p), v, p)
+    return unit_id
 
 
 @handles(RenameUnit)
 def rename(app: TenantApplication, c: RenameUnit, p: Provenance, v: int | None) -> int:
-    return app.rename_unit(c.tenant_id, c.unit_id, c.name, p, expected_version=v)
+    return app.on_organisation(c.tenant_id, lambda org: org.rename_unit(c.unit_id, c.name, p), v, p)
 
 
 @handles(MergeUnits)
 def merge(app: TenantApplication, c: MergeUnits, p: Provenance, v: int | None) -> UUID:
-    return app.merge_units(c.tenant_id, c.unit_ids, c.name, p, expected_version=v)
+    into = derived_id(p, "merged-unit")
+    app.on_organisation(c.tenant_id, lambda org: org.merge_units(c.unit_ids, into, c.name, p), v, p)
+    return into
 
 
 @handles(SplitUnit)
 def split(app: TenantApplication, c: SplitUnit, p: Provenance, v: int | None) -> tuple[UUID, ...]:
-    return app.split_unit(c.tenant_id, c.unit_id, c.names, p, expected_version=v)
+    into = tuple((derived_id(p, f"split-unit-{i}"), n) for i, n in enumerate(c.names))
+    app.on_organisation(c.tenant_id, lambda org: org.split_unit(c.unit_id, into, p), v, p)
+    return tuple(new_id for new_id, _ in into)
 
 
 @handles(RetireUnit)
 def retire(app: TenantApplication, c: RetireUnit, p: Provenance, v: int | None) -> int:
-    return app.retire_unit(c.tenant_id, c.unit_id, p, expected_version=v)
+    return app.on_organisation(c.tenant_id, lambda org: org.retire_unit(c.unit_id, p), v, p)

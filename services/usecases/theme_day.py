@@ -4,11 +4,13 @@ wrap-up, closing plenary."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from uuid import UUID
+from dataclasses import replace
+from uuid import UUID, uuid5
 
+from domain.engagement import AgreementDraft, Engagement, ProposalDraft
 from domain.provenance import Provenance
 from domain.ratings import Rating, RatingMode
-from services.application import TenantApplication
+from services.application import TenantApplication, derived_id
 from services.bootstrap import Container
 from services.usecases.bus import Command, handles, query
 
@@ -107,83 +109,144 @@ class HoldClosingPlenary(Command[int], frozen=True, kw_only=True):
     notes: str
 
 
+def outcome_drafts(
+    provenance: Provenance, agreements: tuple[tuple[str, bool], ...], proposals: tuple[str, ...]
+) -> tuple[tuple[AgreementDraft, ...], tuple[ProposalDraft, ...]]:
+    """Agreements (text, needs acceptance) and proposals with ids derived from the command."""
+    return (
+        tuple(
+            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
+            for i, (text, needs) in enumerate(agreements)
+        ),
+        tuple(
+            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
+        ),
+    )
+
+
 @handles(MapRelations)
 def map_relations(app: TenantApplication, c: MapRelations, p: Provenance, v: int | None) -> int:
-    return app.map_relations(c.engagement_id, c.unit_id, c.counterpart_ids, p, expected_version=v)
+    return app.on_engagement(
+        c.engagement_id, lambda e: e.map_relations(c.unit_id, c.counterpart_ids, p), v, p
+    )
 
 
 @handles(SubmitRating)
 def rate(app: TenantApplication, c: SubmitRating, p: Provenance, v: int | None) -> UUID:
-    return app.submit_rating(c.engagement_id, c.unit_id, c.counterpart_id, c.scores, p, expected_version=v)
+    """Record a rating. In an engagement with individual ratings the rater is recorded only
+    as a pseudonym local to the engagement (so a new rating replaces their earlier one), and
+    the event names an anonymous participant as its actor."""
+    rating_id = derived_id(p, "rating")
+    anonymous_command = uuid5(rating_id, "command")
+
+    def act(engagement: Engagement) -> None:
+        rater, acting = None, p
+        if engagement.rating_mode is RatingMode.INDIVIDUAL:
+            rater = app.pseudonym(c.engagement_id, p.actor_id, engagement)
+            # Nothing in the record may lead back to the person: not the actor, not the
+            # command (derived from user and key), not the request.
+            acting = replace(
+                p,
+                actor_id=uuid5(c.engagement_id, "anonymous participant"),
+                command_id=anonymous_command,
+                correlation_id="withheld",
+            )
+        engagement.submit_rating(rating_id, c.unit_id, c.counterpart_id, c.scores, rater, acting)
+
+    app.on_engagement(c.engagement_id, act, v, p, (anonymous_command,))
+    return rating_id
 
 
 @handles(SendDanceCard)
 def send(app: TenantApplication, c: SendDanceCard, p: Provenance, v: int | None) -> UUID:
-    return app.send_card(
+    card_id = derived_id(p, "dance-card")
+    app.on_engagement(
         c.engagement_id,
-        c.from_unit,
-        c.to_unit,
-        c.topic,
-        c.reason,
-        c.hoped_outcome,
-        c.motivating_rating_id,
+        lambda e: e.send_card(
+            card_id, c.from_unit, c.to_unit, c.topic, c.reason, c.hoped_outcome, c.motivating_rating_id, p
+        ),
+        v,
         p,
-        expected_version=v,
     )
+    return card_id
 
 
 @handles(AcceptDanceCard)
 def accept(app: TenantApplication, c: AcceptDanceCard, p: Provenance, v: int | None) -> int:
-    return app.accept_card(c.engagement_id, c.card_id, c.unit_id, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.accept_card(c.card_id, c.unit_id, p), v, p)
 
 
 @handles(DeclineDanceCard)
 def decline(app: TenantApplication, c: DeclineDanceCard, p: Provenance, v: int | None) -> int:
-    return app.decline_card(c.engagement_id, c.card_id, c.unit_id, c.reason, p, expected_version=v)
+    return app.on_engagement(
+        c.engagement_id, lambda e: e.decline_card(c.card_id, c.unit_id, c.reason, p), v, p
+    )
 
 
 @handles(WithdrawDanceCard)
 def withdraw(app: TenantApplication, c: WithdrawDanceCard, p: Provenance, v: int | None) -> int:
-    return app.withdraw_card(c.engagement_id, c.card_id, c.unit_id, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.withdraw_card(c.card_id, c.unit_id, p), v, p)
 
 
 @handles(ScheduleDialogues)
 def schedule(app: TenantApplication, c: ScheduleDialogues, p: Provenance, v: int | None) -> int:
-    return app.schedule_dialogues(c.engagement_id, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.schedule_dialogues(p), v, p)
 
 
 @handles(MoveDialogue)
 def move(app: TenantApplication, c: MoveDialogue, p: Provenance, v: int | None) -> int:
-    return app.move_dialogue(c.engagement_id, c.card_id, c.round, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.move_dialogue(c.card_id, c.round, p), v, p)
 
 
 @handles(HoldDialogue)
 def hold(
     app: TenantApplication, c: HoldDialogue, p: Provenance, v: int | None
 ) -> tuple[UUID, tuple[UUID, ...], tuple[UUID, ...]]:
-    return app.hold_dialogue(
-        c.engagement_id, c.card_id, c.notes, c.participants, c.agreements, c.proposals, p, expected_version=v
+    dialogue_id = derived_id(p, "dialogue")
+    agreements, proposals = outcome_drafts(p, c.agreements, c.proposals)
+    app.on_engagement(
+        c.engagement_id,
+        lambda e: e.hold_dialogue(dialogue_id, c.card_id, c.notes, c.participants, agreements, proposals, p),
+        v,
+        p,
+    )
+    return (
+        dialogue_id,
+        tuple(a.agreement_id for a in agreements),
+        tuple(x.proposal_id for x in proposals),
     )
 
 
 @handles(AddDialogueOutcomes)
 def add_outcomes(app: TenantApplication, c: AddDialogueOutcomes, p: Provenance, v: int | None) -> Outcomes:
-    return app.add_outcomes(c.engagement_id, c.dialogue_id, c.agreements, c.proposals, p, expected_version=v)
+    agreements, proposals = outcome_drafts(p, c.agreements, c.proposals)
+    app.on_engagement(
+        c.engagement_id, lambda e: e.add_outcomes(c.dialogue_id, agreements, proposals, p), v, p
+    )
+    return tuple(a.agreement_id for a in agreements), tuple(x.proposal_id for x in proposals)
 
 
 @handles(RedactParticipant)
 def redact(app: TenantApplication, c: RedactParticipant, p: Provenance, v: int | None) -> int:
-    return app.redact_participant(c.engagement_id, c.name, p, expected_version=v)
+    """Erase a participant's name from the engagement's dialogues; how many places."""
+    places = 0
+
+    def act(engagement: Engagement) -> None:
+        nonlocal places
+        places = engagement.redact_participant(c.name, p)
+
+    app.on_engagement(c.engagement_id, act, v, p)
+    return places
 
 
 @handles(WrapUpUnit)
 def wrap_up(app: TenantApplication, c: WrapUpUnit, p: Provenance, v: int | None) -> int:
-    return app.wrap_up(c.engagement_id, c.unit_id, c.summary, c.inputs, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.wrap_up(c.unit_id, c.summary, c.inputs, p), v, p)
 
 
 @handles(HoldClosingPlenary)
 def close(app: TenantApplication, c: HoldClosingPlenary, p: Provenance, v: int | None) -> int:
-    return app.hold_closing_plenary(c.engagement_id, c.notes, p, expected_version=v)
+    return app.on_engagement(c.engagement_id, lambda e: e.hold_closing_plenary(c.notes, p), v, p)
 
 
 async def own_ratings(

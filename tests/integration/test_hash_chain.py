@@ -268,7 +268,7 @@ def test_the_projector_chains_new_events_and_anchors_the_head(
 
     def add_unit(name: str) -> None:
         provenance = system_provenance("AddUnit", tenant_id=tenant_id)
-        container.tenants.call(tenant_id, lambda app: app.add_unit(tenant_id, name, provenance))
+        container.tenants.call(tenant_id, lambda app: add_unit(app, tenant_id, name, provenance))
         runner.catch_up_now(tenant_id)
 
     add_unit("Ny enhed")

@@ -43,6 +43,7 @@ from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from tests import commanding
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import postgres_views, sqlite_views
 
@@ -94,13 +95,15 @@ def provenance(tenant_id: UUID, command: str) -> Provenance:
 def establish(container: Container, tenant_id: UUID) -> UUID:
     return container.tenants.call(
         tenant_id,
-        lambda app: app.establish_organisation(tenant_id, "Organisation", provenance(tenant_id, "Establish")),
+        lambda app: commanding.establish_organisation(
+            app, tenant_id, "Organisation", provenance(tenant_id, "Establish")
+        ),
     )
 
 
 def add_unit(container: Container, tenant_id: UUID, name: str) -> UUID:
     return container.tenants.call(
-        tenant_id, lambda app: app.add_unit(tenant_id, name, provenance(tenant_id, "AddUnit"))
+        tenant_id, lambda app: commanding.add_unit(app, tenant_id, name, provenance(tenant_id, "AddUnit"))
     )
 
 
@@ -111,9 +114,12 @@ def seed_story(container: Container) -> UUID:
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
 
     def build(app: TenantApplication) -> None:
-        app.establish_organisation(tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish"))
+        commanding.establish_organisation(
+            app, tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish")
+        )
         units = {
-            n: app.add_unit(tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit")) for n in UNITS[:6]
+            n: commanding.add_unit(app, tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit"))
+            for n in UNITS[:6]
         }
         story = EngagementStory(app, facilitator, client, random.Random(7), {})
         story.run(2024, "Sammen 2024", units, date(2024, 3, 12), Phase.FOLLOW_THROUGH)

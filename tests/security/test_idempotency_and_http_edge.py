@@ -41,6 +41,7 @@ from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.http import idempotency
 from services.settings import Settings
+from tests.commanding import rename_unit
 from tests.http_harness import ADMIN, PASSWORD, Story, onboard, register, serving, token_for
 
 START_SECONDS = 60.0
@@ -224,7 +225,7 @@ async def test_a_command_given_again_under_its_command_id_records_nothing_and_an
         return int(
             container.tenants.call(
                 tenant_id,
-                lambda app: app.rename_unit(tenant_id, unit_id, "Visitation og bevilling", provenance),
+                lambda app: rename_unit(app, tenant_id, unit_id, "Visitation og bevilling", provenance),
             )
         )
 
