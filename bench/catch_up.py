@@ -73,6 +73,7 @@ from services.persistence import citus
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import add_unit, establish_organisation
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -170,7 +171,7 @@ def onboard(settings: Settings, name: str, slug: str) -> tuple[UUID, TypedMapper
     """A new tenant and the mapper that reads and writes its events (its own key)."""
     container = build_container(settings)
     try:
-        tenant_id = container.onboard_tenant(name, slug, system_provenance("SeedBenchmark"))
+        tenant_id = onboard_tenant(container, name, slug, system_provenance("SeedBenchmark"))
         mapper = container.mappers(tenant_id)
         assert isinstance(mapper, TypedMapper)
         return tenant_id, mapper

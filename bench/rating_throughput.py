@@ -68,6 +68,7 @@ from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import (
     add_unit,
     advance_phase,
@@ -131,7 +132,7 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
     container = build_container(settings)
     try:
         system = system_provenance("SeedBenchmark")
-        tenant_id = container.onboard_tenant("Benchmark Kommune", "benchmark-kommune", system)
+        tenant_id = onboard_tenant(container, "Benchmark Kommune", "benchmark-kommune", system)
         user_id = container.control.register_user(
             EMAIL, "Bench Consultant", PASSWORD, Role.CONSULTANT, system
         )

@@ -85,7 +85,7 @@ settings = Settings(database_url=url, data_dir=Path(data_dir), **fresh_secrets()
 container = build_container(settings)
 rss_start = status("VmRSS")
 system = system_provenance("OnboardTenant")
-tenant_ids = [container.onboard_tenant(f"Tenant {i}", f"tenant-{i:04d}", system) for i in range(n)]
+tenant_ids = [onboard_tenant(container, f"Tenant {i}", f"tenant-{i:04d}", system) for i in range(n)]
 
 
 def establish(tenant_id):

@@ -29,6 +29,7 @@ from services.usecases import engagements, handle
 from services.usecases import follow_up as follow_up_
 from services.usecases import organisation as units_
 from services.usecases import theme_day as day
+from services.usecases.tenants import onboard_tenant
 
 T = TypeVar("T")
 
@@ -414,7 +415,7 @@ def seed_demo(container: Container, *, seed: int = 2024) -> UUID:
     tenant_id = container.control.tenant_id_for(DEMO_TENANT_SLUG)
     system_user = demo_id("system")
     system = Actor(tenant_id, system_user, Role.CONSULTANCY_ADMIN).at(at(date(2024, 1, 8)), "SeedDemo")
-    container.onboard_tenant(DEMO_TENANT_NAME, DEMO_TENANT_SLUG, system)
+    onboard_tenant(container, DEMO_TENANT_NAME, DEMO_TENANT_SLUG, system)
     users = seed_users(container, tenant_id, system)
     facilitator = Actor(tenant_id, users["konsulent@balkort.example"], Role.CONSULTANT)
     client = Actor(tenant_id, users["leder@soeby.example"], Role.CLIENT_ADMIN)

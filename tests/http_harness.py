@@ -30,6 +30,7 @@ from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 
 PASSWORD = "en lang nok adgangskode"
 ADMIN = "admin@konsulenthuset.dk"
@@ -115,7 +116,9 @@ async def consultant_headers(story: Story, tenant_id: UUID) -> dict[str, str]:
 async def onboard(container: Container, name: str, stem: str) -> UUID:
     """A tenant onboarded straight on the container, under a slug of its own (`stem-…`)."""
     slug = f"{stem}-{uuid4().hex[:12]}"
-    tenant_id: UUID = await container.offloop(container.onboard_tenant, name, slug, system_provenance("Test"))
+    tenant_id: UUID = await container.offloop(
+        onboard_tenant, container, name, slug, system_provenance("Test")
+    )
     return tenant_id
 
 

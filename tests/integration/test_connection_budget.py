@@ -20,6 +20,7 @@ from domain.organisation import Organisation
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests import commanding
 from tests.conftest import DATABASE_URL
 from tests.http_harness import ADMIN, Person, serving
@@ -124,8 +125,8 @@ def test_two_tenants_on_one_shared_connection_each_write_into_their_own_schema(
     container = build_container(settings)
     try:
         system = system_provenance("Test")
-        a = container.onboard_tenant("Aby", f"aby-{uuid4().hex[:8]}", system)
-        b = container.onboard_tenant("Bby", f"bby-{uuid4().hex[:8]}", system)
+        a = onboard_tenant(container, "Aby", f"aby-{uuid4().hex[:8]}", system)
+        b = onboard_tenant(container, "Bby", f"bby-{uuid4().hex[:8]}", system)
         for tenant in (a, b):
             container.tenants.call(
                 tenant,

@@ -42,6 +42,7 @@ from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import (
     add_unit,
     advance_phase,
@@ -99,7 +100,7 @@ def open_theme_day(settings: Settings) -> ThemeDay:
         system = system_provenance("Test")
         admin_email = f"admin-{uuid4().hex[:10]}@example.dk"
         container.control.register_user(admin_email, "Admin", PASSWORD, Role.CONSULTANCY_ADMIN, system)
-        tenant_id = container.onboard_tenant("Region Flåde", f"flaade-{uuid4().hex[:12]}", system)
+        tenant_id = onboard_tenant(container, "Region Flåde", f"flaade-{uuid4().hex[:12]}", system)
         actor = uuid4()
 
         def build(app: TenantApplication) -> tuple[UUID, tuple[UUID, ...]]:

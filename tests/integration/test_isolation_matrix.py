@@ -48,6 +48,7 @@ from services.bootstrap import Container, build_container
 from services.controlplane import ControlPlane, system_provenance
 from services.http.policy import Caller, Policy, Scope, is_tenant_path, policy_for
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 
 BATCH = 24
 STREAM_CUT_SECONDS = 1.0
@@ -222,7 +223,7 @@ class Api:
 async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) -> TenantIds:
     """Onboards a tenant and runs an engagement up to a dialogue with an agreement and a proposal."""
     slug = f"iso-{uuid4().hex[:12]}"
-    await container.offloop(container.onboard_tenant, "Region Isolation", slug, system_provenance("Test"))
+    await container.offloop(onboard_tenant, container, "Region Isolation", slug, system_provenance("Test"))
     tenant_id = ControlPlane.tenant_id_for(slug)
     api = Api(app, admin_token, tenant_id)
     await api.send("PUT", "/organisation", {"name": "Region Isolation"}, 200)

@@ -40,6 +40,7 @@ from services.controlplane import system_provenance
 from services.http import live_routes
 from services.live import REDIS_PREFIX, LiveChannels, channel_for
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import (
     add_unit,
     advance_phase,
@@ -109,8 +110,8 @@ def set_up_board(container: Container) -> Board:
     admin_email = f"admin-{uuid4().hex[:10]}@example.dk"
     control.register_user(admin_email, "Admin", PASSWORD, Role.CONSULTANCY_ADMIN, system)
     tag = uuid4().hex[:12]
-    tenant_id = container.onboard_tenant("Region Live", f"live-{tag}", system)
-    other_tenant = container.onboard_tenant("Region Anden", f"other-{tag}", system)
+    tenant_id = onboard_tenant(container, "Region Live", f"live-{tag}", system)
+    other_tenant = onboard_tenant(container, "Region Anden", f"other-{tag}", system)
     outsider_email = f"outsider-{uuid4().hex[:10]}@example.dk"
     outsider = control.register_user(outsider_email, "Outsider", PASSWORD, None, system)
     control.grant_membership(outsider, other_tenant, Role.CLIENT_ADMIN, system)

@@ -43,6 +43,7 @@ from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests import commanding
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import postgres_views, sqlite_views
@@ -75,7 +76,7 @@ def container(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
 
 def onboard(container: Container) -> UUID:
     slug = f"views-{secrets.token_hex(5)}"
-    return container.onboard_tenant(f"Kommune {slug}", slug, system_provenance("Test"))
+    return onboard_tenant(container, f"Kommune {slug}", slug, system_provenance("Test"))
 
 
 def provenance(tenant_id: UUID, command: str) -> Provenance:

@@ -27,6 +27,7 @@ from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import add_unit, establish_organisation, merge_units, rename_unit
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 from tests.views_snapshot import (
@@ -122,7 +123,7 @@ def check_equivalence(
     read_views: Callable[[ViewStore], Views],
 ) -> None:
     slug = f"equivalence-{secrets.token_hex(5)}"
-    tenant_id = container.onboard_tenant(f"Kommune {slug}", slug, system_provenance("Test"))
+    tenant_id = onboard_tenant(container, f"Kommune {slug}", slug, system_provenance("Test"))
     mapper = container.projections.mappers(tenant_id)
     source = container.views.source_for(tenant_id)
     stepwise = new_store("stepwise")

@@ -21,6 +21,7 @@ from services.application import TenantApplication
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import (
     add_unit,
     advance_phase,
@@ -42,7 +43,7 @@ def provenance(tenant_id: UUID) -> Provenance:
 @pytest.fixture
 def mapping_engagement(backend: Settings) -> Iterator[World]:
     container = build_container(backend)
-    tenant_id = container.onboard_tenant("Working", f"w-{uuid4().hex[:10]}", system_provenance("Test"))
+    tenant_id = onboard_tenant(container, "Working", f"w-{uuid4().hex[:10]}", system_provenance("Test"))
     app_lease = container.tenants.lease(tenant_id)
     app = app_lease.__enter__()
     establish_organisation(app, tenant_id, "Org", provenance(tenant_id))

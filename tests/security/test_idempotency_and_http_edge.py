@@ -41,6 +41,7 @@ from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.http import idempotency
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.commanding import rename_unit
 from tests.http_harness import ADMIN, PASSWORD, Story, onboard, register, serving, token_for
 
@@ -279,7 +280,8 @@ def _prepare(data_dir: Path) -> tuple[UUID, str]:
         container: Container = build_container(Settings(data_dir=data_dir))
         try:
             tenant_id: UUID = await container.offloop(
-                container.onboard_tenant,
+                onboard_tenant,
+                container,
                 "Region Nord",
                 f"served-{uuid4().hex[:8]}",
                 system_provenance("Test"),
