@@ -61,7 +61,9 @@ async def run(
     names the version it was shown (`expected`) and may say on which day the thing it records
     happened (`happened`, checked by the form)."""
     occurred_at = await occurred_at_from(request, tenant_id)
-    provenance = build_provenance(request, request.user, tenant_id, command.name, occurred_at, command_key)
+    provenance = build_provenance(
+        request, request.user, tenant_id, command.command_name, occurred_at, command_key
+    )
     if happened is not None:
         provenance = replace(provenance, occurred_at=happened)
     version = expected_version(request) if isinstance(expected, IfMatch) else expected

@@ -5,8 +5,9 @@ Both adapters (the API and the pages) build a command from what a request carrie
 here with the provenance they built; the demo builds commands too. Nothing here knows of a
 request: whatever a command needs is a field of it, path ids included.
 
-A command's class name is the command's name in the record (`Provenance.command_name`), so
-renaming a command class renames what new events say caused them: don't.
+A command's class name is its name in the record (`command_name`, which becomes
+`Provenance.command_name`; a command may name itself by what it decides), so renaming a command
+class renames what new events say caused them: don't. No command has a field of that name.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Command(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     (the id of what it created, the version it reached, ...)."""
 
     @property
-    def name(self) -> str:
+    def command_name(self) -> str:
         """The command's name in the record."""
         return type(self).__name__
 
@@ -56,6 +57,8 @@ def handles(
     ) -> Callable[[TenantApplication, C, Provenance, int | None], R]:
         if kind in HANDLERS:
             raise ValueError(f"{kind.__name__} has a handler already")
+        if "command_name" in kind.__struct_fields__:
+            raise TypeError(f"{kind.__name__} has a field that hides its command_name")
         HANDLERS[kind] = handler
         return handler
 
@@ -69,7 +72,7 @@ def handle(
     try:
         handler = HANDLERS[type(command)]
     except KeyError:
-        raise LookupError(f"no handler for {command.name}") from None
+        raise LookupError(f"no handler for {type(command).__name__}") from None
     return cast("R", handler(app, command, provenance, expected_version))
 
 

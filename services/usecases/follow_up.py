@@ -23,7 +23,7 @@ class DecideAgreement(Command[int], frozen=True, kw_only=True):
     decided_by: str
 
     @property
-    def name(self) -> str:
+    def command_name(self) -> str:
         return "AcceptAgreement" if self.accepted else "RejectAgreement"
 
 
