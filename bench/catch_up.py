@@ -73,8 +73,8 @@ from services.persistence import citus
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
+from services.usecases import handle, organisation
 from services.usecases.tenants import onboard_tenant
-from tests.commanding import add_unit, establish_organisation
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAGE = 500
@@ -119,9 +119,17 @@ def generate_history(
     facilitator = Actor(tenant_id, uuid4(), Role.CONSULTANT)
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
     founded = at(date(first_year - 1, 11, 1))
-    establish_organisation(app, tenant_id, "Bench Kommune", client.at(founded, "EstablishOrganisation"))
+    handle(
+        app,
+        organisation.EstablishOrganisation(tenant_id=tenant_id, name="Bench Kommune"),
+        client.at(founded, "EstablishOrganisation"),
+    )
     unit_ids = {
-        f"Enhed {i:03d}": add_unit(app, tenant_id, f"Enhed {i:03d}", client.at(founded, "AddUnit"))
+        f"Enhed {i:03d}": handle(
+            app,
+            organisation.AddUnit(tenant_id=tenant_id, name=f"Enhed {i:03d}"),
+            client.at(founded, "AddUnit"),
+        )
         for i in range(units)
     }
     story = EngagementStory(app, facilitator, client, random.Random(seed), {})

@@ -63,6 +63,8 @@ from services.auth.secret_keys import fresh_secrets
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases import handle, organisation
+from services.usecases.tenants import onboard_tenant
 
 
 def status(field):
@@ -91,7 +93,11 @@ tenant_ids = [onboard_tenant(container, f"Tenant {i}", f"tenant-{i:04d}", system
 def establish(tenant_id):
     return container.tenants.call(
         tenant_id,
-        lambda app: establish_organisation(app, tenant_id, "Organisation", provenance(tenant_id, "EstablishOrganisation")),
+        lambda app: handle(
+            app,
+            organisation.EstablishOrganisation(tenant_id=tenant_id, name="Organisation"),
+            provenance(tenant_id, "EstablishOrganisation"),
+        ),
     )
 
 
