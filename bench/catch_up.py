@@ -74,6 +74,8 @@ from services.persistence import citus
 from services.persistence.env import PSEUDONYM_KEY, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
+from services.usecases import handle, organisation
+from services.usecases.tenants import onboard_tenant
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PAGE = 500
@@ -118,9 +120,17 @@ def generate_history(
     facilitator = Actor(tenant_id, uuid4(), Role.CONSULTANT)
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
     founded = at(date(first_year - 1, 11, 1))
-    app.establish_organisation(tenant_id, "Bench Kommune", client.at(founded, "EstablishOrganisation"))
+    handle(
+        app,
+        organisation.EstablishOrganisation(tenant_id=tenant_id, name="Bench Kommune"),
+        client.at(founded, "EstablishOrganisation"),
+    )
     unit_ids = {
-        f"Enhed {i:03d}": app.add_unit(tenant_id, f"Enhed {i:03d}", client.at(founded, "AddUnit"))
+        f"Enhed {i:03d}": handle(
+            app,
+            organisation.AddUnit(tenant_id=tenant_id, name=f"Enhed {i:03d}"),
+            client.at(founded, "AddUnit"),
+        )
         for i in range(units)
     }
     story = EngagementStory(app, facilitator, client, random.Random(seed), {})
@@ -170,7 +180,7 @@ def onboard(settings: Settings, name: str, slug: str) -> tuple[UUID, TypedMapper
     """A new tenant and the mapper that reads and writes its events (its own key)."""
     container = build_container(settings)
     try:
-        tenant_id = container.onboard_tenant(name, slug, system_provenance("SeedBenchmark"))
+        tenant_id = onboard_tenant(container, name, slug, system_provenance("SeedBenchmark"))
         mapper = container.mappers(tenant_id)
         assert isinstance(mapper, TypedMapper)
         return tenant_id, mapper

@@ -96,6 +96,7 @@ from services.migrations import migrate
 from services.persistence import citus
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.clusters import PrivateCluster, private_cluster
 
 PLAIN_URL = os.environ.get("BALKORT_BENCH_PLAIN_URL")
@@ -337,7 +338,7 @@ class Backend:
 def onboard_neighbour(settings: Settings) -> UUID:
     container = build_container(settings)
     try:
-        return container.onboard_tenant("Nabo Kommune", "nabo-kommune", system_provenance("SeedBenchmark"))
+        return onboard_tenant(container, "Nabo Kommune", "nabo-kommune", system_provenance("SeedBenchmark"))
     finally:
         container.tenants.close()
         container.control.close()

@@ -79,6 +79,7 @@ from services.demo import Actor, at
 from services.persistence.env import tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 
 PROGRESS = 100_000
 
@@ -88,8 +89,8 @@ def setup_tenants(settings: Settings) -> tuple[tuple[UUID, TypedMapper], tuple[U
     container = build_container(settings)
     try:
         system = system_provenance("SeedBenchmark")
-        small = container.onboard_tenant("Kort Kommune", "kort-kommune", system)
-        big = container.onboard_tenant("Lang Kommune", "lang-kommune", system)
+        small = onboard_tenant(container, "Kort Kommune", "kort-kommune", system)
+        big = onboard_tenant(container, "Lang Kommune", "lang-kommune", system)
         user = container.control.register_user(EMAIL, "Bench Consultant", PASSWORD, Role.CONSULTANT, system)
         for tenant in (small, big):
             container.control.grant_membership(user, tenant, Role.CONSULTANT, system)

@@ -38,10 +38,10 @@ if __package__ in (None, ""):  # run as a plain script: make the repository impo
 
 from litestar.testing import AsyncTestClient
 
+from services.asgi import create_app
 from services.auth.jwt import CSRF_COOKIE
 from services.bootstrap import build_container
 from services.demo import DEMO_PASSWORD, seed_demo
-from services.http.app import create_app
 from services.settings import Settings
 
 PLANNER = "leder@soeby.example"

@@ -68,6 +68,9 @@ from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.settings import Settings
+from services.usecases import handle, organisation, theme_day
+from services.usecases.engagements import AdvancePhase, PrepareEngagement
+from services.usecases.tenants import onboard_tenant
 
 ADMIN_URL = os.environ.get("BALKORT_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BALKORT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -124,7 +127,7 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
     container = build_container(settings)
     try:
         system = system_provenance("SeedBenchmark")
-        tenant_id = container.onboard_tenant("Benchmark Kommune", "benchmark-kommune", system)
+        tenant_id = onboard_tenant(container, "Benchmark Kommune", "benchmark-kommune", system)
         user_id = container.control.register_user(
             EMAIL, "Bench Consultant", PASSWORD, Role.CONSULTANT, system
         )
@@ -134,8 +137,15 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
             def p(command: str) -> Provenance:
                 return provenance(tenant_id, user_id, command)
 
-            app.establish_organisation(tenant_id, "Benchmark Kommune", p("EstablishOrganisation"))
-            unit_ids = tuple(app.add_unit(tenant_id, f"Enhed {i:03d}", p("AddUnit")) for i in range(units))
+            handle(
+                app,
+                organisation.EstablishOrganisation(tenant_id=tenant_id, name="Benchmark Kommune"),
+                p("EstablishOrganisation"),
+            )
+            unit_ids = tuple(
+                handle(app, organisation.AddUnit(tenant_id=tenant_id, name=f"Enhed {i:03d}"), p("AddUnit"))
+                for i in range(units)
+            )
             seeded = Seeded(tenant_id, [])
             seeded.relations = [(u, c) for u in unit_ids for c in unit_ids if c != u]
             for n in range(engagements):
@@ -148,14 +158,32 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
                     theme_day=date(2026, 11, 26),
                     follow_up_meeting=None,
                 )
-                eid = app.prepare_engagement(
-                    tenant_id, preparation, unit_ids, DEFAULT_INSTRUMENT, RatingMode.UNIT, 3, 3, p("Prepare")
+                eid = handle(
+                    app,
+                    PrepareEngagement(
+                        tenant_id=tenant_id,
+                        preparation=preparation,
+                        unit_ids=unit_ids,
+                        instrument=DEFAULT_INSTRUMENT,
+                        rating_mode=RatingMode.UNIT,
+                        min_group_size=3,
+                        rounds=3,
+                    ),
+                    p("Prepare"),
                 )
-                app.advance_phase(eid, Phase.PREPARED, p("AdvancePhase"))
-                app.advance_phase(eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
+                for phase in (Phase.PREPARED, Phase.THEME_DAY_OPEN):
+                    handle(
+                        app,
+                        AdvancePhase(engagement_id=eid, expected_phase=phase),
+                        p("AdvancePhase"),
+                    )
                 for unit in unit_ids:
                     others = tuple(c for c in unit_ids if c != unit)
-                    app.map_relations(eid, unit, others, p("MapRelations"))
+                    handle(
+                        app,
+                        theme_day.MapRelations(engagement_id=eid, unit_id=unit, counterpart_ids=others),
+                        p("MapRelations"),
+                    )
                 seeded.engagements.append(eid)
             return seeded
 

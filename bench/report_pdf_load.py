@@ -36,9 +36,9 @@ if __package__ in (None, ""):  # run as a plain script: make the repository impo
 
 import httpx
 
+from services.asgi import create_app
 from services.bootstrap import build_container
 from services.demo import DEMO_PASSWORD, seed_demo
-from services.http.app import create_app
 from services.settings import Settings
 
 PLANNER = "leder@soeby.example"

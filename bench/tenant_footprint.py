@@ -63,6 +63,8 @@ from services.auth.secret_keys import fresh_secrets
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases import handle, organisation
+from services.usecases.tenants import onboard_tenant
 
 
 def status(field):
@@ -85,13 +87,17 @@ settings = Settings(database_url=url, data_dir=Path(data_dir), **fresh_secrets()
 container = build_container(settings)
 rss_start = status("VmRSS")
 system = system_provenance("OnboardTenant")
-tenant_ids = [container.onboard_tenant(f"Tenant {i}", f"tenant-{i:04d}", system) for i in range(n)]
+tenant_ids = [onboard_tenant(container, f"Tenant {i}", f"tenant-{i:04d}", system) for i in range(n)]
 
 
 def establish(tenant_id):
     return container.tenants.call(
         tenant_id,
-        lambda app: app.establish_organisation(tenant_id, "Organisation", provenance(tenant_id, "EstablishOrganisation")),
+        lambda app: handle(
+            app,
+            organisation.EstablishOrganisation(tenant_id=tenant_id, name="Organisation"),
+            provenance(tenant_id, "EstablishOrganisation"),
+        ),
     )
 
 

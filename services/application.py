@@ -1,7 +1,10 @@
-"""The per-tenant application service: load an aggregate, call one method, save.
+"""The per-tenant application service: load an aggregate, let it act, save; retried on a
+concurrent write, and a command recorded already is recognised rather than done twice.
 
 One instance per tenant (client organisation), each over the tenant's own event store.
-Blocking: call it off the event loop (services.offloop).
+Blocking: call it off the event loop (services.offloop). What each command does with the
+aggregate is the use cases' (`services/usecases/`): their handlers act through `change`,
+`on_engagement` and `on_organisation`.
 """
 
 from __future__ import annotations
@@ -9,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
-from dataclasses import replace
-from datetime import date
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid5
 
@@ -19,16 +20,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.access_log import AccessLog, month_of
-from domain.agreements import CheckInStatus
-from domain.engagement import AgreementDraft, Engagement, Preparation, ProposalDraft
+from domain.engagement import Engagement
 from domain.errors import NotFound
-from domain.instrument import InstrumentVersion
 from domain.members import MemberRoster
 from domain.organisation import Organisation
-from domain.phases import Phase
-from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
-from domain.ratings import RatingMode
 from services.errors import ConcurrentModification
 from services.observability.metrics import CONFLICT_RETRIES
 from services.persistence.base import BalkortApplication
@@ -54,21 +50,6 @@ def _version_after(aggregate: Engagement | Organisation, command_ids: tuple[UUID
         if (version := aggregate.version_after(command_id)) is not None:
             return version
     return None
-
-
-def outcome_drafts(
-    provenance: Provenance, agreements: tuple[tuple[str, bool], ...], proposals: tuple[str, ...]
-) -> tuple[tuple[AgreementDraft, ...], tuple[ProposalDraft, ...]]:
-    """Agreements (text, needs acceptance) and proposals with ids derived from the command."""
-    return (
-        tuple(
-            AgreementDraft(derived_id(provenance, f"agreement-{i}"), text, needs)
-            for i, (text, needs) in enumerate(agreements)
-        ),
-        tuple(
-            ProposalDraft(derived_id(provenance, f"proposal-{i}"), text) for i, text in enumerate(proposals)
-        ),
-    )
 
 
 class TenantApplication(BalkortApplication):
@@ -109,7 +90,7 @@ class TenantApplication(BalkortApplication):
             aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
         return aggregate
 
-    def _change(
+    def change(
         self,
         aggregate_id: UUID,
         load: Callable[[], AnyAggregate],
@@ -148,7 +129,7 @@ class TenantApplication(BalkortApplication):
                 continue
         raise ConcurrentModification("too_many_concurrent_changes")
 
-    def _on_engagement(
+    def on_engagement(
         self,
         engagement_id: UUID,
         act: Callable[[Engagement], object],
@@ -156,7 +137,7 @@ class TenantApplication(BalkortApplication):
         provenance: Provenance,
         recorded_as: tuple[UUID, ...] = (),
     ) -> int:
-        return self._change(
+        return self.change(
             engagement_id,
             lambda: self.engagement(engagement_id),
             act,
@@ -165,7 +146,7 @@ class TenantApplication(BalkortApplication):
             recorded_as,
         )
 
-    def _on_organisation(
+    def on_organisation(
         self,
         tenant_id: UUID,
         act: Callable[[Organisation], object],
@@ -173,213 +154,11 @@ class TenantApplication(BalkortApplication):
         provenance: Provenance,
     ) -> int:
         organisation_id = Organisation.id_for(tenant_id)
-        return self._change(
+        return self.change(
             organisation_id, lambda: self.organisation(tenant_id), act, expected_version, provenance
         )
 
-    # -- the organisation ------------------------------------------------------------------
-
-    def establish_organisation(self, tenant_id: UUID, name: str, provenance: Provenance) -> UUID:
-        """Start the record of a client organisation's units (once per tenant)."""
-        try:
-            self.save(Organisation(tenant_id=tenant_id, name=name, provenance=provenance))
-        except IntegrityError:
-            from domain.errors import AlreadyExists
-
-            raise AlreadyExists("organisation_established") from None
-        return Organisation.id_for(tenant_id)
-
-    def add_unit(
-        self, tenant_id: UUID, name: str, provenance: Provenance, expected_version: int | None = None
-    ) -> UUID:
-        unit_id = derived_id(provenance, "unit")
-        self._on_organisation(
-            tenant_id, lambda org: org.add_unit(unit_id, name, provenance), expected_version, provenance
-        )
-        return unit_id
-
-    def rename_unit(
-        self,
-        tenant_id: UUID,
-        unit_id: UUID,
-        name: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_organisation(
-            tenant_id, lambda org: org.rename_unit(unit_id, name, provenance), expected_version, provenance
-        )
-
-    def merge_units(
-        self,
-        tenant_id: UUID,
-        unit_ids: tuple[UUID, ...],
-        name: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> UUID:
-        into = derived_id(provenance, "merged-unit")
-        self._on_organisation(
-            tenant_id,
-            lambda org: org.merge_units(unit_ids, into, name, provenance),
-            expected_version,
-            provenance,
-        )
-        return into
-
-    def split_unit(
-        self,
-        tenant_id: UUID,
-        unit_id: UUID,
-        names: tuple[str, ...],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> tuple[UUID, ...]:
-        into = tuple((derived_id(provenance, f"split-unit-{i}"), n) for i, n in enumerate(names))
-        self._on_organisation(
-            tenant_id, lambda org: org.split_unit(unit_id, into, provenance), expected_version, provenance
-        )
-        return tuple(new_id for new_id, _ in into)
-
-    def retire_unit(
-        self, tenant_id: UUID, unit_id: UUID, provenance: Provenance, expected_version: int | None = None
-    ) -> int:
-        return self._on_organisation(
-            tenant_id, lambda org: org.retire_unit(unit_id, provenance), expected_version, provenance
-        )
-
-    # -- preparing and running an engagement -------------------------------------------------
-
-    def prepare_engagement(
-        self,
-        tenant_id: UUID,
-        preparation: Preparation,
-        unit_ids: tuple[UUID, ...],
-        instrument: InstrumentVersion,
-        rating_mode: RatingMode,
-        min_group_size: int,
-        rounds: int,
-        provenance: Provenance,
-    ) -> UUID:
-        """The preparatory meeting: the engagement is recorded together with its place in the
-        organisation's history, in one atomic save."""
-        engagement_id = derived_id(provenance, "engagement")
-        for _ in range(RETRIES_ON_CONFLICT):
-            organisation = self.organisation(tenant_id)
-            if engagement_id in organisation.engagements:
-                return engagement_id
-            engagement = Engagement.prepare(
-                engagement_id,
-                preparation,
-                unit_ids,
-                instrument,
-                rating_mode,
-                min_group_size,
-                rounds,
-                provenance,
-            )
-            organisation.register_engagement(engagement_id, preparation.title, unit_ids, provenance)
-            try:
-                self.save(organisation, engagement)
-            except IntegrityError:
-                CONFLICT_RETRIES.labels("command").inc()
-                continue
-            return engagement_id
-        raise ConcurrentModification("too_many_concurrent_changes")
-
-    def revise_preparation(
-        self,
-        engagement_id: UUID,
-        preparation: Preparation,
-        provenance: Provenance,
-        expected_version: int | None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.revise_preparation(preparation, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def advance_phase(
-        self,
-        engagement_id: UUID,
-        expected_phase: Phase,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.advance(expected_phase, provenance), expected_version, provenance
-        )
-
-    def move_phase_back(
-        self,
-        engagement_id: UUID,
-        expected_phase: Phase,
-        reason: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.move_back(expected_phase, reason, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def set_rounds(
-        self, engagement_id: UUID, rounds: int, provenance: Provenance, expected_version: int | None = None
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.set_rounds(rounds, provenance), expected_version, provenance
-        )
-
-    def map_relations(
-        self,
-        engagement_id: UUID,
-        unit_id: UUID,
-        counterpart_ids: tuple[UUID, ...],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.map_relations(unit_id, counterpart_ids, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def submit_rating(
-        self,
-        engagement_id: UUID,
-        unit_id: UUID,
-        counterpart_id: UUID,
-        scores: Mapping[str, int],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> UUID:
-        """Record a rating. In an engagement with individual ratings the rater is recorded only
-        as a pseudonym local to the engagement (so a new rating replaces their earlier one), and
-        the event names an anonymous participant as its actor."""
-        rating_id = derived_id(provenance, "rating")
-        anonymous_command = uuid5(rating_id, "command")
-
-        def act(engagement: Engagement) -> None:
-            rater, acting = None, provenance
-            if engagement.rating_mode is RatingMode.INDIVIDUAL:
-                rater = self.pseudonym(engagement_id, provenance.actor_id, engagement)
-                # Nothing in the record may lead back to the person: not the actor, not the
-                # command (derived from user and key), not the request.
-                acting = replace(
-                    provenance,
-                    actor_id=uuid5(engagement_id, "anonymous participant"),
-                    command_id=anonymous_command,
-                    correlation_id="withheld",
-                )
-            engagement.submit_rating(rating_id, unit_id, counterpart_id, scores, rater, acting)
-
-        self._on_engagement(engagement_id, act, expected_version, provenance, (anonymous_command,))
-        return rating_id
+    # -- raters ------------------------------------------------------------------------------
 
     def pseudonym(self, engagement_id: UUID, actor_id: UUID, engagement: Engagement | None = None) -> UUID:
         """Stable per engagement, not linkable across engagements or back to the user
@@ -398,243 +177,6 @@ class TenantApplication(BalkortApplication):
                 if kept in raters:
                     return kept
         return _pseudonym_under(key, engagement_id, actor_id)
-
-    def send_card(
-        self,
-        engagement_id: UUID,
-        from_unit: UUID,
-        to_unit: UUID,
-        topic: str,
-        reason: str,
-        hoped_outcome: str,
-        motivating_rating_id: UUID | None,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> UUID:
-        card_id = derived_id(provenance, "dance-card")
-        self._on_engagement(
-            engagement_id,
-            lambda e: e.send_card(
-                card_id, from_unit, to_unit, topic, reason, hoped_outcome, motivating_rating_id, provenance
-            ),
-            expected_version,
-            provenance,
-        )
-        return card_id
-
-    def accept_card(
-        self,
-        engagement_id: UUID,
-        card_id: UUID,
-        by_unit: UUID,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.accept_card(card_id, by_unit, provenance), expected_version, provenance
-        )
-
-    def decline_card(
-        self,
-        engagement_id: UUID,
-        card_id: UUID,
-        by_unit: UUID,
-        reason: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.decline_card(card_id, by_unit, reason, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def withdraw_card(
-        self,
-        engagement_id: UUID,
-        card_id: UUID,
-        by_unit: UUID,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.withdraw_card(card_id, by_unit, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def schedule_dialogues(
-        self, engagement_id: UUID, provenance: Provenance, expected_version: int | None = None
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.schedule_dialogues(provenance), expected_version, provenance
-        )
-
-    def move_dialogue(
-        self,
-        engagement_id: UUID,
-        card_id: UUID,
-        round: int | None,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.move_dialogue(card_id, round, provenance), expected_version, provenance
-        )
-
-    def redact_participant(
-        self,
-        engagement_id: UUID,
-        name: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        """Erase a participant's name from the engagement's dialogues; how many places."""
-        places = 0
-
-        def redact(engagement: Engagement) -> None:
-            nonlocal places
-            places = engagement.redact_participant(name, provenance)
-
-        self._on_engagement(engagement_id, redact, expected_version, provenance)
-        return places
-
-    def hold_dialogue(
-        self,
-        engagement_id: UUID,
-        card_id: UUID,
-        notes: str,
-        participants: tuple[str, ...],
-        agreements: tuple[tuple[str, bool], ...],
-        proposals: tuple[str, ...],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> tuple[UUID, tuple[UUID, ...], tuple[UUID, ...]]:
-        dialogue_id = derived_id(provenance, "dialogue")
-        agreement_drafts, proposal_drafts = outcome_drafts(provenance, agreements, proposals)
-        self._on_engagement(
-            engagement_id,
-            lambda e: e.hold_dialogue(
-                dialogue_id, card_id, notes, participants, agreement_drafts, proposal_drafts, provenance
-            ),
-            expected_version,
-            provenance,
-        )
-        return (
-            dialogue_id,
-            tuple(a.agreement_id for a in agreement_drafts),
-            tuple(p.proposal_id for p in proposal_drafts),
-        )
-
-    def add_outcomes(
-        self,
-        engagement_id: UUID,
-        dialogue_id: UUID,
-        agreements: tuple[tuple[str, bool], ...],
-        proposals: tuple[str, ...],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:
-        agreement_drafts, proposal_drafts = outcome_drafts(provenance, agreements, proposals)
-        self._on_engagement(
-            engagement_id,
-            lambda e: e.add_outcomes(dialogue_id, agreement_drafts, proposal_drafts, provenance),
-            expected_version,
-            provenance,
-        )
-        return tuple(a.agreement_id for a in agreement_drafts), tuple(p.proposal_id for p in proposal_drafts)
-
-    def wrap_up(
-        self,
-        engagement_id: UUID,
-        unit_id: UUID,
-        summary: str,
-        inputs: tuple[str, ...],
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.wrap_up(unit_id, summary, inputs, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def hold_closing_plenary(
-        self, engagement_id: UUID, notes: str, provenance: Provenance, expected_version: int | None = None
-    ) -> int:
-        return self._on_engagement(
-            engagement_id, lambda e: e.hold_closing_plenary(notes, provenance), expected_version, provenance
-        )
-
-    # -- follow-up meeting and afterwards --------------------------------------------------
-
-    def decide_agreement(
-        self,
-        engagement_id: UUID,
-        agreement_id: UUID,
-        accepted: bool,
-        rationale: str,
-        decided_by: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.decide_agreement(agreement_id, accepted, rationale, decided_by, provenance),
-            expected_version,
-            provenance,
-        )
-
-    def decide_proposal(
-        self,
-        engagement_id: UUID,
-        proposal_id: UUID,
-        outcome: ProposalStatus,
-        rationale: str,
-        decided_by: str,
-        provenance: Provenance,
-        deferred_until: date | None = None,
-        owner: str | None = None,
-        due: date | None = None,
-        expected_version: int | None = None,
-    ) -> int:
-        return self._on_engagement(
-            engagement_id,
-            lambda e: e.decide_proposal(
-                proposal_id,
-                outcome,
-                rationale,
-                decided_by,
-                provenance,
-                deferred_until=deferred_until,
-                owner=owner,
-                due=due,
-            ),
-            expected_version,
-            provenance,
-        )
-
-    def check_in(
-        self,
-        engagement_id: UUID,
-        agreement_id: UUID,
-        status: CheckInStatus,
-        note: str,
-        provenance: Provenance,
-        expected_version: int | None = None,
-        evidence: str = "",
-    ) -> UUID:
-        check_in_id = derived_id(provenance, "check-in")
-        self._on_engagement(
-            engagement_id,
-            lambda e: e.check_in(check_in_id, agreement_id, status, note, provenance, evidence),
-            expected_version,
-            provenance,
-        )
-        return check_in_id
 
     # -- who holds which role ----------------------------------------------------------------
 

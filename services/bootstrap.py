@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from uuid import UUID
 
 import redis.asyncio as aioredis
 from eventsourcing.postgres import PostgresFactory
@@ -14,8 +13,6 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 
-from domain.errors import AlreadyExists
-from domain.provenance import Provenance
 from projections.backends import Mappers, SQLiteViewBackend, ViewBackend
 from projections.runner import ProjectionRunner
 from services.application import TenantApplication
@@ -66,39 +63,6 @@ class Container:
     # What join codes are checked against; tests move it to see codes expire.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     closed: bool = False
-
-    def onboard_tenant(self, name: str, slug: str, provenance: Provenance) -> UUID:
-        """Onboard a client organisation: its own event store first (creating it can be
-        repeated safely), then its record on the platform. Blocking; raises AlreadyExists."""
-        tenant_id = self.control.tenant_id_for(slug)
-        if self.control.slug_taken(slug):
-            raise AlreadyExists("slug_taken", state=f"tenant {tenant_id}", slug=slug)
-        if self.control.erased(tenant_id):
-            raise AlreadyExists("slug_belonged_to_erased_tenant", state=f"tenant {tenant_id}", slug=slug)
-        self.tenants.onboard(tenant_id)
-        return self.control.onboard_tenant(name, slug, provenance)
-
-    def erase_tenant(self, slug: str, provenance: Provenance) -> UUID:
-        """Crypto-shreds a client organisation: its key deleted, its event store and read
-        models dropped, an erasure record left in the control plane. Blocking; raises
-        NotFound for a slug that names no tenant (or one erased already)."""
-        tenant_id = self.control.tenant_id_for(slug)
-        if self.control.erased(tenant_id):
-            # A run that stopped half-way: finish it.
-            self.finish_erasure(tenant_id)
-            return tenant_id
-        # The record first: from here on the tenant is gone for the platform (404), and a
-        # failure below leaves a tenant that a second run finishes erasing.
-        self.control.erase_tenant(tenant_id, provenance)
-        self.finish_erasure(tenant_id)
-        return tenant_id
-
-    def finish_erasure(self, tenant_id: UUID) -> None:
-        """The destructive part of an erasure (idempotent): key, store and views."""
-        self.keys.delete(tenant_id)
-        self.mappers.forget(tenant_id)
-        self.views.forget(tenant_id)
-        self.tenants.erase(tenant_id)
 
     async def close(self) -> None:
         """Closes stores and connections; waits for tenant leases in flight to end. Idempotent."""

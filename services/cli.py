@@ -70,8 +70,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the pages and the HTTP API on the configured stores."""
     import uvicorn
 
+    from services.asgi import create_app
     from services.demo import DEMO_PASSWORD, DEMO_USERS, demo_exists
-    from services.http.app import create_app
     from services.http.edge import SERVER_MAX_HEAD_BYTES
 
     settings = settings.with_changes(host=host or settings.host, port=port or settings.port)
@@ -136,10 +136,15 @@ def tenants() -> None:
 @click.pass_obj
 def tenants_create(settings: Settings, name: str, slug: str) -> None:
     """Onboard a client organisation: record it and create its own event store."""
+    from services.usecases.tenants import onboard_tenant
+
     with container_for(settings) as container:
         try:
-            tenant_id = container.onboard_tenant(
-                name, slug, operator_provenance(container.control.tenant_id_for(slug), "OnboardTenant")
+            tenant_id = onboard_tenant(
+                container,
+                name,
+                slug,
+                operator_provenance(container.control.tenant_id_for(slug), "OnboardTenant"),
             )
         except DomainError as error:
             raise click.ClickException(error.message) from None
@@ -179,10 +184,12 @@ def tenants_erase(settings: Settings, slug: str, yes: bool) -> None:
         )
         if typed.strip() != slug:
             raise click.ClickException("not confirmed; nothing was erased")
+    from services.usecases.tenants import erase_tenant
+
     with container_for(settings) as container:
         tenant_id = container.control.tenant_id_for(slug)
         try:
-            container.erase_tenant(slug, operator_provenance(tenant_id, "EraseTenant"))
+            erase_tenant(container, slug, operator_provenance(tenant_id, "EraseTenant"))
         except DomainError as error:
             raise click.ClickException(f"no tenant with slug {slug!r} ({error.message})") from None
     console.print(f"erased {slug} ({tenant_id}): key deleted, event store and read models dropped")
@@ -201,7 +208,7 @@ def tenants_erase(settings: Settings, slug: str, yes: bool) -> None:
 def tenants_export(settings: Settings, slug: str, out: Path) -> None:
     """Export a client organisation whole: its events decrypted (JSON lines), the hash-chain
     export, its organisation and engagement read models, and a manifest with each file's SHA-256."""
-    from services.export import export_to
+    from services.usecases.tenants import export_tenant
 
     with container_for(settings) as container:
         tenant_id = container.control.tenant_id_for(slug)
@@ -209,7 +216,7 @@ def tenants_export(settings: Settings, slug: str, out: Path) -> None:
             container.control.tenant(tenant_id)
         except DomainError:
             raise click.ClickException(f"no tenant with slug {slug!r}") from None
-        manifest = export_to(container, tenant_id, out)
+        manifest = export_tenant(container, slug, out)
     verdict = "chain intact" if manifest.chain_intact else "CHAIN BROKEN"
     console.print(
         f"exported {slug}: {manifest.events} events, {manifest.engagements} engagements, {verdict} "

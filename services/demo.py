@@ -1,6 +1,7 @@
 """Demo data: a Danish municipality's health and care area over three years of engagements.
 
-Everything goes through the same application services the HTTP API calls, with the dates the
+Everything goes through the same commands and handlers the API and the pages hand to the
+front door (`services.usecases`), with the dates the
 things happened on, so the demo is itself a run of the whole method. Deterministic: the same
 seed gives the same history.
 """
@@ -24,6 +25,11 @@ from domain.ratings import RatingMode
 from domain.roles import Role
 from services.application import TenantApplication
 from services.bootstrap import Container
+from services.usecases import engagements, handle
+from services.usecases import follow_up as follow_up_
+from services.usecases import organisation as units_
+from services.usecases import theme_day as day
+from services.usecases.tenants import onboard_tenant
 
 T = TypeVar("T")
 
@@ -177,14 +183,17 @@ class EngagementStory:
             theme_day=theme_day,
             follow_up_meeting=follow_up,
         )
-        eid = self.app.prepare_engagement(
-            c.tenant_id,
-            preparation,
-            unit_ids,
-            DEFAULT_INSTRUMENT,
-            RatingMode.UNIT,
-            3,
-            3,
+        eid = handle(
+            self.app,
+            engagements.PrepareEngagement(
+                tenant_id=c.tenant_id,
+                preparation=preparation,
+                unit_ids=unit_ids,
+                instrument=DEFAULT_INSTRUMENT,
+                rating_mode=RatingMode.UNIT,
+                min_group_size=3,
+                rounds=3,
+            ),
             c.at(at(prep_day), "PrepareEngagement"),
         )
         moment = at(theme_day, 9)
@@ -195,7 +204,11 @@ class EngagementStory:
             return moment
 
         def advance(phase: Phase) -> None:
-            self.app.advance_phase(eid, phase, f.at(step(0.1), "AdvancePhase"))
+            handle(
+                self.app,
+                engagements.AdvancePhase(engagement_id=eid, expected_phase=phase),
+                f.at(step(0.1), "AdvancePhase"),
+            )
 
         advance(Phase.PREPARED)
         advance(Phase.THEME_DAY_OPEN)
@@ -203,13 +216,20 @@ class EngagementStory:
         for unit_id in unit_ids:
             others = [u for u in unit_ids if u != unit_id]
             mapped = tuple(self.rng.sample(others, k=min(4, len(others))))
-            self.app.map_relations(eid, unit_id, mapped, f.at(step(0.02), "MapRelations"))
+            handle(
+                self.app,
+                day.MapRelations(engagement_id=eid, unit_id=unit_id, counterpart_ids=mapped),
+                f.at(step(0.02), "MapRelations"),
+            )
             for counterpart in mapped:
-                ratings[(unit_id, counterpart)] = self.app.submit_rating(
-                    eid,
-                    unit_id,
-                    counterpart,
-                    self.score(frozenset((unit_id, counterpart))),
+                ratings[(unit_id, counterpart)] = handle(
+                    self.app,
+                    day.SubmitRating(
+                        engagement_id=eid,
+                        unit_id=unit_id,
+                        counterpart_id=counterpart,
+                        scores=self.score(frozenset((unit_id, counterpart))),
+                    ),
                     f.at(step(0.01), "SubmitRating"),
                 )
         advance(Phase.MAPPING)
@@ -219,28 +239,38 @@ class EngagementStory:
             weakest = sorted(own, key=lambda item: self.strength[frozenset(item[0])])[:2]
             for (_, counterpart), rating_id in weakest:
                 topic, reason, hope = self.rng.choice(TOPICS)
-                card_id = self.app.send_card(
-                    eid,
-                    unit_id,
-                    counterpart,
-                    topic,
-                    reason,
-                    hope,
-                    rating_id,
+                card_id = handle(
+                    self.app,
+                    day.SendDanceCard(
+                        engagement_id=eid,
+                        from_unit=unit_id,
+                        to_unit=counterpart,
+                        topic=topic,
+                        reason=reason,
+                        hoped_outcome=hope,
+                        motivating_rating_id=rating_id,
+                    ),
                     f.at(step(0.02), "SendDanceCard"),
                 )
                 if self.rng.random() < 0.85:
-                    self.app.accept_card(eid, card_id, counterpart, f.at(step(0.01), "AcceptDanceCard"))
+                    handle(
+                        self.app,
+                        day.AcceptDanceCard(engagement_id=eid, card_id=card_id, unit_id=counterpart),
+                        f.at(step(0.01), "AcceptDanceCard"),
+                    )
                     cards.append(card_id)
                 else:
-                    self.app.decline_card(
-                        eid,
-                        card_id,
-                        counterpart,
-                        "Vi har allerede en aftale om det",
+                    handle(
+                        self.app,
+                        day.DeclineDanceCard(
+                            engagement_id=eid,
+                            card_id=card_id,
+                            unit_id=counterpart,
+                            reason="Vi har allerede en aftale om det",
+                        ),
                         f.at(step(0.01), "DeclineDanceCard"),
                     )
-        self.app.schedule_dialogues(eid, f.at(step(0.2), "ScheduleDialogues"))
+        handle(self.app, day.ScheduleDialogues(engagement_id=eid), f.at(step(0.2), "ScheduleDialogues"))
         advance(Phase.DANCE_CARDS)
         engagement = self.app.engagement(eid)
         agreements: list[UUID] = []
@@ -251,13 +281,16 @@ class EngagementStory:
                 continue
             needs = self.rng.random() < 0.35
             proposal_texts = (self.rng.choice(PROPOSALS),) if self.rng.random() < 0.4 else ()
-            _, made, proposed = self.app.hold_dialogue(
-                eid,
-                card_id,
-                f"Dialog om {card.topic.lower()}.",
-                ("Deltager fra hver enhed",),
-                ((self.rng.choice(AGREEMENTS), needs),),
-                proposal_texts,
+            _, made, proposed = handle(
+                self.app,
+                day.HoldDialogue(
+                    engagement_id=eid,
+                    card_id=card_id,
+                    notes=f"Dialog om {card.topic.lower()}.",
+                    participants=("Deltager fra hver enhed",),
+                    agreements=((self.rng.choice(AGREEMENTS), needs),),
+                    proposals=proposal_texts,
+                ),
                 f.at(step(0.05), "HoldDialogue"),
             )
             agreements.extend(made)
@@ -266,16 +299,21 @@ class EngagementStory:
             self.strength[frozenset(card.units)] += 0.45
         advance(Phase.DIALOGUES)
         for name, unit_id in units.items():
-            self.app.wrap_up(
-                eid,
-                unit_id,
-                f"{name} tager aftalerne med hjem til personalemødet.",
-                ("Aftalerne præsenteres på næste personalemøde",),
+            handle(
+                self.app,
+                day.WrapUpUnit(
+                    engagement_id=eid,
+                    unit_id=unit_id,
+                    summary=f"{name} tager aftalerne med hjem til personalemødet.",
+                    inputs=("Aftalerne præsenteres på næste personalemøde",),
+                ),
                 f.at(step(0.03), "WrapUpUnit"),
             )
         advance(Phase.WRAP_UP)
-        self.app.hold_closing_plenary(
-            eid, "Aftaler og forslag blev gennemgået i plenum.", f.at(step(0.3), "HoldClosingPlenary")
+        handle(
+            self.app,
+            day.HoldClosingPlenary(engagement_id=eid, notes="Aftaler og forslag blev gennemgået i plenum."),
+            f.at(step(0.3), "HoldClosingPlenary"),
         )
         if final_phase is Phase.CLOSING_PLENARY:
             return eid
@@ -285,12 +323,19 @@ class EngagementStory:
         for agreement_id in agreements:
             if engagement.agreements[agreement_id].needs_acceptance:
                 accepted = self.rng.random() < 0.8
-                self.app.decide_agreement(
-                    eid,
-                    agreement_id,
-                    accepted,
-                    "Passer med den fælles plan" if accepted else "Kræver flere ressourcer end vi har i år",
-                    "Direktionen for Sundhed og Omsorg",
+                handle(
+                    self.app,
+                    follow_up_.DecideAgreement(
+                        engagement_id=eid,
+                        agreement_id=agreement_id,
+                        accepted=accepted,
+                        rationale=(
+                            "Passer med den fælles plan"
+                            if accepted
+                            else "Kræver flere ressourcer end vi har i år"
+                        ),
+                        decided_by="Direktionen for Sundhed og Omsorg",
+                    ),
                     c.at(meeting, "DecideAgreement"),
                 )
         deferred: list[UUID] = []
@@ -301,21 +346,30 @@ class EngagementStory:
                 ProposalStatus.UNDER_INVESTIGATION,
                 ProposalStatus.REJECTED,
             )[index % 4]
-            self.app.decide_proposal(
-                eid,
-                proposal_id,
-                outcome,
-                "Drøftet på opfølgningsmødet",
-                "Direktionen for Sundhed og Omsorg",
+            handle(
+                self.app,
+                follow_up_.DecideProposal(
+                    engagement_id=eid,
+                    proposal_id=proposal_id,
+                    outcome=outcome,
+                    rationale="Drøftet på opfølgningsmødet",
+                    decided_by="Direktionen for Sundhed og Omsorg",
+                    deferred_until=follow_up + timedelta(days=90)
+                    if outcome is ProposalStatus.DEFERRED
+                    else None,
+                    owner="Leder af Visitationen" if outcome is ProposalStatus.UNDER_INVESTIGATION else None,
+                    due=follow_up + timedelta(days=60)
+                    if outcome is ProposalStatus.UNDER_INVESTIGATION
+                    else None,
+                ),
                 c.at(meeting, "DecideProposal"),
-                deferred_until=follow_up + timedelta(days=90) if outcome is ProposalStatus.DEFERRED else None,
-                owner="Leder af Visitationen" if outcome is ProposalStatus.UNDER_INVESTIGATION else None,
-                due=follow_up + timedelta(days=60) if outcome is ProposalStatus.UNDER_INVESTIGATION else None,
             )
             if outcome is ProposalStatus.DEFERRED:
                 deferred.append(proposal_id)
-        self.app.advance_phase(
-            eid, Phase.FOLLOW_UP_MEETING, c.at(meeting + timedelta(hours=2), "AdvancePhase")
+        handle(
+            self.app,
+            engagements.AdvancePhase(engagement_id=eid, expected_phase=Phase.FOLLOW_UP_MEETING),
+            c.at(meeting + timedelta(hours=2), "AdvancePhase"),
         )
         engagement = self.app.engagement(eid)
         in_force = [
@@ -329,21 +383,27 @@ class EngagementStory:
                 status = self.rng.choices(
                     list(CheckInStatus), weights=(5, 3, 2, 1) if months == 6 else (6, 1, 3, 2)
                 )[0]
-                self.app.check_in(
-                    eid,
-                    agreement_id,
-                    status,
-                    "Gennemgået med begge enheder",
+                handle(
+                    self.app,
+                    follow_up_.CheckInOnAgreement(
+                        engagement_id=eid,
+                        agreement_id=agreement_id,
+                        status=status,
+                        note="Gennemgået med begge enheder",
+                        evidence=f"Referat fra ledermøde {check_day.date().isoformat()}",
+                    ),
                     c.at(check_day, "CheckInOnAgreement"),
-                    evidence=f"Referat fra ledermøde {check_day.date().isoformat()}",
                 )
         for proposal_id in deferred:
-            self.app.decide_proposal(
-                eid,
-                proposal_id,
-                ProposalStatus.APPROVED,
-                "Taget op igen næste kvartal; der er nu budget",
-                "Direktionen for Sundhed og Omsorg",
+            handle(
+                self.app,
+                follow_up_.DecideProposal(
+                    engagement_id=eid,
+                    proposal_id=proposal_id,
+                    outcome=ProposalStatus.APPROVED,
+                    rationale="Taget op igen næste kvartal; der er nu budget",
+                    decided_by="Direktionen for Sundhed og Omsorg",
+                ),
                 c.at(at(follow_up + timedelta(days=95), 13), "DecideProposal"),
             )
         return eid
@@ -355,7 +415,7 @@ def seed_demo(container: Container, *, seed: int = 2024) -> UUID:
     tenant_id = container.control.tenant_id_for(DEMO_TENANT_SLUG)
     system_user = demo_id("system")
     system = Actor(tenant_id, system_user, Role.CONSULTANCY_ADMIN).at(at(date(2024, 1, 8)), "SeedDemo")
-    container.onboard_tenant(DEMO_TENANT_NAME, DEMO_TENANT_SLUG, system)
+    onboard_tenant(container, DEMO_TENANT_NAME, DEMO_TENANT_SLUG, system)
     users = seed_users(container, tenant_id, system)
     facilitator = Actor(tenant_id, users["konsulent@balkort.example"], Role.CONSULTANT)
     client = Actor(tenant_id, users["leder@soeby.example"], Role.CLIENT_ADMIN)
@@ -365,13 +425,18 @@ def seed_demo(container: Container, *, seed: int = 2024) -> UUID:
         return container.tenants.call(tenant_id, fn)
 
     def build(app: TenantApplication) -> None:
-        app.establish_organisation(
-            tenant_id,
-            "Søby Kommune, Sundhed og Omsorg",
+        handle(
+            app,
+            units_.EstablishOrganisation(tenant_id=tenant_id, name="Søby Kommune, Sundhed og Omsorg"),
             client.at(at(date(2024, 1, 10)), "EstablishOrganisation"),
         )
         units = {
-            name: app.add_unit(tenant_id, name, client.at(at(date(2024, 1, 10)), "AddUnit")) for name in UNITS
+            name: handle(
+                app,
+                units_.AddUnit(tenant_id=tenant_id, name=name),
+                client.at(at(date(2024, 1, 10)), "AddUnit"),
+            )
+            for name in UNITS
         }
         strength: dict[frozenset[UUID], float] = {}
         story = EngagementStory(app, facilitator, client, rng, strength)
@@ -380,10 +445,13 @@ def seed_demo(container: Container, *, seed: int = 2024) -> UUID:
         second = {n: units[n] for n in UNITS}
         story.run(2025, "Sammen om udskrivning 2025", second, date(2025, 3, 11), Phase.FOLLOW_THROUGH)
         # Reorganisation: the two home care districts merge; the training unit gets a new name.
-        merged = app.merge_units(
-            tenant_id,
-            (units["Hjemmeplejen Nord"], units["Hjemmeplejen Syd"]),
-            "Hjemmeplejen",
+        merged = handle(
+            app,
+            units_.MergeUnits(
+                tenant_id=tenant_id,
+                unit_ids=(units["Hjemmeplejen Nord"], units["Hjemmeplejen Syd"]),
+                name="Hjemmeplejen",
+            ),
             client.at(at(date(2025, 9, 1)), "MergeUnits"),
         )
         for pair in list(strength):
@@ -391,10 +459,11 @@ def seed_demo(container: Container, *, seed: int = 2024) -> UUID:
                 other = next(iter(pair - {units["Hjemmeplejen Nord"], units["Hjemmeplejen Syd"]}), None)
                 if other is not None:
                     strength.setdefault(frozenset((merged, other)), strength[pair])
-        app.rename_unit(
-            tenant_id,
-            units["Træningsenheden"],
-            "Trænings- og Aktivitetscentret",
+        handle(
+            app,
+            units_.RenameUnit(
+                tenant_id=tenant_id, unit_id=units["Træningsenheden"], name="Trænings- og Aktivitetscentret"
+            ),
             client.at(at(date(2026, 1, 5)), "RenameUnit"),
         )
         third = {n: u for n, u in units.items() if n not in ("Hjemmeplejen Nord", "Hjemmeplejen Syd")}

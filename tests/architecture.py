@@ -4,8 +4,9 @@ messages. `python -m tests.architecture` prints the figures; `tests/unit/test_ar
 holds them to their bounds (docs/adr/0026).
 
 The floors, from the top: the app factory and the CLI; the adapters (`services.http`,
-`services.web`); the use cases (`services.usecases`); the application and the composition root
-(the rest of `services`); the read model (`projections`); the domain. An import "runs back up"
+`services.web`, and `services.requests`, the request helpers both share without being either);
+the use cases (`services.usecases`, and the demo, which gives their commands); the application
+and the composition root (the rest of `services`); the read model (`projections`); the domain. An import "runs back up"
 when a module imports one on a higher floor; `services.http` and `services.web` are siblings and
 import neither the other.
 """
@@ -30,7 +31,9 @@ _FLOORS: tuple[tuple[str, int], ...] = (
     ("services.cli", 5),
     ("services.http", 4),
     ("services.web", 4),
+    ("services.requests", 4),
     ("services.usecases", 3),
+    ("services.demo", 3),
     ("services", 2),
     ("projections", 1),
     ("domain", 0),

@@ -25,11 +25,12 @@ from domain.default_instrument import DEFAULT_INSTRUMENT
 from domain.errors import AlreadyExists
 from domain.provenance import Provenance
 from domain.roles import Role
+from services.asgi import create_app
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
-from services.http.app import create_app
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 
 PASSWORD = "en lang nok adgangskode"
 ADMIN = "admin@konsulenthuset.dk"
@@ -115,7 +116,9 @@ async def consultant_headers(story: Story, tenant_id: UUID) -> dict[str, str]:
 async def onboard(container: Container, name: str, stem: str) -> UUID:
     """A tenant onboarded straight on the container, under a slug of its own (`stem-…`)."""
     slug = f"{stem}-{uuid4().hex[:12]}"
-    tenant_id: UUID = await container.offloop(container.onboard_tenant, name, slug, system_provenance("Test"))
+    tenant_id: UUID = await container.offloop(
+        onboard_tenant, container, name, slug, system_provenance("Test")
+    )
     return tenant_id
 
 

@@ -20,8 +20,9 @@ from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, ControlPlane, TenantSummary
 from services.http.problems import problem_responses
-from services.http.provenance import build_provenance
+from services.requests.provenance import build_provenance
 from services.text import EMAIL_PATTERN, name_rule, text_rule
+from services.usecases import tenants as lifecycle
 
 
 class NewTenant(msgspec.Struct, frozen=True):
@@ -80,7 +81,7 @@ async def onboard_tenant(
     """
     tenant_id = ControlPlane.tenant_id_for(data.slug)
     provenance = build_provenance(request, principal, tenant_id, "OnboardTenant")
-    await container.offloop(container.onboard_tenant, data.name, data.slug, provenance)
+    await container.offloop(lifecycle.onboard_tenant, container, data.name, data.slug, provenance)
     return TenantView(id=tenant_id, slug=data.slug, name=data.name.strip())
 
 

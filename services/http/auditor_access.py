@@ -53,7 +53,7 @@ from services.auth.guards import UNSAFE_METHODS
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.http.problems import PROBLEM_JSON, problem_bytes
-from services.http.provenance import build_provenance
+from services.requests.provenance import build_provenance
 
 COMMAND_NAME = "RecordAuditorAccess"
 # Where a tenant's API routes and its pages live; every route under them names its tenant.

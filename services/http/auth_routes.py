@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -18,14 +16,11 @@ from litestar.security.jwt import JWTCookieAuth, Token
 from litestar.types import ControllerRouterHandler
 
 from domain.roles import Role
-from domain.user import User
-from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, LOGIN_PATH, principal_of, token_id
+from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, LOGIN_PATH, principal_of
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.http.problems import CredentialsRefused, problem_responses
-from services.http.rate_limits import client_address, give_back, take_attempt
-from services.live import end_streams
-from services.settings import Settings
+from services.requests.sign_in import authenticate, sign_out, signed_in
 from services.text import name_rule, text_rule
 
 
@@ -75,77 +70,6 @@ def me_view(principal: NamedDependency[Principal]) -> MeView:
 def _jwt_auth(request: Request[Any, Any, Any]) -> JWTCookieAuth[Principal, Token]:
     jwt_auth: JWTCookieAuth[Principal, Token] = request.app.state.jwt_auth
     return jwt_auth
-
-
-T = TypeVar("T")
-
-
-def signed_in(body: T, token: str, ttl: timedelta, *, secure: bool) -> Response[T]:
-    """The answer to a successful sign-in (by password or by join code): the token in the body
-    for API clients, and for browsers as an HttpOnly cookie beside a CSRF cookie to echo."""
-    max_age = max(1, int(ttl.total_seconds()))
-    return Response(
-        body,
-        status_code=200,
-        cookies=[
-            Cookie(
-                key=AUTH_COOKIE,
-                value=token,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                max_age=max_age,
-                path="/",
-            ),
-            Cookie(
-                key=CSRF_COOKIE,
-                value=secrets.token_urlsafe(32),
-                httponly=False,
-                samesite="lax",
-                secure=secure,
-                max_age=max_age,
-                path="/",
-            ),
-        ],
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-TOO_MANY_SIGN_INS = "Too many sign-in attempts; try again in {seconds} seconds."
-
-
-def sign_in_limits(settings: Settings, request: Request[Any, Any, Any], email: str) -> dict[str, int]:
-    """The counters a sign-in counts against: the account (by a digest of its email, so the
-    counters hold no address book) and the client address."""
-    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return {
-        f"login:account:{account}": settings.login_failures_per_minute,
-        f"login:address:{client_address(request)}": settings.login_failures_per_address_per_minute,
-    }
-
-
-async def authenticate(
-    request: Request[Any, Any, Any], container: Container, email: str, password: str
-) -> User | None:
-    """The user whose email and password these are, or None; throttled per account and per
-    address (429 `Throttled` past a limit, also for the right password; 503 when the counters
-    cannot be reached). A right password gives its attempt back."""
-    limits = sign_in_limits(container.settings, request, email)
-    await take_attempt(container.attempts, limits, TOO_MANY_SIGN_INS)
-    user: User | None = await container.offloop(container.control.authenticate, email, password)
-    if user is not None:
-        await give_back(container.attempts, limits)
-    return user
-
-
-async def sign_out(request: Request[Any, Any, Any], container: Container) -> None:
-    """Signs the request's token out for good: refused from now until it expires, and the live
-    streams held with it end."""
-    token = request.scope.get("auth")
-    jti = token_id(token)
-    if isinstance(token, Token) and jti is not None:
-        await container.revocations.revoke(jti, token.exp)
-        await end_streams(request.app, token_id=jti)
 
 
 @post(

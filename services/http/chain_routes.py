@@ -21,8 +21,8 @@ from projections.verify import Verdict
 from services.access import AUDIT
 from services.bootstrap import Container
 from services.http.problems import QUERY_ERRORS
-from services.http.reads import known_tenant
 from services.readmodel.verify import export_tenant, verify_then_catch_up
+from services.requests.reads import known_tenant
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS

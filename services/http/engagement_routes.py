@@ -10,8 +10,6 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from domain.default_instrument import DEFAULT_INSTRUMENT_ID
-from domain.engagement import Preparation
 from projections.documents import (
     EngagementOut,
     EngagementSummary,
@@ -20,13 +18,11 @@ from services.access import FACILITATE, PLAN, READ, READ_AT_TABLE, UnitScope
 from services.bootstrap import Container
 from services.http.audit_routes import AuditController
 from services.http.chain_routes import ChainController
-from services.http.commands import execute
 from services.http.follow_up_routes import FollowUpController
 from services.http.live_routes import follow_engagement
 from services.http.organisation_routes import OrganisationController
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.read_model_routes import READ_MODEL_ROUTES
-from services.http.reads import AS_OF, engagement_view, organisation_view
 from services.http.schemas.engagement import (
     ChangePhase,
     EngagementCreated,
@@ -37,21 +33,13 @@ from services.http.schemas.engagement import (
     StepBack,
 )
 from services.http.theme_day_routes import ThemeDayController
+from services.requests.commands import run
+from services.requests.reads import AS_OF, engagement_view, organisation_view
+from services.usecases import engagements
+from services.usecases.engagements import instrument_for, preparation_of
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
-
-
-def preparation_of(data: JSONBody[PreparationIn]) -> Preparation:
-    return Preparation(
-        title=data.title.strip(),
-        focus=data.focus.strip(),
-        target_group=data.target_group.strip(),
-        work_process=data.work_process.strip(),
-        planning_group=tuple(member.strip() for member in data.planning_group),
-        theme_day=data.theme_day,
-        follow_up_meeting=data.follow_up_meeting,
-    )
 
 
 class EngagementController(Controller):
@@ -66,24 +54,18 @@ class EngagementController(Controller):
         planning group and the theme day's date. Pins the instrument version used: the given
         one (the latest when no version is named), else the built-in instrument."""
         container: Container = request.app.state.container
-        instrument = await container.offloop(
-            container.control.instrument_version,
-            data.instrument_id or DEFAULT_INSTRUMENT_ID,
-            data.instrument_version,
-        )
-        engagement_id = await execute(
+        instrument = await instrument_for(container, data.instrument_id, data.instrument_version)
+        engagement_id = await run(
             request,
             tenant_id,
-            "PrepareEngagement",
-            lambda app, p, _: app.prepare_engagement(
-                tenant_id,
-                preparation_of(data),
-                tuple(data.unit_ids),
-                instrument,
-                data.rating_mode,
-                data.min_group_size,
-                data.rounds,
-                p,
+            engagements.PrepareEngagement(
+                tenant_id=tenant_id,
+                preparation=preparation_of(data),
+                unit_ids=tuple(data.unit_ids),
+                instrument=instrument,
+                rating_mode=data.rating_mode,
+                min_group_size=data.min_group_size,
+                rounds=data.rounds,
             ),
         )
         return EngagementCreated(engagement_id)
@@ -123,13 +105,10 @@ class EngagementController(Controller):
         data: JSONBody[PreparationIn],
     ) -> Recorded:
         """Revise what the preparatory meeting settled, until the theme day starts mapping."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "RevisePreparation",
-            lambda app, p, v: app.revise_preparation(
-                engagement_id, preparation_of(data), p, expected_version=v
-            ),
+            engagements.RevisePreparation(engagement_id=engagement_id, preparation=preparation_of(data)),
         )
         return Recorded(version)
 
@@ -147,11 +126,10 @@ class EngagementController(Controller):
         data: JSONBody[ChangePhase],
     ) -> Recorded:
         """Move the engagement to its next phase. `expected_phase` must name the current one."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "AdvancePhase",
-            lambda app, p, v: app.advance_phase(engagement_id, data.expected_phase, p, expected_version=v),
+            engagements.AdvancePhase(engagement_id=engagement_id, expected_phase=data.expected_phase),
         )
         return Recorded(version)
 
@@ -165,12 +143,11 @@ class EngagementController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], data: JSONBody[StepBack]
     ) -> Recorded:
         """Step back one phase, with a reason. Recorded as an event; nothing is edited."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "MovePhaseBack",
-            lambda app, p, v: app.move_phase_back(
-                engagement_id, data.expected_phase, data.reason, p, expected_version=v
+            engagements.MovePhaseBack(
+                engagement_id=engagement_id, expected_phase=data.expected_phase, reason=data.reason
             ),
         )
         return Recorded(version)
@@ -184,11 +161,8 @@ class EngagementController(Controller):
         data: JSONBody[SetRounds],
     ) -> Recorded:
         """Set the number of dialogue rounds on the theme day."""
-        version = await execute(
-            request,
-            tenant_id,
-            "SetRounds",
-            lambda app, p, v: app.set_rounds(engagement_id, data.rounds, p, expected_version=v),
+        version = await run(
+            request, tenant_id, engagements.SetRounds(engagement_id=engagement_id, rounds=data.rounds)
         )
         return Recorded(version)
 

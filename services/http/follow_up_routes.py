@@ -14,9 +14,7 @@ from projections.documents import (
     ProposalOut,
 )
 from services.access import PLAN, READ
-from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.reads import AS_OF, engagement_view
 from services.http.schemas.engagement import (
     CheckInCreated,
     CheckInIn,
@@ -24,6 +22,9 @@ from services.http.schemas.engagement import (
     DecideProposal,
     Recorded,
 )
+from services.requests.commands import run
+from services.requests.reads import AS_OF, engagement_view
+from services.usecases import follow_up
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
@@ -65,18 +66,15 @@ class FollowUpController(Controller):
         data: JSONBody[DecideAgreement],
     ) -> Recorded:
         """Accept or reject an agreement that needs management acceptance, with a rationale."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "AcceptAgreement" if data.accepted else "RejectAgreement",
-            lambda app, p, v: app.decide_agreement(
-                engagement_id,
-                agreement_id,
-                data.accepted,
-                data.rationale,
-                data.decided_by,
-                p,
-                expected_version=v,
+            follow_up.DecideAgreement(
+                engagement_id=engagement_id,
+                agreement_id=agreement_id,
+                accepted=data.accepted,
+                rationale=data.rationale,
+                decided_by=data.decided_by,
             ),
         )
         return Recorded(version)
@@ -97,21 +95,18 @@ class FollowUpController(Controller):
     ) -> Recorded:
         """Approve, reject, defer or send a proposal for investigation. A deferred or
         investigated proposal is decided again at a later meeting, as a new decision."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "DecideProposal",
-            lambda app, p, v: app.decide_proposal(
-                engagement_id,
-                proposal_id,
-                data.outcome,
-                data.rationale,
-                data.decided_by,
-                p,
+            follow_up.DecideProposal(
+                engagement_id=engagement_id,
+                proposal_id=proposal_id,
+                outcome=data.outcome,
+                rationale=data.rationale,
+                decided_by=data.decided_by,
                 deferred_until=data.deferred_until,
                 owner=data.owner,
                 due=data.due,
-                expected_version=v,
             ),
         )
         return Recorded(version)
@@ -127,17 +122,14 @@ class FollowUpController(Controller):
     ) -> CheckInCreated:
         """Record how an agreement is doing: implemented, in progress, lapsed or abandoned, with a
         note and the evidence for it."""
-        check_in_id = await execute(
+        check_in_id = await run(
             request,
             tenant_id,
-            "CheckInOnAgreement",
-            lambda app, p, v: app.check_in(
-                engagement_id,
-                agreement_id,
-                data.status,
-                data.note,
-                p,
-                expected_version=v,
+            follow_up.CheckInOnAgreement(
+                engagement_id=engagement_id,
+                agreement_id=agreement_id,
+                status=data.status,
+                note=data.note,
                 evidence=data.evidence,
             ),
         )

@@ -19,7 +19,7 @@ from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, InstrumentSummary
 from services.http.problems import problem_responses
-from services.http.provenance import build_provenance
+from services.requests.provenance import build_provenance
 from services.text import name_rule, text_rule
 
 # `(?!\n)`: Python's `$` also matches before a final newline.

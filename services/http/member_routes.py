@@ -21,8 +21,8 @@ from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PendingInvitation
 from services.http.problems import problem_responses
-from services.http.provenance import build_provenance
 from services.memberships import Grant, Memberships
+from services.requests.provenance import build_provenance
 from services.text import EMAIL_PATTERN
 
 MEMBER = "/api/v1/tenants/{tenant_id:uuid}/members/{user_id:uuid}"

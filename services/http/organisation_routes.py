@@ -13,9 +13,7 @@ from projections.documents import (
     OrganisationOut,
 )
 from services.access import PLAN, READ
-from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS, problem_responses
-from services.http.reads import AS_OF, organisation_view
 from services.http.schemas.organisation import (
     AddUnit,
     EstablishOrganisation,
@@ -25,6 +23,9 @@ from services.http.schemas.organisation import (
     UnitCreated,
     UnitsCreated,
 )
+from services.requests.commands import run
+from services.requests.reads import AS_OF, organisation_view
+from services.usecases import organisation as units
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
@@ -39,12 +40,7 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[EstablishOrganisation]
     ) -> OrganisationOut:
         """Establish the record of the client organisation (once per tenant)."""
-        await execute(
-            request,
-            tenant_id,
-            "EstablishOrganisation",
-            lambda app, p, _: app.establish_organisation(tenant_id, data.name, p),
-        )
+        await run(request, tenant_id, units.EstablishOrganisation(tenant_id=tenant_id, name=data.name))
         return await organisation_view(request, tenant_id)
 
     @get("/", opt=READ.opt(), responses=QUERY_ERRORS)
@@ -61,12 +57,7 @@ class OrganisationController(Controller):
     @post("/units", opt=PLAN.opt(), responses=WRITE_ERRORS)
     async def add_unit(self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[AddUnit]) -> UnitCreated:
         """Add a unit (enhed) to the organisation."""
-        unit_id = await execute(
-            request,
-            tenant_id,
-            "AddUnit",
-            lambda app, p, v: app.add_unit(tenant_id, data.name, p, expected_version=v),
-        )
+        unit_id = await run(request, tenant_id, units.AddUnit(tenant_id=tenant_id, name=data.name))
         return UnitCreated(unit_id)
 
     @post("/units/{unit_id:uuid}/rename", opt=PLAN.opt(), status_code=200, responses=WRITE_ERRORS)
@@ -74,12 +65,7 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[RenameUnit]
     ) -> OrganisationOut:
         """Rename a unit. Its earlier names stay in its history."""
-        await execute(
-            request,
-            tenant_id,
-            "RenameUnit",
-            lambda app, p, v: app.rename_unit(tenant_id, unit_id, data.name, p, expected_version=v),
-        )
+        await run(request, tenant_id, units.RenameUnit(tenant_id=tenant_id, unit_id=unit_id, name=data.name))
         return await organisation_view(request, tenant_id)
 
     @post("/mergers", opt=PLAN.opt(), responses=WRITE_ERRORS)
@@ -87,13 +73,10 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], data: JSONBody[MergeUnits]
     ) -> UnitCreated:
         """Merge two or more units into a new one; the old units end and point to it."""
-        unit_id = await execute(
+        unit_id = await run(
             request,
             tenant_id,
-            "MergeUnits",
-            lambda app, p, v: app.merge_units(
-                tenant_id, tuple(data.unit_ids), data.name, p, expected_version=v
-            ),
+            units.MergeUnits(tenant_id=tenant_id, unit_ids=tuple(data.unit_ids), name=data.name),
         )
         return UnitCreated(unit_id)
 
@@ -102,11 +85,8 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: JSONBody[SplitUnit]
     ) -> UnitsCreated:
         """Split a unit into two or more new units; the old unit ends and points to them."""
-        unit_ids = await execute(
-            request,
-            tenant_id,
-            "SplitUnit",
-            lambda app, p, v: app.split_unit(tenant_id, unit_id, tuple(data.names), p, expected_version=v),
+        unit_ids = await run(
+            request, tenant_id, units.SplitUnit(tenant_id=tenant_id, unit_id=unit_id, names=tuple(data.names))
         )
         return UnitsCreated(list(unit_ids))
 
@@ -115,10 +95,5 @@ class OrganisationController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID]
     ) -> OrganisationOut:
         """Retire a unit that no longer exists. Its history stays readable."""
-        await execute(
-            request,
-            tenant_id,
-            "RetireUnit",
-            lambda app, p, v: app.retire_unit(tenant_id, unit_id, p, expected_version=v),
-        )
+        await run(request, tenant_id, units.RetireUnit(tenant_id=tenant_id, unit_id=unit_id))
         return await organisation_view(request, tenant_id)

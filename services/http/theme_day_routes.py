@@ -14,9 +14,7 @@ from projections.documents import (
     RelationOut,
 )
 from services.access import FACILITATE, PLAN, READ_AT_TABLE, TAKE_PART_AT_TABLE, UnitScope
-from services.http.commands import execute
 from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.reads import AS_OF, engagement_view
 from services.http.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
@@ -36,6 +34,9 @@ from services.http.schemas.engagement import (
     SubmitRating,
     WrapUpIn,
 )
+from services.requests.commands import run
+from services.requests.reads import AS_OF, engagement_view
+from services.usecases import theme_day as day
 
 Req = Request[Any, Any, Any]
 WRITE_ERRORS = COMMAND_ERRORS
@@ -60,12 +61,11 @@ class ThemeDayController(Controller):
         data: JSONBody[MapRelations],
     ) -> Recorded:
         """Mapping (kortlægning): the units this unit's work depends on."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "MapRelations",
-            lambda app, p, v: app.map_relations(
-                engagement_id, unit_id, tuple(data.counterpart_ids), p, expected_version=v
+            day.MapRelations(
+                engagement_id=engagement_id, unit_id=unit_id, counterpart_ids=tuple(data.counterpart_ids)
             ),
         )
         return Recorded(version)
@@ -80,12 +80,14 @@ class ThemeDayController(Controller):
     ) -> RatingCreated:
         """Assessment (vurdering): rate a mapped relation on every dimension of the pinned
         instrument. A new rating by the same rater (or unit) replaces the earlier one."""
-        rating_id = await execute(
+        rating_id = await run(
             request,
             tenant_id,
-            "SubmitRating",
-            lambda app, p, v: app.submit_rating(
-                engagement_id, data.unit_id, data.counterpart_id, data.scores, p, expected_version=v
+            day.SubmitRating(
+                engagement_id=engagement_id,
+                unit_id=data.unit_id,
+                counterpart_id=data.counterpart_id,
+                scores=data.scores,
             ),
         )
         return RatingCreated(rating_id)
@@ -109,20 +111,17 @@ class ThemeDayController(Controller):
     ) -> CardCreated:
         """Send a dance card (balkort): invite another unit to a dialogue on a topic, ideally
         pointing at the rating that motivated it."""
-        card_id = await execute(
+        card_id = await run(
             request,
             tenant_id,
-            "SendDanceCard",
-            lambda app, p, v: app.send_card(
-                engagement_id,
-                data.from_unit,
-                data.to_unit,
-                data.topic,
-                data.reason,
-                data.hoped_outcome,
-                data.motivating_rating_id,
-                p,
-                expected_version=v,
+            day.SendDanceCard(
+                engagement_id=engagement_id,
+                from_unit=data.from_unit,
+                to_unit=data.to_unit,
+                topic=data.topic,
+                reason=data.reason,
+                hoped_outcome=data.hoped_outcome,
+                motivating_rating_id=data.motivating_rating_id,
             ),
         )
         return CardCreated(card_id)
@@ -154,11 +153,10 @@ class ThemeDayController(Controller):
         data: JSONBody[AnswerCard],
     ) -> Recorded:
         """The invited unit accepts the dance card."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "AcceptDanceCard",
-            lambda app, p, v: app.accept_card(engagement_id, card_id, data.unit_id, p, expected_version=v),
+            day.AcceptDanceCard(engagement_id=engagement_id, card_id=card_id, unit_id=data.unit_id),
         )
         return Recorded(version)
 
@@ -177,12 +175,11 @@ class ThemeDayController(Controller):
         data: JSONBody[DeclineCard],
     ) -> Recorded:
         """The invited unit declines the dance card, saying why."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "DeclineDanceCard",
-            lambda app, p, v: app.decline_card(
-                engagement_id, card_id, data.unit_id, data.reason, p, expected_version=v
+            day.DeclineDanceCard(
+                engagement_id=engagement_id, card_id=card_id, unit_id=data.unit_id, reason=data.reason
             ),
         )
         return Recorded(version)
@@ -202,11 +199,10 @@ class ThemeDayController(Controller):
         data: JSONBody[AnswerCard],
     ) -> Recorded:
         """The inviting unit withdraws its dance card."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "WithdrawDanceCard",
-            lambda app, p, v: app.withdraw_card(engagement_id, card_id, data.unit_id, p, expected_version=v),
+            day.WithdrawDanceCard(engagement_id=engagement_id, card_id=card_id, unit_id=data.unit_id),
         )
         return Recorded(version)
 
@@ -216,12 +212,7 @@ class ThemeDayController(Controller):
     ) -> list[CardOut]:
         """Schedule the accepted dance cards into dialogue rounds so that no unit is in two
         dialogues in one round, scheduling as many as possible. Pinned dialogues stay put."""
-        await execute(
-            request,
-            tenant_id,
-            "ScheduleDialogues",
-            lambda app, p, v: app.schedule_dialogues(engagement_id, p, expected_version=v),
-        )
+        await run(request, tenant_id, day.ScheduleDialogues(engagement_id=engagement_id))
         return (await engagement_view(request, tenant_id, engagement_id)).cards
 
     @put("/cards/{card_id:uuid}/round", opt=FACILITATE.opt(), responses=WRITE_ERRORS)
@@ -234,11 +225,10 @@ class ThemeDayController(Controller):
         data: JSONBody[MoveDialogue],
     ) -> Recorded:
         """Move a dialogue to a round and pin it there (or `null` to take it off the schedule)."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "MoveDialogue",
-            lambda app, p, v: app.move_dialogue(engagement_id, card_id, data.round, p, expected_version=v),
+            day.MoveDialogue(engagement_id=engagement_id, card_id=card_id, round=data.round),
         )
         return Recorded(version)
 
@@ -256,19 +246,16 @@ class ThemeDayController(Controller):
     ) -> DialogueCreated:
         """Record a dialogue held on an accepted dance card: notes, participants, the agreements
         the two units made and the proposals that need a decision."""
-        dialogue_id, agreement_ids, proposal_ids = await execute(
+        dialogue_id, agreement_ids, proposal_ids = await run(
             request,
             tenant_id,
-            "HoldDialogue",
-            lambda app, p, v: app.hold_dialogue(
-                engagement_id,
-                data.card_id,
-                data.notes,
-                tuple(data.participants),
-                tuple((a.text, a.needs_acceptance) for a in data.agreements),
-                tuple(x.text for x in data.proposals),
-                p,
-                expected_version=v,
+            day.HoldDialogue(
+                engagement_id=engagement_id,
+                card_id=data.card_id,
+                notes=data.notes,
+                participants=tuple(data.participants),
+                agreements=tuple((a.text, a.needs_acceptance) for a in data.agreements),
+                proposals=tuple(x.text for x in data.proposals),
             ),
         )
         return DialogueCreated(dialogue_id, list(agreement_ids), list(proposal_ids))
@@ -287,17 +274,14 @@ class ThemeDayController(Controller):
         data: JSONBody[AddOutcomes],
     ) -> OutcomesCreated:
         """Add agreements or proposals to a dialogue already recorded."""
-        agreement_ids, proposal_ids = await execute(
+        agreement_ids, proposal_ids = await run(
             request,
             tenant_id,
-            "AddDialogueOutcomes",
-            lambda app, p, v: app.add_outcomes(
-                engagement_id,
-                dialogue_id,
-                tuple((a.text, a.needs_acceptance) for a in data.agreements),
-                tuple(x.text for x in data.proposals),
-                p,
-                expected_version=v,
+            day.AddDialogueOutcomes(
+                engagement_id=engagement_id,
+                dialogue_id=dialogue_id,
+                agreements=tuple((a.text, a.needs_acceptance) for a in data.agreements),
+                proposals=tuple(x.text for x in data.proposals),
             ),
         )
         return OutcomesCreated(list(agreement_ids), list(proposal_ids))
@@ -312,11 +296,8 @@ class ThemeDayController(Controller):
     ) -> ParticipantRedacted:
         """Erase a person's name from the engagement's dialogues (the right to erasure): it
         reads "(slettet)" wherever it stood. Ratings are kept; raters are pseudonyms already."""
-        places = await execute(
-            request,
-            tenant_id,
-            "RedactParticipant",
-            lambda app, p, v: app.redact_participant(engagement_id, data.name, p, expected_version=v),
+        places = await run(
+            request, tenant_id, day.RedactParticipant(engagement_id=engagement_id, name=data.name)
         )
         return ParticipantRedacted(places)
 
@@ -334,12 +315,11 @@ class ThemeDayController(Controller):
         data: JSONBody[WrapUpIn],
     ) -> Recorded:
         """A unit's wrap-up (opsamling) of what it takes home from its dialogues."""
-        version = await execute(
+        version = await run(
             request,
             tenant_id,
-            "WrapUpUnit",
-            lambda app, p, v: app.wrap_up(
-                engagement_id, unit_id, data.summary, tuple(data.inputs), p, expected_version=v
+            day.WrapUpUnit(
+                engagement_id=engagement_id, unit_id=unit_id, summary=data.summary, inputs=tuple(data.inputs)
             ),
         )
         return Recorded(version)
@@ -354,10 +334,7 @@ class ThemeDayController(Controller):
     ) -> Recorded:
         """The closing plenary (afsluttende orientering): reports the agreements made and lists
         the proposals that need investigation or a decision."""
-        version = await execute(
-            request,
-            tenant_id,
-            "HoldClosingPlenary",
-            lambda app, p, v: app.hold_closing_plenary(engagement_id, data.notes, p, expected_version=v),
+        version = await run(
+            request, tenant_id, day.HoldClosingPlenary(engagement_id=engagement_id, notes=data.notes)
         )
         return Recorded(version)

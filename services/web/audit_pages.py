@@ -31,14 +31,15 @@ from projections.lineage import NodeKind
 from projections.verify import Verdict
 from services.access import AUDIT, PAGE_TENANT_PREFIX, Policy
 from services.bootstrap import Container
-from services.http.audit_routes import (
+from services.readmodel.verify import anchors_of, verify_then_catch_up
+from services.requests.commands import container_of
+from services.requests.reads import engagements_of, known_tenant, organisation_view
+from services.usecases.audit import (
     LineageNodeOut,
     audit_page,
     lineage_of,
     trail_in_pages,
 )
-from services.http.reads import engagements_of, known_tenant, organisation_view
-from services.readmodel.verify import anchors_of, verify_then_catch_up
 from services.web import audit_lineage
 from services.web.audit_query import (
     HAPPENED,
@@ -199,7 +200,7 @@ async def audit_trail(request: Req, tenant_id: FromPath[UUID]) -> Template:
     rows: list[TrailRow] = []
     newer = older = first = None
     if filters is not None and not errors:
-        found = await audit_page(request, tenant_id, filters, query.after, query.limit)
+        found = await audit_page(container_of(request), tenant_id, filters, query.after, query.limit)
         people = await _people(container, {r.actor_id for r in found.items}, names)
         rows = [trail_row(tenant_id, r, names, people) for r in found.items]
         if found.next_after is not None:
@@ -240,7 +241,11 @@ async def audit_trail(request: Req, tenant_id: FromPath[UUID]) -> Template:
 async def _row_at(request: Req, tenant_id: UUID, node: LineageNodeOut) -> AuditRow | None:
     """The trail row of the event that added the node (the engagement's event at its position)."""
     found = await audit_page(
-        request, tenant_id, AuditFilter(aggregate_id=node.engagement_id), max(node.position - 1, 0), 1
+        container_of(request),
+        tenant_id,
+        AuditFilter(aggregate_id=node.engagement_id),
+        max(node.position - 1, 0),
+        1,
     )
     return found.items[0] if found.items and found.items[0].position == node.position else None
 
@@ -273,7 +278,7 @@ async def audit_lineage_page(
     if kind not in NodeKind._value2member_map_:
         raise NotFound("not_in_lineage", kind=kind)
     container = await known_tenant(request, tenant_id)
-    lineage = await lineage_of(request, tenant_id, NodeKind(kind), entity_id)
+    lineage = await lineage_of(container_of(request), tenant_id, NodeKind(kind), entity_id)
     names = await _names(request, tenant_id)
     nodes = [lineage.node, *lineage.ancestors, *lineage.descendants]
     people = await _people(container, {n.actor_id for n in nodes}, names)

@@ -10,10 +10,8 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from uuid import UUID
 
-from litestar.exceptions import ValidationException
-
 from projections.audit import AuditFilter
-from services.http.audit_routes import PAGE_MAX, audit_filter
+from services.usecases.audit import PAGE_MAX, FilterRefused, audit_filter
 from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 
@@ -170,9 +168,9 @@ def trail_filter(query: TrailQuery) -> tuple[AuditFilter | None, dict[str, str],
             event_type=[query.event] if query.event else None,
             **moments,
         )
-    except ValidationException as refused:
+    except FilterRefused as refused:
         errors = {}
-        for problem in refused.extra if isinstance(refused.extra, list) else []:
+        for problem in refused.problems:
             name = _FIELD_OF_TIME.get(str(problem.get("key", "")), "")
             errors[name] = (
                 _("Please choose from the list.") if name == "event" else _("This date is out of range.")

@@ -22,7 +22,7 @@ from projections.answers import ThemeDayBoard, UnitName
 from projections.documents import EngagementOut
 from projections.queries import theme_day_board
 from services.access import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
-from services.http.reads import engagement_view, organisation_view
+from services.requests.reads import engagement_view, organisation_view
 from services.web import charts
 from services.web.rendering import page, principal_of
 

@@ -27,7 +27,6 @@ from domain.default_instrument import DEFAULT_INSTRUMENT_ID
 from domain.errors import DomainError, NotFound
 from domain.organisation import UnitStatus
 from domain.phases import Phase
-from domain.provenance import Provenance
 from projections.documents import CardOut, EngagementOut, OrganisationOut
 from projections.queries import names_at, theme_day_board
 from services.access import (
@@ -45,14 +44,9 @@ from services.access import (
     platform,
     policy_for,
 )
-from services.application import TenantApplication
 from services.auth.guards import principal_from
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.engagement_routes import preparation_of
-from services.http.join_code_routes import JoinCodeIssued, issue_join_code, qr_code_svg
-from services.http.provenance import build_provenance
-from services.http.reads import engagement_view, known_tenant, organisation_view, portfolio_of
 from services.http.schemas.engagement import (
     ChangePhase,
     ClosingPlenaryIn,
@@ -62,6 +56,13 @@ from services.http.schemas.engagement import (
     StepBack,
 )
 from services.live import end_streams
+from services.requests.provenance import build_provenance
+from services.requests.reads import engagement_view, known_tenant, organisation_view, portfolio_of
+from services.usecases import engagements
+from services.usecases import theme_day as day
+from services.usecases.bus import Command
+from services.usecases.engagements import instrument_for, preparation_of
+from services.usecases.join_codes import JoinCodeIssued, issue_join_code, qr_code_svg, revoke_join_code
 from services.web import participant_table as table_of
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
@@ -284,11 +285,7 @@ class OrganisationPages(Controller):
             return await _preparation_page(request, tenant_id, shown, invalid.errors, status_code=400)
         container = _container(request)
         try:
-            instrument = await container.offloop(
-                container.control.instrument_version,
-                command.instrument_id or DEFAULT_INSTRUMENT_ID,
-                command.instrument_version,
-            )
+            instrument = await instrument_for(container, command.instrument_id, command.instrument_version)
         except NotFound:
             errors = {"instrument_id": _("Please choose from the list.")}
             return await _preparation_page(request, tenant_id, shown, errors, status_code=400)
@@ -296,16 +293,14 @@ class OrganisationPages(Controller):
             engagement_id = await submit(
                 request,
                 tenant_id,
-                "PrepareEngagement",
-                lambda app, p, _v: app.prepare_engagement(
-                    tenant_id,
-                    preparation_of(command),
-                    tuple(command.unit_ids),
-                    instrument,
-                    command.rating_mode,
-                    command.min_group_size,
-                    command.rounds,
-                    p,
+                engagements.PrepareEngagement(
+                    tenant_id=tenant_id,
+                    preparation=preparation_of(command),
+                    unit_ids=tuple(command.unit_ids),
+                    instrument=instrument,
+                    rating_mode=command.rating_mode,
+                    min_group_size=command.min_group_size,
+                    rounds=command.rounds,
                 ),
                 form.key,
             )
@@ -483,8 +478,7 @@ async def _console_command(
     engagement_id: UUID,
     data: Form,
     shape: type[S],
-    command_name: str,
-    action: Callable[[TenantApplication, S, Provenance, int | None], object],
+    command_of: Callable[[S], Command[Any]],
     *,
     anchor: str = "",
     ignore: frozenset[str] = frozenset(),
@@ -495,7 +489,7 @@ async def _console_command(
     shown = values(form)
     try:
         given = decode({k: v for k, v in shown.items() if k not in ignore}, shape)
-        await submit(request, tenant_id, command_name, lambda app, p, v: action(app, given, p, v), form.key)
+        await submit(request, tenant_id, command_of(given), form.key)
     except (FormInvalid, DomainError) as error:
         return await _command_failed(request, tenant_id, engagement_id, shown, error)
     return Redirect(_console_url(tenant_id, engagement_id, anchor), status_code=303)
@@ -512,7 +506,10 @@ async def _sheet(
     container = _container(request)
     cards = []
     for unit_id in sorted(unit_ids, key=lambda u: names.get(u, str(u)).casefold()):
-        issued = await issue_join_code(request, container, tenant_id, engagement.engagement_id, unit_id)
+        provenance = build_provenance(request, request.user, tenant_id, "IssueJoinCode")
+        issued = await issue_join_code(
+            container, tenant_id, engagement.engagement_id, unit_id, provenance, str(request.base_url)
+        )
         name = names.get(unit_id, str(unit_id))
         # segno escapes the title and draws the rest from the join link: markup of our own making.
         qr = Markup(qr_code_svg(issued.join_url, title=_("QR code to join as %(unit)s", unit=name), scale=6))  # noqa: S704
@@ -582,9 +579,8 @@ class ConsolePages(Controller):
             engagement_id,
             data,
             ChangePhase,
-            "AdvancePhase",
-            lambda app, change, p, v: app.advance_phase(
-                engagement_id, change.expected_phase, p, expected_version=v
+            lambda change: engagements.AdvancePhase(
+                engagement_id=engagement_id, expected_phase=change.expected_phase
             ),
             ignore=frozenset({CONFIRM}),
         )
@@ -600,9 +596,8 @@ class ConsolePages(Controller):
             engagement_id,
             data,
             StepBack,
-            "MovePhaseBack",
-            lambda app, back, p, v: app.move_phase_back(
-                engagement_id, back.expected_phase, back.reason, p, expected_version=v
+            lambda back: engagements.MovePhaseBack(
+                engagement_id=engagement_id, expected_phase=back.expected_phase, reason=back.reason
             ),
         )
 
@@ -617,10 +612,7 @@ class ConsolePages(Controller):
             engagement_id,
             data,
             ClosingPlenaryIn,
-            "HoldClosingPlenary",
-            lambda app, plenary, p, v: app.hold_closing_plenary(
-                engagement_id, plenary.notes, p, expected_version=v
-            ),
+            lambda plenary: day.HoldClosingPlenary(engagement_id=engagement_id, notes=plenary.notes),
             anchor="plenary",
         )
 
@@ -655,7 +647,7 @@ class ConsolePages(Controller):
         if (code.tenant_id, code.engagement_id, code.unit_id) != (tenant_id, engagement_id, unit_id):
             raise NotFound("no_join_code", code=str(code_id))
         provenance = build_provenance(request, request.user, tenant_id, "RevokeJoinCode")
-        await container.offloop(container.control.revoke_join_code, code_id, provenance)
+        await revoke_join_code(container, code_id, provenance)
         await end_streams(request.app, join_code_id=code_id)
         return Redirect(_console_url(tenant_id, engagement_id, "join-codes"), status_code=303)
 
@@ -708,8 +700,7 @@ class ConsolePages(Controller):
             await submit(
                 request,
                 tenant_id,
-                "ScheduleDialogues",
-                lambda app, p, v: app.schedule_dialogues(engagement_id, p, expected_version=v),
+                day.ScheduleDialogues(engagement_id=engagement_id),
                 FormData(data).key,
             )
         except DomainError as error:
@@ -731,8 +722,7 @@ class ConsolePages(Controller):
             await submit(
                 request,
                 tenant_id,
-                "SetRounds",
-                lambda app, p, v: app.set_rounds(engagement_id, rounds.rounds, p, expected_version=v),
+                engagements.SetRounds(engagement_id=engagement_id, rounds=rounds.rounds),
                 form.key,
             )
         except (FormInvalid, DomainError) as error:
@@ -760,10 +750,7 @@ class ConsolePages(Controller):
             await submit(
                 request,
                 tenant_id,
-                "MoveDialogue",
-                lambda app, p, v: app.move_dialogue(
-                    engagement_id, card_id, move.round, p, expected_version=v
-                ),
+                day.MoveDialogue(engagement_id=engagement_id, card_id=card_id, round=move.round),
                 form.key,
             )
         except (FormInvalid, DomainError) as error:

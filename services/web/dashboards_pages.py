@@ -23,7 +23,7 @@ from projections.answers import LongitudinalView, RelationHistory, RelationMatri
 from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import engagement_dashboard, longitudinal, names_at, relation_matrix
 from services.access import PAGE_TENANT_PREFIX, READ, Policy
-from services.http.reads import engagement_view, engagements_of, organisation_view
+from services.requests.reads import engagement_view, engagements_of, organisation_view
 from services.web import charts
 from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _

@@ -37,7 +37,7 @@ from projections.answers import BELOW_THRESHOLD, AgreementTrack, LongitudinalVie
 from projections.documents import EngagementOut
 from projections.queries import NO_CHECK_IN, longitudinal, relation_matrix
 from services.bootstrap import Container
-from services.http.reads import engagement_view, engagements_of, organisation_view
+from services.requests.reads import engagement_view, engagements_of, organisation_view
 from services.web.charts import band_label, continuity_label
 from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _

@@ -10,7 +10,7 @@ Decisions and check-ins go through the same application-service calls as the API
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
@@ -24,14 +24,14 @@ from domain.agreements import AgreementStatus
 from domain.errors import DomainError, InvariantViolated, NotFound
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
-from domain.provenance import Provenance
 from projections.queries import engagement_dashboard
 from services.access import PAGE_TENANT_PREFIX, PLAN, PLANNERS, READ, Policy
-from services.application import TenantApplication
 from services.auth.guards import principal_from
 from services.errors import ConcurrentModification
-from services.http.reads import engagement_view, organisation_view
 from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
+from services.requests.reads import engagement_view, organisation_view
+from services.usecases import follow_up
+from services.usecases.bus import Command
 from services.web import exports
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
@@ -217,8 +217,8 @@ class Decision:
     """A decision on an agenda item as its form gives it: the command that records it, and how
     to know an item that already carries it (the form sent twice)."""
 
-    command_name: str
-    action: Callable[[TenantApplication, Provenance, int | None], object]
+    command: Command[int]
+    expected_version: int | None
     is_this_decision: Callable[[AgendaItem], bool]
 
 
@@ -243,7 +243,7 @@ async def _record_decision(
     and goes on to the next undecided item; else the item again, saying why not."""
     try:
         taken = decision()
-        await submit(request, tenant_id, taken.command_name, taken.action, form.key)
+        await submit(request, tenant_id, taken.command, form.key, expected_version=taken.expected_version)
     except FormInvalid as invalid:
         errors, status_code = invalid.errors, 400
     except ConcurrentModification:
@@ -290,16 +290,14 @@ class FollowUpPages(Controller):
             _require(given, "accepted", "decided_by")
             decided = decode(given, DecideAgreement)
             return Decision(
-                "AcceptAgreement" if decided.accepted else "RejectAgreement",
-                lambda app, p, v: app.decide_agreement(
-                    engagement_id,
-                    agreement_id,
-                    decided.accepted,
-                    decided.rationale,
-                    decided.decided_by,
-                    p,
-                    expected_version=version,
+                follow_up.DecideAgreement(
+                    engagement_id=engagement_id,
+                    agreement_id=agreement_id,
+                    accepted=decided.accepted,
+                    rationale=decided.rationale,
+                    decided_by=decided.decided_by,
                 ),
+                version,
                 _is_agreement_decision(decided),
             )
 
@@ -325,19 +323,17 @@ class FollowUpPages(Controller):
             _require(command, "outcome", "decided_by")
             decided = decode(command, DecideProposal)
             return Decision(
-                "DecideProposal",
-                lambda app, p, v: app.decide_proposal(
-                    engagement_id,
-                    proposal_id,
-                    decided.outcome,
-                    decided.rationale,
-                    decided.decided_by,
-                    p,
+                follow_up.DecideProposal(
+                    engagement_id=engagement_id,
+                    proposal_id=proposal_id,
+                    outcome=decided.outcome,
+                    rationale=decided.rationale,
+                    decided_by=decided.decided_by,
                     deferred_until=decided.deferred_until,
                     owner=decided.owner,
                     due=decided.due,
-                    expected_version=version,
                 ),
+                version,
                 _is_proposal_decision(decided),
             )
 
@@ -403,17 +399,15 @@ class FollowUpPages(Controller):
             await submit(
                 request,
                 tenant_id,
-                "CheckInOnAgreement",
-                lambda app, p, v: app.check_in(
-                    engagement_id,
-                    agreement_id,
-                    entry.status,
-                    entry.note,
-                    replace(p, occurred_at=happened) if happened else p,
-                    expected_version=v,
+                follow_up.CheckInOnAgreement(
+                    engagement_id=engagement_id,
+                    agreement_id=agreement_id,
+                    status=entry.status,
+                    note=entry.note,
                     evidence=entry.evidence,
                 ),
                 form.key,
+                happened=happened,
             )
         except (FormInvalid, DomainError) as error:
             errors, status_code = refusal(error)

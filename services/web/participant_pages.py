@@ -9,7 +9,6 @@ cards, the round schedule, one dialogue, the unit's wrap-up. Commands are the AP
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,14 +22,10 @@ from litestar.types import ControllerRouterHandler
 from domain.cards import CardStatus
 from domain.errors import DomainError, NotFound
 from domain.phases import Phase
-from domain.provenance import Provenance
 from domain.ratings import Rating, RatingMode
 from projections.documents import CardOut, DialogueOut, EngagementOut
 from projections.queries import names_at
 from services.access import PARTICIPANTS, READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy, UnitScope
-from services.application import TenantApplication
-from services.http.commands import query
-from services.http.reads import engagement_view, organisation_view
 from services.http.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
@@ -41,6 +36,10 @@ from services.http.schemas.engagement import (
     SubmitRating,
     WrapUpIn,
 )
+from services.requests.commands import container_of
+from services.requests.reads import engagement_view, organisation_view
+from services.usecases import theme_day as day
+from services.usecases.bus import Command
 from services.web import participant_table as table_of
 from services.web.commands import submit
 from services.web.form_rows import OUTCOME_ROW
@@ -107,29 +106,13 @@ async def _own_ratings(request: Req, table: Table) -> dict[UUID, Rating]:
     principal = principal_of(request)
     if principal is None:  # pragma: no cover - every route here needs a token
         return {}
-    actor, engagement_id, unit_id = principal.user_id, table.engagement_id, table.unit_id
-
-    def read(app: TenantApplication) -> dict[UUID, Rating]:
-        engagement = app.engagement(engagement_id)
-        individual = engagement.rating_mode is RatingMode.INDIVIDUAL
-        rater = app.pseudonym(engagement_id, actor) if individual else None
-        return {
-            r.counterpart_id: r
-            for r in engagement.ratings.values()
-            if r.unit_id == unit_id and r.rater == rater
-        }
-
-    return await query(request, table.tenant_id, read)
+    return await day.own_ratings(
+        container_of(request), table.tenant_id, table.engagement_id, table.unit_id, principal.user_id
+    )
 
 
-async def _command(
-    request: Req,
-    table: Table,
-    name: str,
-    action: Callable[[TenantApplication, Provenance, int | None], T],
-    form: FormData,
-) -> T | None:
-    return await submit(request, table.tenant_id, name, action, form.key)
+async def _command(request: Req, table: Table, command: Command[T], form: FormData) -> T | None:
+    return await submit(request, table.tenant_id, command, form.key)
 
 
 def _see_other(url: str) -> Redirect:
@@ -265,10 +248,7 @@ class UnitTablePages(Controller):
                 await _command(
                     request,
                     table,
-                    "MapRelations",
-                    lambda app, p, v: app.map_relations(
-                        engagement_id, unit_id, chosen, p, expected_version=v
-                    ),
+                    day.MapRelations(engagement_id=engagement_id, unit_id=unit_id, counterpart_ids=chosen),
                     form,
                 )
             except DomainError as error:
@@ -387,9 +367,11 @@ class UnitTablePages(Controller):
                 await _command(
                     request,
                     table,
-                    "SubmitRating",
-                    lambda app, p, v: app.submit_rating(
-                        engagement_id, unit_id, counterpart_id, command.scores, p, expected_version=v
+                    day.SubmitRating(
+                        engagement_id=engagement_id,
+                        unit_id=unit_id,
+                        counterpart_id=counterpart_id,
+                        scores=command.scores,
                     ),
                     form,
                 )
@@ -503,17 +485,14 @@ class UnitTablePages(Controller):
             await _command(
                 request,
                 table,
-                "SendDanceCard",
-                lambda app, p, v: app.send_card(
-                    engagement_id,
-                    unit_id,
-                    card.to_unit,
-                    card.topic,
-                    card.reason,
-                    card.hoped_outcome,
-                    card.motivating_rating_id,
-                    p,
-                    expected_version=v,
+                day.SendDanceCard(
+                    engagement_id=engagement_id,
+                    from_unit=unit_id,
+                    to_unit=card.to_unit,
+                    topic=card.topic,
+                    reason=card.reason,
+                    hoped_outcome=card.hoped_outcome,
+                    motivating_rating_id=card.motivating_rating_id,
                 ),
                 form,
             )
@@ -538,14 +517,13 @@ class UnitTablePages(Controller):
         card_id: UUID,
         form: FormData,
         already: str,
-        name: str,
-        action: Callable[[TenantApplication, Provenance, int | None], Any],
+        command: Command[Any],
     ) -> Response[Any]:
         """One answer to a card (accept, decline, withdraw): done once, even if sent twice."""
         card = _card(table, card_id)
         if card.status != already:
             try:
-                await _command(request, table, name, action, form)
+                await _command(request, table, command, form)
             except DomainError as error:
                 return self._cards_page(table, {"": domain_message(error)}, 409)
         return _see_other(f"{table.base}/cards?done={already}")
@@ -562,8 +540,7 @@ class UnitTablePages(Controller):
             card_id,
             FormData(data),
             CardStatus.ACCEPTED.value,
-            "AcceptDanceCard",
-            lambda app, p, v: app.accept_card(engagement_id, card_id, answer.unit_id, p, expected_version=v),
+            day.AcceptDanceCard(engagement_id=engagement_id, card_id=card_id, unit_id=answer.unit_id),
         )
 
     @post("/cards/{card_id:uuid}/decline", opt=ACT_OPT, status_code=303)
@@ -584,9 +561,8 @@ class UnitTablePages(Controller):
             card_id,
             form,
             CardStatus.DECLINED.value,
-            "DeclineDanceCard",
-            lambda app, p, v: app.decline_card(
-                engagement_id, card_id, answer.unit_id, answer.reason, p, expected_version=v
+            day.DeclineDanceCard(
+                engagement_id=engagement_id, card_id=card_id, unit_id=answer.unit_id, reason=answer.reason
             ),
         )
 
@@ -602,10 +578,7 @@ class UnitTablePages(Controller):
             card_id,
             FormData(data),
             CardStatus.WITHDRAWN.value,
-            "WithdrawDanceCard",
-            lambda app, p, v: app.withdraw_card(
-                engagement_id, card_id, answer.unit_id, p, expected_version=v
-            ),
+            day.WithdrawDanceCard(engagement_id=engagement_id, card_id=card_id, unit_id=answer.unit_id),
         )
 
     # -- rounds and dialogues ------------------------------------------------------------------
@@ -692,16 +665,13 @@ class UnitTablePages(Controller):
             await _command(
                 request,
                 table,
-                "HoldDialogue",
-                lambda app, p, v: app.hold_dialogue(
-                    engagement_id,
-                    held.card_id,
-                    held.notes,
-                    tuple(held.participants),
-                    tuple((a.text, a.needs_acceptance) for a in held.agreements),
-                    tuple(x.text for x in held.proposals),
-                    p,
-                    expected_version=v,
+                day.HoldDialogue(
+                    engagement_id=engagement_id,
+                    card_id=held.card_id,
+                    notes=held.notes,
+                    participants=tuple(held.participants),
+                    agreements=tuple((a.text, a.needs_acceptance) for a in held.agreements),
+                    proposals=tuple(x.text for x in held.proposals),
                 ),
                 form,
             )
@@ -729,14 +699,11 @@ class UnitTablePages(Controller):
             await _command(
                 request,
                 table,
-                "AddDialogueOutcomes",
-                lambda app, p, v: app.add_outcomes(
-                    engagement_id,
-                    dialogue_id,
-                    tuple((a.text, a.needs_acceptance) for a in more.agreements),
-                    tuple(x.text for x in more.proposals),
-                    p,
-                    expected_version=v,
+                day.AddDialogueOutcomes(
+                    engagement_id=engagement_id,
+                    dialogue_id=dialogue_id,
+                    agreements=tuple((a.text, a.needs_acceptance) for a in more.agreements),
+                    proposals=tuple(x.text for x in more.proposals),
                 ),
                 form,
             )
@@ -794,9 +761,11 @@ class UnitTablePages(Controller):
                 await _command(
                     request,
                     table,
-                    "WrapUpUnit",
-                    lambda app, p, v: app.wrap_up(
-                        engagement_id, unit_id, wrap.summary, tuple(wrap.inputs), p, expected_version=v
+                    day.WrapUpUnit(
+                        engagement_id=engagement_id,
+                        unit_id=unit_id,
+                        summary=wrap.summary,
+                        inputs=tuple(wrap.inputs),
                     ),
                     form,
                 )

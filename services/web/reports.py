@@ -30,7 +30,7 @@ from projections.documents import (
     ProposalOut,
 )
 from projections.queries import EARLIEST, names_at, relation_matrix
-from services.http.reads import engagement_view, known_tenant, organisation_view
+from services.requests.reads import engagement_view, known_tenant, organisation_view
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
 from services.web.rendering import STATIC_DIR

@@ -18,10 +18,10 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from domain.roles import Role
+from services.asgi import create_app
 from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, jwt_secret
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
-from services.http.app import create_app
 from services.settings import Settings
 
 PASSWORD = "correct horse battery staple"

@@ -29,6 +29,7 @@ from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.readmodel.rebuild import rebuild
 from services.readmodel.verify import verify_tenant
 from services.settings import Settings
+from services.usecases.tenants import erase_tenant
 from tests.clusters import private_cluster
 from tests.conftest import DATABASE_URL, expects_citus
 from tests.e2e import test_a_whole_engagement as whole_engagement_story
@@ -137,7 +138,7 @@ async def test_a_whole_engagement_and_its_operations_never_send_a_statement_to_m
         assert multi == 0, f"{multi} statements went to more than one worker"
 
         slug = container.control.tenant(tenant_id).slug
-        await asyncio.to_thread(container.erase_tenant, slug, system_provenance("Erasure"))
+        await asyncio.to_thread(erase_tenant, container, slug, system_provenance("Erasure"))
 
     with psycopg.connect(citus_database_url, autocommit=True) as conn:
         assert schema not in citus.distributed_schemas(conn)

@@ -20,6 +20,8 @@ from domain.organisation import Organisation
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
+from tests import commanding
 from tests.conftest import DATABASE_URL
 from tests.http_harness import ADMIN, Person, serving
 from tests.keys import SESSION_SECRETS
@@ -123,18 +125,21 @@ def test_two_tenants_on_one_shared_connection_each_write_into_their_own_schema(
     container = build_container(settings)
     try:
         system = system_provenance("Test")
-        a = container.onboard_tenant("Aby", f"aby-{uuid4().hex[:8]}", system)
-        b = container.onboard_tenant("Bby", f"bby-{uuid4().hex[:8]}", system)
+        a = onboard_tenant(container, "Aby", f"aby-{uuid4().hex[:8]}", system)
+        b = onboard_tenant(container, "Bby", f"bby-{uuid4().hex[:8]}", system)
         for tenant in (a, b):
             container.tenants.call(
-                tenant, lambda app, t=tenant: app.establish_organisation(t, "Org", system_provenance("Test"))
+                tenant,
+                lambda app, t=tenant: commanding.establish_organisation(
+                    app, t, "Org", system_provenance("Test")
+                ),
             )
         for i in range(6):
             for tenant in (a, b):
                 container.tenants.call(
                     tenant,
-                    lambda app, t=tenant, n=i: app.add_unit(
-                        t, f"Enhed {t.hex[:4]} {n}", system_provenance("Test")
+                    lambda app, t=tenant, n=i: commanding.add_unit(
+                        app, t, f"Enhed {t.hex[:4]} {n}", system_provenance("Test")
                     ),
                 )
         for tenant in (a, b):

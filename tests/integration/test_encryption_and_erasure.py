@@ -29,6 +29,7 @@ from services.controlplane import system_provenance
 from services.export import MANIFEST, check_export
 from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.settings import Settings
+from services.usecases.tenants import erase_tenant
 from tests.http_harness import ADMIN, Person, Story
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "tools" / "verify_audit_export.py"
@@ -173,7 +174,7 @@ async def test_erasure_shreds_one_tenant_and_leaves_the_others_untouched(story: 
     assert hits(settings, erased_id.hex)
 
     await container.offloop(
-        container.erase_tenant, erased_slug, system_provenance("EraseTenant", tenant_id=erased_id)
+        erase_tenant, container, erased_slug, system_provenance("EraseTenant", tenant_id=erased_id)
     )
 
     # Nothing of the erased tenant is left: not its content, not its store, views or key;

@@ -42,6 +42,14 @@ from services.controlplane import system_provenance
 from services.migrations import migrate
 from services.readmodel.worker import Projector
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
+from tests.commanding import (
+    add_unit,
+    advance_phase,
+    establish_organisation,
+    map_relations,
+    prepare_engagement,
+)
 from tests.http_harness import PASSWORD, bearer, provenance_now
 from tests.integration.test_live_updates import EventReader, free_port
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS_ENV
@@ -92,15 +100,15 @@ def open_theme_day(settings: Settings) -> ThemeDay:
         system = system_provenance("Test")
         admin_email = f"admin-{uuid4().hex[:10]}@example.dk"
         container.control.register_user(admin_email, "Admin", PASSWORD, Role.CONSULTANCY_ADMIN, system)
-        tenant_id = container.onboard_tenant("Region Flåde", f"flaade-{uuid4().hex[:12]}", system)
+        tenant_id = onboard_tenant(container, "Region Flåde", f"flaade-{uuid4().hex[:12]}", system)
         actor = uuid4()
 
         def build(app: TenantApplication) -> tuple[UUID, tuple[UUID, ...]]:
             def p(command: str) -> Provenance:
                 return provenance_now(tenant_id, actor, command)
 
-            app.establish_organisation(tenant_id, "Region Flåde", p("EstablishOrganisation"))
-            units = tuple(app.add_unit(tenant_id, name, p("AddUnit")) for name in UNITS)
+            establish_organisation(app, tenant_id, "Region Flåde", p("EstablishOrganisation"))
+            units = tuple(add_unit(app, tenant_id, name, p("AddUnit")) for name in UNITS)
             preparation = Preparation(
                 title="Sammen om udskrivning",
                 focus="Udskrivning",
@@ -110,7 +118,8 @@ def open_theme_day(settings: Settings) -> ThemeDay:
                 theme_day=datetime.now(UTC).date() + timedelta(days=30),
                 follow_up_meeting=None,
             )
-            eid = app.prepare_engagement(
+            eid = prepare_engagement(
+                app,
                 tenant_id,
                 preparation,
                 units,
@@ -120,10 +129,10 @@ def open_theme_day(settings: Settings) -> ThemeDay:
                 3,
                 p("PrepareEngagement"),
             )
-            app.advance_phase(eid, Phase.PREPARED, p("AdvancePhase"))
-            app.advance_phase(eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
+            advance_phase(app, eid, Phase.PREPARED, p("AdvancePhase"))
+            advance_phase(app, eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
             for unit in units:
-                app.map_relations(eid, unit, tuple(u for u in units if u != unit), p("MapRelations"))
+                map_relations(app, eid, unit, tuple(u for u in units if u != unit), p("MapRelations"))
             return eid, units
 
         engagement_id, units = container.tenants.call(tenant_id, build)

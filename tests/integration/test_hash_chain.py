@@ -31,6 +31,7 @@ from services.persistence.env import tenant_store_name
 from services.readmodel.anchors import anchor_head
 from services.readmodel.verify import export_tenant, verify_tenant
 from services.settings import Settings
+from tests import commanding
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "tools" / "verify_audit_export.py"
 EVENT_COLUMNS = "originator_id, originator_version, topic, state"
@@ -270,7 +271,7 @@ def test_the_projector_chains_new_events_and_anchors_the_head(
 
     def add_unit(name: str) -> None:
         provenance = system_provenance("AddUnit", tenant_id=tenant_id)
-        container.tenants.call(tenant_id, lambda app: app.add_unit(tenant_id, name, provenance))
+        container.tenants.call(tenant_id, lambda app: commanding.add_unit(app, tenant_id, name, provenance))
         runner.catch_up_now(tenant_id)
 
     add_unit("Ny enhed")

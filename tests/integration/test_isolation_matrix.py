@@ -43,13 +43,14 @@ from litestar.routes import HTTPRoute
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID, DIMENSIONS
 from domain.roles import Role
 from services.access import Caller, Policy, RouteTable, Scope, is_tenant_path
+from services.asgi import create_app
 from services.auth.jwt import jwt_secret
 from services.auth.passwords import Passwords
 from services.bootstrap import Container, build_container
 from services.controlplane import ControlPlane, system_provenance
-from services.http.app import create_app
 from services.http.policy import POLICY as API_POLICY
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from services.web.routes import WEB_POLICY
 
 # What the routes are checked against: each adapter's declared table, handed over here.
@@ -227,7 +228,7 @@ class Api:
 async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) -> TenantIds:
     """Onboards a tenant and runs an engagement up to a dialogue with an agreement and a proposal."""
     slug = f"iso-{uuid4().hex[:12]}"
-    await container.offloop(container.onboard_tenant, "Region Isolation", slug, system_provenance("Test"))
+    await container.offloop(onboard_tenant, container, "Region Isolation", slug, system_provenance("Test"))
     tenant_id = ControlPlane.tenant_id_for(slug)
     api = Api(app, admin_token, tenant_id)
     await api.send("PUT", "/organisation", {"name": "Region Isolation"}, 200)

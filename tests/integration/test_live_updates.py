@@ -34,12 +34,20 @@ from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role
 from services.application import TenantApplication
+from services.asgi import create_app
 from services.bootstrap import Container, build_container
 from services.controlplane import system_provenance
 from services.http import live_routes
-from services.http.app import create_app
 from services.live import REDIS_PREFIX, LiveChannels, channel_for
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
+from tests.commanding import (
+    add_unit,
+    advance_phase,
+    establish_organisation,
+    map_relations,
+    prepare_engagement,
+)
 from tests.http_harness import PASSWORD, bearer, provenance_now
 
 DELIVERY_SECONDS = 1.0
@@ -102,8 +110,8 @@ def set_up_board(container: Container) -> Board:
     admin_email = f"admin-{uuid4().hex[:10]}@example.dk"
     control.register_user(admin_email, "Admin", PASSWORD, Role.CONSULTANCY_ADMIN, system)
     tag = uuid4().hex[:12]
-    tenant_id = container.onboard_tenant("Region Live", f"live-{tag}", system)
-    other_tenant = container.onboard_tenant("Region Anden", f"other-{tag}", system)
+    tenant_id = onboard_tenant(container, "Region Live", f"live-{tag}", system)
+    other_tenant = onboard_tenant(container, "Region Anden", f"other-{tag}", system)
     outsider_email = f"outsider-{uuid4().hex[:10]}@example.dk"
     outsider = control.register_user(outsider_email, "Outsider", PASSWORD, None, system)
     control.grant_membership(outsider, other_tenant, Role.CLIENT_ADMIN, system)
@@ -113,9 +121,9 @@ def set_up_board(container: Container) -> Board:
         def p(command: str) -> Provenance:
             return provenance_now(tenant_id, actor, command)
 
-        app.establish_organisation(tenant_id, "Region Live", p("EstablishOrganisation"))
-        first = app.add_unit(tenant_id, "Visitationen", p("AddUnit"))
-        second = app.add_unit(tenant_id, "Hjemmeplejen", p("AddUnit"))
+        establish_organisation(app, tenant_id, "Region Live", p("EstablishOrganisation"))
+        first = add_unit(app, tenant_id, "Visitationen", p("AddUnit"))
+        second = add_unit(app, tenant_id, "Hjemmeplejen", p("AddUnit"))
         preparation = Preparation(
             title="Sammen om udskrivning",
             focus="Udskrivning",
@@ -125,7 +133,8 @@ def set_up_board(container: Container) -> Board:
             theme_day=datetime.now(UTC).date() + timedelta(days=30),
             follow_up_meeting=None,
         )
-        eid = app.prepare_engagement(
+        eid = prepare_engagement(
+            app,
             tenant_id,
             preparation,
             (first, second),
@@ -135,9 +144,9 @@ def set_up_board(container: Container) -> Board:
             2,
             p("PrepareEngagement"),
         )
-        app.advance_phase(eid, Phase.PREPARED, p("AdvancePhase"))
-        app.advance_phase(eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
-        app.map_relations(eid, first, (second,), p("MapRelations"))
+        advance_phase(app, eid, Phase.PREPARED, p("AdvancePhase"))
+        advance_phase(app, eid, Phase.THEME_DAY_OPEN, p("AdvancePhase"))
+        map_relations(app, eid, first, (second,), p("MapRelations"))
         return eid, first, second
 
     eid, first, second = container.tenants.call(tenant_id, build)

@@ -30,6 +30,7 @@ from services.migrations import (
 )
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
 from tests.keys import SESSION_SECRETS, SESSION_SECRETS_ENV
 
 BALKORT = str(Path(sys.executable).parent / "balkort")
@@ -90,7 +91,7 @@ def test_migrating_twice_changes_nothing_the_second_time(
     first = migrate(settings)
     container = build_container(settings)
     try:
-        tenant_id = container.onboard_tenant("Søby", f"soeby-{uuid4().hex[:8]}", system_provenance("Test"))
+        tenant_id = onboard_tenant(container, "Søby", f"soeby-{uuid4().hex[:8]}", system_provenance("Test"))
     finally:
         container.tenants.close()
         container.control.close()

@@ -56,10 +56,10 @@ from schemathesis.specs.openapi.checks import (
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID, DIMENSIONS
 from domain.roles import Role
 from projections.lineage import NodeKind
+from services.asgi import create_app
 from services.auth.passwords import Passwords
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
-from services.http.app import create_app
 from services.settings import Settings
 
 pytestmark = pytest.mark.slow

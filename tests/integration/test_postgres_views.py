@@ -43,6 +43,8 @@ from services.demo import UNITS, Actor, EngagementStory, at
 from services.persistence.env import tenant_store_name
 from services.readmodel.rebuild import rebuild
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
+from tests import commanding
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY, SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import postgres_views, sqlite_views
 
@@ -74,7 +76,7 @@ def container(postgres_url: str, tmp_path: Path) -> Iterator[Container]:
 
 def onboard(container: Container) -> UUID:
     slug = f"views-{secrets.token_hex(5)}"
-    return container.onboard_tenant(f"Kommune {slug}", slug, system_provenance("Test"))
+    return onboard_tenant(container, f"Kommune {slug}", slug, system_provenance("Test"))
 
 
 def provenance(tenant_id: UUID, command: str) -> Provenance:
@@ -94,13 +96,15 @@ def provenance(tenant_id: UUID, command: str) -> Provenance:
 def establish(container: Container, tenant_id: UUID) -> UUID:
     return container.tenants.call(
         tenant_id,
-        lambda app: app.establish_organisation(tenant_id, "Organisation", provenance(tenant_id, "Establish")),
+        lambda app: commanding.establish_organisation(
+            app, tenant_id, "Organisation", provenance(tenant_id, "Establish")
+        ),
     )
 
 
 def add_unit(container: Container, tenant_id: UUID, name: str) -> UUID:
     return container.tenants.call(
-        tenant_id, lambda app: app.add_unit(tenant_id, name, provenance(tenant_id, "AddUnit"))
+        tenant_id, lambda app: commanding.add_unit(app, tenant_id, name, provenance(tenant_id, "AddUnit"))
     )
 
 
@@ -111,9 +115,12 @@ def seed_story(container: Container) -> UUID:
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
 
     def build(app: TenantApplication) -> None:
-        app.establish_organisation(tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish"))
+        commanding.establish_organisation(
+            app, tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish")
+        )
         units = {
-            n: app.add_unit(tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit")) for n in UNITS[:6]
+            n: commanding.add_unit(app, tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit"))
+            for n in UNITS[:6]
         }
         story = EngagementStory(app, facilitator, client, random.Random(7), {})
         story.run(2024, "Sammen 2024", units, date(2024, 3, 12), Phase.FOLLOW_THROUGH)

@@ -33,6 +33,7 @@ from services.bootstrap import Container, build_container
 from services.demo import Actor, EngagementStory, at, seed_demo
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from tests.commanding import add_unit, rename_unit
 from tests.keys import SESSION_SECRETS, SESSION_SECRETS_ENV
 from tests.views_snapshot import AfterEachCall, assert_same_views, postgres_views, sqlite_views
 
@@ -88,10 +89,14 @@ def burst(container: Container, tenant_id: UUID, rng: random.Random) -> threadin
     def build(app: TenantApplication) -> None:
         paced = paced_service(app, rng)
         units = {
-            n: paced.add_unit(tenant_id, n, client.at(at(date(2026, 5, 4)), "AddUnit")) for n in NEW_UNITS
+            n: add_unit(paced, tenant_id, n, client.at(at(date(2026, 5, 4)), "AddUnit")) for n in NEW_UNITS
         }
-        paced.rename_unit(
-            tenant_id, units["Madservice"], "Mad og Måltider", client.at(at(date(2026, 5, 5)), "RenameUnit")
+        rename_unit(
+            paced,
+            tenant_id,
+            units["Madservice"],
+            "Mad og Måltider",
+            client.at(at(date(2026, 5, 5)), "RenameUnit"),
         )
         story = EngagementStory(paced, facilitator, client, rng, {})  # type: ignore[arg-type]
         story.run(2026, "Demens og pleje 2026", units, date(2026, 6, 16), Phase.FOLLOW_THROUGH)

@@ -27,6 +27,8 @@ from services.bootstrap import Container
 from services.controlplane import system_provenance
 from services.demo import UNITS, Actor, EngagementStory, at
 from services.settings import Settings
+from services.usecases.tenants import onboard_tenant
+from tests.commanding import add_unit, establish_organisation, merge_units, rename_unit
 from tests.keys import SESSION_JWT_SECRET, SESSION_MASTER_KEY
 from tests.views_snapshot import (
     AfterEachCall,
@@ -87,9 +89,9 @@ def drive(app: Any, tenant_id: UUID, history: History) -> None:
     rng = random.Random(history.seed)
     facilitator = Actor(tenant_id, uuid4(), Role.CONSULTANT)
     client = Actor(tenant_id, uuid4(), Role.CLIENT_ADMIN)
-    app.establish_organisation(tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish"))
+    establish_organisation(app, tenant_id, "Søby", client.at(at(date(2024, 1, 10)), "Establish"))
     names = rng.sample(UNITS, history.units)
-    units = {n: app.add_unit(tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit")) for n in names}
+    units = {n: add_unit(app, tenant_id, n, client.at(at(date(2024, 1, 10)), "AddUnit")) for n in names}
     story = EngagementStory(app, facilitator, client, rng, {})
     for year in range(history.years):
         theme_day = date(2024 + year, 3, 12)
@@ -97,14 +99,18 @@ def drive(app: Any, tenant_id: UUID, history: History) -> None:
         moment = at(date(2024 + year, 9, 1))
         if history.reorganise in ("merge", "both"):
             first, second = rng.sample(sorted(units), 2)
-            merged = app.merge_units(
-                tenant_id, (units[first], units[second]), f"{first} og {second}", client.at(moment, "Merge")
+            merged = merge_units(
+                app,
+                tenant_id,
+                (units[first], units[second]),
+                f"{first} og {second}",
+                client.at(moment, "Merge"),
             )
             del units[first], units[second]
             units[f"{first} og {second}"] = merged
         if history.reorganise in ("rename", "both"):
             old = rng.choice(sorted(units))
-            app.rename_unit(tenant_id, units[old], f"{old} (ny)", client.at(moment, "Rename"))
+            rename_unit(app, tenant_id, units[old], f"{old} (ny)", client.at(moment, "Rename"))
             units[f"{old} (ny)"] = units.pop(old)
         if len(units) < 3:
             break
@@ -117,7 +123,7 @@ def check_equivalence(
     read_views: Callable[[ViewStore], Views],
 ) -> None:
     slug = f"equivalence-{secrets.token_hex(5)}"
-    tenant_id = container.onboard_tenant(f"Kommune {slug}", slug, system_provenance("Test"))
+    tenant_id = onboard_tenant(container, f"Kommune {slug}", slug, system_provenance("Test"))
     mapper = container.projections.mappers(tenant_id)
     source = container.views.source_for(tenant_id)
     stepwise = new_store("stepwise")

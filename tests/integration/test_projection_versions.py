@@ -24,6 +24,7 @@ from services.controlplane import system_provenance
 from services.persistence.env import tenant_store_name
 from services.readmodel.worker import Projector
 from services.settings import Settings
+from tests.commanding import add_unit, establish_organisation
 from tests.http_harness import ADMIN, onboard, serving
 from tests.keys import SESSION_SECRETS
 
@@ -36,11 +37,11 @@ def _write_organisation(container: Container, tenant_id: UUID, units: list[str])
     asks this process's projector to catch up."""
 
     def write(app: Any) -> None:
-        app.establish_organisation(
-            tenant_id, "Søby", system_provenance("EstablishOrganisation", tenant_id=tenant_id)
+        establish_organisation(
+            app, tenant_id, "Søby", system_provenance("EstablishOrganisation", tenant_id=tenant_id)
         )
         for name in units:
-            app.add_unit(tenant_id, name, system_provenance("AddUnit", tenant_id=tenant_id))
+            add_unit(app, tenant_id, name, system_provenance("AddUnit", tenant_id=tenant_id))
 
     container.tenants.call(tenant_id, write)
 

@@ -23,9 +23,9 @@ from projections.documents import EngagementOut, OrganisationOut
 from projections.projector import ENGAGEMENT, ORGANISATION, Batch, Recorded, catch_up, project
 from projections.sqlite_views import SQLiteEventSource, SQLiteViewStore
 from projections.time_travel import as_of
+from services.asgi import create_app
 from services.bootstrap import Container, build_container
 from services.demo import DEMO_PASSWORD, seed_demo
-from services.http.app import create_app
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
 

@@ -13,6 +13,7 @@ from services.controlplane import system_provenance
 from services.http.problems import PROBLEM_JSON
 from services.persistence.env import tenant_store_name
 from services.settings import Settings
+from services.usecases.tenants import erase_tenant
 from tests.http_harness import ADMIN, Person, Story, onboard, serving
 from tests.integration.test_join_codes_api import issue, theme_day
 
@@ -27,7 +28,7 @@ async def erase(story: Story, tenant_id: UUID) -> None:
     container = story.container
     slug = (await container.offloop(container.control.tenant, tenant_id)).slug
     await container.offloop(
-        container.erase_tenant, slug, system_provenance("EraseTenant", tenant_id=tenant_id)
+        erase_tenant, container, slug, system_provenance("EraseTenant", tenant_id=tenant_id)
     )
 
 

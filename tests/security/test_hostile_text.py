@@ -29,12 +29,13 @@ from litestar import Litestar
 
 from domain.provenance import Provenance
 from domain.roles import Role
+from services.asgi import create_app
 from services.bootstrap import Container
-from services.http.app import create_app
 from services.readmodel.rebuild import rebuild
 from services.readmodel.verify import verify_tenant
 from services.settings import Settings
 from services.web.forms import FormData, FormInvalid, decode
+from tests.commanding import accept_card, add_unit, hold_dialogue, schedule_dialogues, send_card
 from tests.http_harness import ADMIN, PASSWORD, Person, Story, flat, serving
 
 NUL_TOPIC = "hi\u0000there"
@@ -666,8 +667,9 @@ async def test_events_recorded_with_nul_and_control_text_are_projected_rebuilt_a
 
         def as_an_old_release_recorded_it() -> None:
             with container.tenants.lease(tenant_id) as app:
-                app.add_unit(tenant_id, hostile, _provenance(tenant_id, UUID(int=7), "AddUnit"))
-                card = app.send_card(
+                add_unit(app, tenant_id, hostile, _provenance(tenant_id, UUID(int=7), "AddUnit"))
+                card = send_card(
+                    app,
                     engagement_id,
                     a,
                     b,
@@ -677,8 +679,8 @@ async def test_events_recorded_with_nul_and_control_text_are_projected_rebuilt_a
                     UUID(rating_id),
                     _provenance(tenant_id, UUID(int=7), "SendCard"),
                 )
-                app.accept_card(engagement_id, card, b, _provenance(tenant_id, UUID(int=7), "AcceptCard"))
-                app.schedule_dialogues(engagement_id, _provenance(tenant_id, UUID(int=7), "Schedule"))
+                accept_card(app, engagement_id, card, b, _provenance(tenant_id, UUID(int=7), "AcceptCard"))
+                schedule_dialogues(app, engagement_id, _provenance(tenant_id, UUID(int=7), "Schedule"))
 
         await container.offloop(as_an_old_release_recorded_it)
         await admin.post(f"{engagement}/phase/advance", {"expected_phase": "dance_cards"}, expect=200)
@@ -687,7 +689,8 @@ async def test_events_recorded_with_nul_and_control_text_are_projected_rebuilt_a
             with container.tenants.lease(tenant_id) as app:
                 shown = app.engagement(engagement_id)
                 card = next(iter(shown.cards))
-                app.hold_dialogue(
+                hold_dialogue(
+                    app,
                     engagement_id,
                     card,
                     hostile,
@@ -702,7 +705,7 @@ async def test_events_recorded_with_nul_and_control_text_are_projected_rebuilt_a
         # An unpaired surrogate cannot even be stored: the event store refuses it, records nothing.
         def with_a_lone_surrogate() -> None:
             with container.tenants.lease(tenant_id) as app:
-                app.add_unit(tenant_id, "x\ud800y", _provenance(tenant_id, UUID(int=7), "AddUnit"))
+                add_unit(app, tenant_id, "x\ud800y", _provenance(tenant_id, UUID(int=7), "AddUnit"))
 
         with pytest.raises(UnicodeError):
             await container.offloop(with_a_lone_surrogate)

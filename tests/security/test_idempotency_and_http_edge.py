@@ -42,6 +42,8 @@ from services.controlplane import system_provenance
 from services.http import idempotency
 from services.settings import Settings
 from services.stores import idempotency as idempotency_store
+from services.usecases.tenants import onboard_tenant
+from tests.commanding import rename_unit
 from tests.http_harness import ADMIN, PASSWORD, Story, onboard, register, serving, token_for
 
 START_SECONDS = 60.0
@@ -225,7 +227,7 @@ async def test_a_command_given_again_under_its_command_id_records_nothing_and_an
         return int(
             container.tenants.call(
                 tenant_id,
-                lambda app: app.rename_unit(tenant_id, unit_id, "Visitation og bevilling", provenance),
+                lambda app: rename_unit(app, tenant_id, unit_id, "Visitation og bevilling", provenance),
             )
         )
 
@@ -279,7 +281,8 @@ def _prepare(data_dir: Path) -> tuple[UUID, str]:
         container: Container = build_container(Settings(data_dir=data_dir))
         try:
             tenant_id: UUID = await container.offloop(
-                container.onboard_tenant,
+                onboard_tenant,
+                container,
                 "Region Nord",
                 f"served-{uuid4().hex[:8]}",
                 system_provenance("Test"),

@@ -25,6 +25,7 @@ from services.persistence.env import CONTROL_STORE, tenant_store_name
 from services.persistence.transcoding import TypedMapper
 from services.settings import Settings
 from services.tenancy import TenantStores
+from tests.commanding import add_unit, establish_organisation
 from tests.http_harness import ADMIN, Person, Story, onboard, serving
 
 ORGANISATION_TOPIC = "domain.organisation:Organisation"
@@ -194,10 +195,10 @@ async def test_events_from_before_binding_still_read_and_a_replayed_one_is_named
     old = TenantStores(backend, UnboundApplication, container.keys)
     established = system_provenance("EstablishOrganisation", tenant_id=tenant_id)
     await asyncio.to_thread(
-        old.call, tenant_id, lambda app: app.establish_organisation(tenant_id, "Før", established)
+        old.call, tenant_id, lambda app: establish_organisation(app, tenant_id, "Før", established)
     )
     added = system_provenance("AddUnit", tenant_id=tenant_id)
-    await asyncio.to_thread(old.call, tenant_id, lambda app: app.add_unit(tenant_id, "Gamle enhed", added))
+    await asyncio.to_thread(old.call, tenant_id, lambda app: add_unit(app, tenant_id, "Gamle enhed", added))
     await asyncio.to_thread(old.close)
     await asyncio.to_thread(forget_legacy_watermark, backend, tenant_id)
     await container.close()

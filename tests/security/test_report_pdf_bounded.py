@@ -22,10 +22,10 @@ from argon2 import PasswordHasher
 
 from domain.errors import AlreadyExists
 from domain.roles import Role
+from services.asgi import create_app
 from services.auth.passwords import Passwords
 from services.bootstrap import build_container
 from services.controlplane import system_provenance
-from services.http.app import create_app
 from services.settings import Settings
 from tests.http_harness import ADMIN, PASSWORD, Story, bearer
 from tests.web.follow_up_story import FollowUpStory, follow_up_story

@@ -163,8 +163,8 @@ def test_pods_run_as_the_images_unprivileged_user_on_a_read_only_root() -> None:
 
 
 def test_probes_ask_routes_the_processes_serve_on_ports_they_open(tmp_path: Path) -> None:
+    from services.asgi import create_app
     from services.cli import container_for
-    from services.http.app import create_app
 
     settings = Settings(data_dir=tmp_path)
     with container_for(settings) as container:

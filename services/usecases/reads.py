@@ -1,4 +1,6 @@
-"""Queries answered from the read models (never by replaying aggregates), and time travel."""
+"""Reads answered from the read models (never by replaying aggregates), and time travel: an
+engagement or the organisation now, as it stood at a moment, or at a version; every engagement
+of a tenant; the consultancy's portfolio."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ from uuid import UUID
 
 import anyio
 import msgspec
-from litestar import Request
-from litestar.exceptions import ValidationException
 
 from domain.errors import NotFound
 from domain.organisation import Organisation
@@ -24,20 +24,6 @@ from services.auth.principal import Principal
 from services.bootstrap import Container
 
 D = TypeVar("D")
-
-AS_OF = (
-    "Show it as it stood at this moment (ISO 8601 with a time zone), computed from the events "
-    "that had happened by then."
-)
-
-
-def _check_zone(moment: datetime) -> None:
-    if moment.tzinfo is None:
-        raise ValidationException(
-            "as_of needs a time zone",
-            extra=[{"key": "as_of", "source": "query", "message": "add a time zone, e.g. Z"}],
-        )
-
 
 # At most this many time-travel folds at once per process (each reads a tenant's history).
 TIME_TRAVEL_AT_ONCE = 2
@@ -54,24 +40,16 @@ def _happened_by(moment: datetime) -> Callable[[Any], bool]:
     return lambda event: event.provenance.occurred_at <= moment
 
 
-def _container(request: Request[Any, Any, Any]) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-async def known_tenant(request: Request[Any, Any, Any], tenant_id: UUID) -> Container:
+async def known_tenant(container: Container, tenant_id: UUID) -> Container:
     """The container, once the tenant is known to exist (only principals who may act in every
     tenant reach here for a tenant that does not)."""
-    container = _container(request)
     if not await container.offloop(container.tenants.exists, tenant_id):
         raise NotFound("no_such_client_organisation")
     return container
 
 
-async def _document(
-    request: Request[Any, Any, Any], tenant_id: UUID, key: str, missing: NotFound, shape: type[D]
-) -> D:
-    container = await known_tenant(request, tenant_id)
+async def _document(container: Container, tenant_id: UUID, key: str, missing: NotFound, shape: type[D]) -> D:
+    await known_tenant(container, tenant_id)
     await container.projections.settle(tenant_id)
     body = await container.views.document(tenant_id, key)
     if body is None:
@@ -80,7 +58,7 @@ async def _document(
 
 
 async def _travel(
-    request: Request[Any, Any, Any],
+    container: Container,
     tenant_id: UUID,
     key: str,
     keep: Callable[[Any], bool],
@@ -89,7 +67,7 @@ async def _travel(
 ) -> D:
     """One document as it stood: folded off the event loop, on the time-travel gate so that a
     few long histories cannot take the threads commands run on."""
-    container = await known_tenant(request, tenant_id)
+    await known_tenant(container, tenant_id)
     async with _time_travel_gate():
         # The tenant's mapper may need its key read first: the source is made off the loop too.
         documents = await container.offloop(
@@ -102,20 +80,20 @@ async def _travel(
 
 
 async def engagement_view(
-    request: Request[Any, Any, Any],
+    container: Container,
     tenant_id: UUID,
     engagement_id: UUID,
     *,
     moment: datetime | None = None,
     version: int | None = None,
 ) -> EngagementOut:
-    """The engagement's read model: now, as it stood at `moment`, or at `version`."""
+    """The engagement's read model: now, as it stood at `moment` (with a time zone), or at
+    `version`."""
     key = f"{ENGAGEMENT}:{engagement_id}"
     missing = NotFound("no_engagement", engagement=str(engagement_id))
     if moment is not None:
-        _check_zone(moment)
         return await _travel(
-            request,
+            container,
             tenant_id,
             key,
             _happened_by(moment),
@@ -124,30 +102,29 @@ async def engagement_view(
         )
     if version is not None:
         return await _travel(
-            request,
+            container,
             tenant_id,
             key,
             lambda event: event.originator_version <= version or event.originator_id != engagement_id,
             missing,
             EngagementOut,
         )
-    return await _document(request, tenant_id, key, missing, EngagementOut)
+    return await _document(container, tenant_id, key, missing, EngagementOut)
 
 
 async def organisation_view(
-    request: Request[Any, Any, Any], tenant_id: UUID, *, moment: datetime | None = None
+    container: Container, tenant_id: UUID, *, moment: datetime | None = None
 ) -> OrganisationOut:
     """The organisation's units and their history: now, or as it stood at `moment`."""
     key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
     missing = NotFound("organisation_not_established")
     if moment is not None:
-        _check_zone(moment)
-        return await _travel(request, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
-    return await _document(request, tenant_id, key, missing, OrganisationOut)
+        return await _travel(container, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
+    return await _document(container, tenant_id, key, missing, OrganisationOut)
 
 
 async def engagements_of(
-    request: Request[Any, Any, Any],
+    container: Container,
     tenant_id: UUID,
     moment: datetime | None = None,
     organisation: OrganisationOut | None = None,
@@ -155,19 +132,18 @@ async def engagements_of(
     """Every engagement of the tenant, now or as they stood at `moment`; `organisation` is the
     organisation as of the same moment, when the caller has read it already."""
     if organisation is None:
-        organisation = await organisation_view(request, tenant_id, moment=moment)
+        organisation = await organisation_view(container, tenant_id, moment=moment)
     return [
-        await engagement_view(request, tenant_id, ref.engagement_id, moment=moment)
+        await engagement_view(container, tenant_id, ref.engagement_id, moment=moment)
         for ref in organisation.engagements
     ]
 
 
-async def portfolio_of(request: Request[Any, Any, Any], principal: Principal, today: date) -> Portfolio:
+async def portfolio_of(container: Container, principal: Principal, today: date) -> Portfolio:
     """The consultancy's portfolio over the tenants `principal` may act in.
 
     Cost: it reads the tenant list, then every engagement document of every accessible tenant,
     one at a time; fine for tens of tenants, beyond that it wants a portfolio projection."""
-    container = _container(request)
     tenants = await container.offloop(container.control.tenants)
     items = []
     still_building = []
@@ -175,7 +151,7 @@ async def portfolio_of(request: Request[Any, Any, Any], principal: Principal, to
         if not principal.can_access(tenant.id):
             continue
         try:
-            engagements = await engagements_of(request, tenant.id)
+            engagements = await engagements_of(container, tenant.id)
         except NotFound:  # an organisation not established yet has nothing to show
             continue
         except ViewsNotReady:

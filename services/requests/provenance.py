@@ -1,6 +1,8 @@
-"""Provenance for commands given over HTTP: actor and role, tenant, times, command id, request id.
+"""Provenance for commands given over HTTP, by the API or a page's form: actor and role,
+tenant, times, command id, request id.
 
-Route modules call `build_provenance` (or take the `provenance_for` dependency the app provides).
+Route and page modules call `build_provenance` (or take the `provenance_for` dependency the app
+provides).
 
 When an action happened, if earlier than now, comes from the `X-Occurred-At` header
 (`occurred_at_from`). It exists so that what was said at a meeting can be typed in afterwards,
@@ -27,9 +29,9 @@ from domain.provenance import Provenance
 from domain.roles import Role
 from services.auth.principal import Principal
 from services.http.idempotency import idempotency_key
-from services.http.reads import engagement_view
-from services.observability.request_ids import request_id_of as request_id_of
+from services.observability.request_ids import request_id_of
 from services.observability.tracing import TRACE_ID_STATE
+from services.usecases.reads import engagement_view
 
 REQUEST_ID_HEADER = "X-Request-ID"
 OCCURRED_AT_HEADER = "X-Occurred-At"
@@ -106,7 +108,9 @@ async def occurred_at_from(request: Request[Any, Any, Any], tenant_id: UUID) -> 
     earliest = now - PAST_HORIZON
     engagement_id = request.path_params.get("engagement_id")
     if isinstance(engagement_id, UUID):
-        prepared_at = (await engagement_view(request, tenant_id, engagement_id)).prepared_at
+        prepared_at = (
+            await engagement_view(request.app.state.container, tenant_id, engagement_id)
+        ).prepared_at
         if prepared_at is not None:
             earliest = max(earliest, prepared_at - BEFORE_PREPARATION)
     if moment < earliest:
