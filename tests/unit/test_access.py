@@ -140,7 +140,7 @@ async def test_every_tenant_route_takes_its_guard_options_from_the_access_declar
     from litestar.routes import HTTPRoute
 
     from services.bootstrap import build_container
-    from services.http.app import create_app
+    from services.asgi import create_app
     from services.http.policy import POLICY
     from services.settings import Settings
     from services.web.routes import WEB_POLICY
