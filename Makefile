@@ -87,9 +87,10 @@ test-citus: install services ## Run the PostgreSQL tests again on a fresh three-
 	$(CITUS_TEST) destroy; \
 	exit $$status
 
-lint: install lock-check validate-deploy ## Check lint rules, formatting, uv.lock against pyproject.toml, and the manifests
+lint: install lock-check validate-deploy ## Check lint rules, formatting, the floors of the imports, uv.lock, and the manifests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # Every manifest, Jobs included, against the API schemas of the oldest Kubernetes we support;
 # --strict refuses a misspelt field rather than letting the cluster ignore it.

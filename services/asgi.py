@@ -28,15 +28,15 @@ from services.http.auditor_access import AuditorAccessMiddleware
 from services.http.canonical_ids import CanonicalIdsMiddleware
 from services.http.edge import JSONRequest, edge_first
 from services.http.idempotency import IdempotencyMiddleware
-from services.http.problems import PROBLEM_HANDLERS
-from services.http.rate_limits import rate_limit_config, rate_limit_stores
 from services.http.security_headers import security_headers
 from services.live import build_channels_plugin, publisher
 from services.observability.metrics import Metrics
 from services.observability.requests import observe_first
 from services.observability.routes import METRICS_STATE
 from services.observability.tracing import build_tracing
+from services.requests.problems import PROBLEM_HANDLERS
 from services.requests.provenance import echo_request_id
+from services.requests.rate_limits import rate_limit_config, rate_limit_stores
 from services.settings import Settings
 from services.web.errors import page_aware
 from services.web.rendering import template_config

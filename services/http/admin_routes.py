@@ -19,7 +19,7 @@ from services.auth.guards import platform_guard
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, ControlPlane, TenantSummary
-from services.http.problems import problem_responses
+from services.requests.problems import problem_responses
 from services.requests.provenance import build_provenance
 from services.text import EMAIL_PATTERN, name_rule, text_rule
 from services.usecases import tenants as lifecycle

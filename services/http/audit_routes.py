@@ -26,8 +26,8 @@ from litestar.response import Stream
 from projections.audit import AuditFilter, AuditRow
 from projections.lineage import NodeKind
 from services.access import AUDIT
-from services.http.problems import QUERY_ERRORS
 from services.requests.commands import container_of
+from services.requests.problems import QUERY_ERRORS
 from services.requests.reads import known_tenant
 from services.usecases import audit
 from services.usecases.audit import (

@@ -52,7 +52,7 @@ from services.access import TENANT_PATH_STARTS
 from services.auth.guards import UNSAFE_METHODS
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.problems import PROBLEM_JSON, problem_bytes
+from services.requests.problems import PROBLEM_JSON, problem_bytes
 from services.requests.provenance import build_provenance
 
 COMMAND_NAME = "RecordAuditorAccess"

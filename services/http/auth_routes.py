@@ -19,7 +19,7 @@ from domain.roles import Role
 from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, LOGIN_PATH, principal_of
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.problems import CredentialsRefused, problem_responses
+from services.requests.problems import CredentialsRefused, problem_responses
 from services.requests.sign_in import authenticate, sign_out, signed_in
 from services.text import name_rule, text_rule
 

@@ -20,8 +20,8 @@ from litestar.response import Stream
 from projections.verify import Verdict
 from services.access import AUDIT
 from services.bootstrap import Container
-from services.http.problems import QUERY_ERRORS
 from services.readmodel.verify import export_tenant, verify_then_catch_up
+from services.requests.problems import QUERY_ERRORS
 from services.requests.reads import known_tenant
 
 Req = Request[Any, Any, Any]

@@ -21,9 +21,12 @@ from services.http.chain_routes import ChainController
 from services.http.follow_up_routes import FollowUpController
 from services.http.live_routes import follow_engagement
 from services.http.organisation_routes import OrganisationController
-from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
 from services.http.read_model_routes import READ_MODEL_ROUTES
-from services.http.schemas.engagement import (
+from services.http.theme_day_routes import ThemeDayController
+from services.requests.commands import run
+from services.requests.problems import COMMAND_ERRORS, QUERY_ERRORS
+from services.requests.reads import AS_OF, engagement_view, organisation_view
+from services.schemas.engagement import (
     ChangePhase,
     EngagementCreated,
     PreparationIn,
@@ -32,9 +35,6 @@ from services.http.schemas.engagement import (
     SetRounds,
     StepBack,
 )
-from services.http.theme_day_routes import ThemeDayController
-from services.requests.commands import run
-from services.requests.reads import AS_OF, engagement_view, organisation_view
 from services.usecases import engagements
 from services.usecases.engagements import instrument_for, preparation_of
 

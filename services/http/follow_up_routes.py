@@ -14,16 +14,16 @@ from projections.documents import (
     ProposalOut,
 )
 from services.access import PLAN, READ
-from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.schemas.engagement import (
+from services.requests.commands import run
+from services.requests.problems import COMMAND_ERRORS, QUERY_ERRORS
+from services.requests.reads import AS_OF, engagement_view
+from services.schemas.engagement import (
     CheckInCreated,
     CheckInIn,
     DecideAgreement,
     DecideProposal,
     Recorded,
 )
-from services.requests.commands import run
-from services.requests.reads import AS_OF, engagement_view
 from services.usecases import follow_up
 
 Req = Request[Any, Any, Any]

@@ -32,11 +32,11 @@ import msgspec
 from redis.exceptions import RedisError
 
 from services.auth.principal import Principal
-from services.http.problems import PROBLEM_JSON, problem_bytes
 from services.observability.metrics import IDEMPOTENCY_REPLAYS
+from services.requests.problems import PROBLEM_JSON, problem_bytes
+from services.requests.provenance import idempotency_key
 from services.stores.idempotency import IdempotencyKeys, Record
 
-HEADER = b"idempotency-key"
 REPLAYED_HEADER = b"idempotent-replayed"
 API_PREFIX = "/api/v1/"
 # Answers that carry a secret are never kept: tokens (sign-in, joining) and freshly issued join
@@ -77,14 +77,6 @@ def stored_key(principal: str, method: str, path: str, key: str) -> str:
     """Where a key's claim and answer live: scoped by who, what and where, so two callers (or
     two routes) never share one."""
     return hashlib.sha256("\x1f".join((principal, method, path, key)).encode()).hexdigest()
-
-
-def idempotency_key(scope: Any) -> str | None:
-    """The request's `Idempotency-Key` header, if any."""
-    for name, value in scope.get("headers", ()):
-        if name.lower() == HEADER:
-            return bytes(value).decode("latin-1").strip() or None
-    return None
 
 
 class IdempotencyMiddleware:

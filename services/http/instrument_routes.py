@@ -18,7 +18,7 @@ from services.auth.guards import platform_guard
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PLATFORM_ID, InstrumentSummary
-from services.http.problems import problem_responses
+from services.requests.problems import problem_responses
 from services.requests.provenance import build_provenance
 from services.text import name_rule, text_rule
 

@@ -32,8 +32,8 @@ from services.auth.join_codes import (
     normalised,
 )
 from services.bootstrap import Container
-from services.http.problems import CredentialsRefused, problem_responses
 from services.live import end_streams
+from services.requests.problems import CredentialsRefused, problem_responses
 from services.requests.provenance import build_provenance
 from services.requests.sign_in import CODE_REFUSED, redeem_join_code, signed_in
 from services.text import name_rule

@@ -28,9 +28,9 @@ from projections.documents import EngagementOut
 from services.access import READ_AT_TABLE, UnitScope
 from services.auth.jwt import still_signed_in, token_id
 from services.auth.principal import Principal
-from services.http.problems import problem_responses
 from services.live import RESYNC, SIGNED_OUT, LiveChannels, channel_for, signed_out_channels, tenant_channel
 from services.observability.metrics import SSE_SUBSCRIBERS
+from services.requests.problems import problem_responses
 from services.requests.reads import engagement_view
 
 Req = Request[Any, Any, Any]

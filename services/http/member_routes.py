@@ -20,8 +20,8 @@ from services.access import FACILITATE
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PendingInvitation
-from services.http.problems import problem_responses
 from services.memberships import Grant, Memberships
+from services.requests.problems import problem_responses
 from services.requests.provenance import build_provenance
 from services.text import EMAIL_PATTERN
 

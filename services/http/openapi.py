@@ -59,7 +59,7 @@ JOIN_CODE_HEADER = "X-Join-Code"
 JOIN_CODE_SUFFIXES = ("/qr.svg", "/qr.png")
 ETAG = "ETag"
 RETRY_STATUSES = ("429", "503")
-# Every error the app answers is a problem (services/http/problems.py handles every exception),
+# Every error the app answers is a problem (services/requests/problems.py handles every exception),
 # also where Litestar's own declaration of a 400 names only `application/json`.
 PROBLEM = "Problem"
 PROBLEM_JSON = "application/problem+json"

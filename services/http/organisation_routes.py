@@ -13,8 +13,10 @@ from projections.documents import (
     OrganisationOut,
 )
 from services.access import PLAN, READ
-from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS, problem_responses
-from services.http.schemas.organisation import (
+from services.requests.commands import run
+from services.requests.problems import COMMAND_ERRORS, QUERY_ERRORS, problem_responses
+from services.requests.reads import AS_OF, organisation_view
+from services.schemas.organisation import (
     AddUnit,
     EstablishOrganisation,
     MergeUnits,
@@ -23,8 +25,6 @@ from services.http.schemas.organisation import (
     UnitCreated,
     UnitsCreated,
 )
-from services.requests.commands import run
-from services.requests.reads import AS_OF, organisation_view
 from services.usecases import organisation as units
 
 Req = Request[Any, Any, Any]

@@ -28,7 +28,7 @@ from projections.queries import (
 )
 from services.access import PORTFOLIO_ROLES, READ, READ_AT_TABLE, UnitScope
 from services.auth.guards import principal_from
-from services.http.problems import QUERY_ERRORS, problem_responses
+from services.requests.problems import QUERY_ERRORS, problem_responses
 from services.requests.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
 
 Req = Request[Any, Any, Any]

@@ -14,8 +14,10 @@ from projections.documents import (
     RelationOut,
 )
 from services.access import FACILITATE, PLAN, READ_AT_TABLE, TAKE_PART_AT_TABLE, UnitScope
-from services.http.problems import COMMAND_ERRORS, QUERY_ERRORS
-from services.http.schemas.engagement import (
+from services.requests.commands import run
+from services.requests.problems import COMMAND_ERRORS, QUERY_ERRORS
+from services.requests.reads import AS_OF, engagement_view
+from services.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
     CardCreated,
@@ -34,8 +36,6 @@ from services.http.schemas.engagement import (
     SubmitRating,
     WrapUpIn,
 )
-from services.requests.commands import run
-from services.requests.reads import AS_OF, engagement_view
 from services.usecases import theme_day as day
 
 Req = Request[Any, Any, Any]

@@ -28,10 +28,20 @@ from litestar.types import Message, Scope
 from domain.provenance import Provenance
 from domain.roles import Role
 from services.auth.principal import Principal
-from services.http.idempotency import idempotency_key
 from services.observability.request_ids import request_id_of
 from services.observability.tracing import TRACE_ID_STATE
 from services.usecases.reads import engagement_view
+
+IDEMPOTENCY_KEY_HEADER = b"idempotency-key"
+
+
+def idempotency_key(scope: Any) -> str | None:
+    """The request's `Idempotency-Key` header, if any."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == IDEMPOTENCY_KEY_HEADER:
+            return bytes(value).decode("latin-1").strip() or None
+    return None
+
 
 REQUEST_ID_HEADER = "X-Request-ID"
 OCCURRED_AT_HEADER = "X-Occurred-At"

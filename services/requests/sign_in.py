@@ -19,8 +19,8 @@ from domain.user import User
 from services.auth.join_codes import GROUP_LENGTH, JOIN_CLAIM, normalised
 from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE, token_id
 from services.bootstrap import Container
-from services.http.rate_limits import client_address, give_back, take_attempt
 from services.live import end_streams
+from services.requests.rate_limits import client_address, give_back, take_attempt
 from services.settings import Settings
 from services.usecases.join_codes import find_join_code
 

@@ -1,6 +1,6 @@
 """Counters of attempts (sign-ins, join codes) in fixed windows: Redis, shared by every API
 process, or memory in the embedded default. The composition root builds them; the HTTP routes
-take and give back attempts and answer 429 past a limit (services/http/rate_limits.py, which
+take and give back attempts and answer 429 past a limit (services/requests/rate_limits.py, which
 says why they are counted so).
 """
 

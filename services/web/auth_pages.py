@@ -20,7 +20,7 @@ from services.auth.jwt import AUTH_COOKIE, CSRF_COOKIE
 from services.auth.jwt import principal_of as account_principal
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.rate_limits import Throttled
+from services.requests.rate_limits import Throttled
 from services.requests.sign_in import authenticate, redeem_join_code, sign_out, signed_in
 from services.text import name_rule, text_rule
 from services.web.forms import Form, FormData, FormInvalid, decode, values

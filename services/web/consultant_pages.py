@@ -47,7 +47,10 @@ from services.access import (
 from services.auth.guards import principal_from
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.http.schemas.engagement import (
+from services.live import end_streams
+from services.requests.provenance import build_provenance
+from services.requests.reads import engagement_view, known_tenant, organisation_view, portfolio_of
+from services.schemas.engagement import (
     ChangePhase,
     ClosingPlenaryIn,
     MoveDialogue,
@@ -55,9 +58,6 @@ from services.http.schemas.engagement import (
     SetRounds,
     StepBack,
 )
-from services.live import end_streams
-from services.requests.provenance import build_provenance
-from services.requests.reads import engagement_view, known_tenant, organisation_view, portfolio_of
 from services.usecases import engagements
 from services.usecases import theme_day as day
 from services.usecases.bus import Command

@@ -21,7 +21,7 @@ from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError
 from services.auth.guards import NOT_YOUR_UNIT
-from services.http.problems import PROBLEM_HANDLERS, Problem
+from services.requests.problems import PROBLEM_HANDLERS, Problem
 from services.web.i18n import LANGUAGE_COOKIE, current_language, set_language
 from services.web.i18n import gettext as _
 from services.web.refusals import explain_refusal

@@ -28,8 +28,8 @@ from projections.queries import engagement_dashboard
 from services.access import PAGE_TENANT_PREFIX, PLAN, PLANNERS, READ, Policy
 from services.auth.guards import principal_from
 from services.errors import ConcurrentModification
-from services.http.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
 from services.requests.reads import engagement_view, organisation_view
+from services.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
 from services.usecases import follow_up
 from services.usecases.bus import Command
 from services.web import exports

@@ -26,7 +26,9 @@ from domain.ratings import Rating, RatingMode
 from projections.documents import CardOut, DialogueOut, EngagementOut
 from projections.queries import names_at
 from services.access import PARTICIPANTS, READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy, UnitScope
-from services.http.schemas.engagement import (
+from services.requests.commands import container_of
+from services.requests.reads import engagement_view, organisation_view
+from services.schemas.engagement import (
     AddOutcomes,
     AnswerCard,
     DeclineCard,
@@ -36,8 +38,6 @@ from services.http.schemas.engagement import (
     SubmitRating,
     WrapUpIn,
 )
-from services.requests.commands import container_of
-from services.requests.reads import engagement_view, organisation_view
 from services.usecases import theme_day as day
 from services.usecases.bus import Command
 from services.web import participant_table as table_of

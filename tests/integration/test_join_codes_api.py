@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from services.auth.join_codes import ALPHABET, CODE_LENGTH, end_of_theme_day
-from services.http.problems import PROBLEM_JSON
+from services.requests.problems import PROBLEM_JSON
 from services.settings import Settings
 from tests.http_harness import ADMIN, Person, Story, flat, onboard, serving
 

@@ -10,8 +10,8 @@ from typing import Any
 from uuid import UUID
 
 from services.controlplane import system_provenance
-from services.http.problems import PROBLEM_JSON
 from services.persistence.env import tenant_store_name
+from services.requests.problems import PROBLEM_JSON
 from services.settings import Settings
 from services.usecases.tenants import erase_tenant
 from tests.http_harness import ADMIN, Person, Story, onboard, serving

@@ -162,7 +162,7 @@ def test_every_label_of_every_request_body_is_one_line_without_direction_control
 
 
 def test_a_form_field_holding_a_control_character_is_refused_at_that_field_whatever_the_command() -> None:
-    from services.http.schemas.engagement import SendCard
+    from services.schemas.engagement import SendCard
 
     body = {"from_unit": str(UUID(int=1)), "to_unit": str(UUID(int=2)), "topic": "Overlevering"}
     for character in REFUSED_EVERYWHERE:
@@ -173,7 +173,7 @@ def test_a_form_field_holding_a_control_character_is_refused_at_that_field_whate
 
 
 def test_a_form_name_holding_a_direction_control_is_refused_and_a_textareas_crlf_becomes_a_newline() -> None:
-    from services.http.schemas.engagement import ClosingPlenaryIn, DecideAgreement
+    from services.schemas.engagement import ClosingPlenaryIn, DecideAgreement
 
     with pytest.raises(FormInvalid) as refused:
         decode({"accepted": "true", "decided_by": "Direktionen\u202e"}, DecideAgreement)

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import pytest
 
-from services.http.problems import PROBLEM_JSON
+from services.requests.problems import PROBLEM_JSON
 from services.settings import Settings
 from tests.http_harness import ADMIN, Person, Story, at, onboard, serving
 

@@ -139,8 +139,8 @@ async def test_every_tenant_route_takes_its_guard_options_from_the_access_declar
     app's route table, before the isolation matrix calls every route as every caller."""
     from litestar.routes import HTTPRoute
 
-    from services.bootstrap import build_container
     from services.asgi import create_app
+    from services.bootstrap import build_container
     from services.http.policy import POLICY
     from services.settings import Settings
     from services.web.routes import WEB_POLICY

@@ -21,7 +21,7 @@ from domain.organisation import Organisation
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.scheduling import DialogueRequest, propose_schedule
-from services.http.problems import Problem
+from services.requests.problems import Problem
 from services.web.errors import explanation
 from services.web.forms import domain_field, domain_message, refusal
 from services.web.i18n import speaking

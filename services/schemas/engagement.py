@@ -10,7 +10,7 @@ from domain.agreements import CheckInStatus
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
-from services.http.schemas import Name, RequiredText, Round, Text
+from services.schemas import Name, RequiredText, Round, Text
 from services.text import name_rule
 
 

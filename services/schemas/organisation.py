@@ -5,7 +5,7 @@ from uuid import UUID
 
 import msgspec
 
-from services.http.schemas import Name
+from services.schemas import Name
 
 
 class EstablishOrganisation(msgspec.Struct, forbid_unknown_fields=True):

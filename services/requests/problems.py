@@ -33,9 +33,9 @@ from litestar.types import ExceptionHandlersMap
 
 from domain.errors import DomainError, Erased, NotFound, NotPermitted
 from projections.backends import TenantErased, ViewsNotReady
-from services.http.field_errors import FieldError, field_errors
 from services.persistence.keys import KeyUnwrapError
 from services.report_pdf import ReportsBusy
+from services.requests.field_errors import FieldError, field_errors
 from services.tenancy import TenantStoresBusy, UnknownTenant
 
 PROBLEM_JSON = "application/problem+json"
@@ -123,7 +123,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI declarations of the problem responses a route can return, for `responses=`.
 
     429 is always among them: every route under the API is rate limited
-    (`services/http/rate_limits.py`)."""
+    (`services/requests/rate_limits.py`)."""
     return {
         status: ResponseSpec(
             data_container=Problem,
