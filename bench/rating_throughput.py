@@ -57,8 +57,8 @@ import redis
 from psycopg import sql
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import Preparation
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role

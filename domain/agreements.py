@@ -6,6 +6,7 @@ from enum import Enum
 from uuid import UUID
 
 from domain.errors import InvariantViolated
+from domain.text import required_text
 
 
 class AgreementStatus(str, Enum):
@@ -64,3 +65,8 @@ class Agreement:
             raise InvariantViolated(
                 "agreement_not_in_force", state=self.status.value, status=self.status.value
             )
+
+
+def agreement_decision(accepted: bool, rationale: str, decided_by: str, at: datetime) -> AgreementDecision:
+    """A decision names who made it; its rationale may be left empty."""
+    return AgreementDecision(accepted, rationale.strip(), required_text(decided_by, "decided_by_empty"), at)

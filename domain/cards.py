@@ -5,6 +5,7 @@ from enum import Enum
 from uuid import UUID
 
 from domain.errors import InvariantViolated
+from domain.text import required_text
 
 
 class CardStatus(str, Enum):
@@ -47,3 +48,28 @@ class DanceCard:
             raise InvariantViolated(
                 "card_not_withdrawable", state=self.status.value, status=self.status.value
             )
+
+
+def sent_card(
+    card_id: UUID,
+    from_unit: UUID,
+    to_unit: UUID,
+    topic: str,
+    reason: str,
+    hoped_outcome: str,
+    motivating_rating_id: UUID | None,
+) -> DanceCard:
+    """A card as it is sent: it names a topic, and nobody has answered it or given it a round."""
+    return DanceCard(
+        card_id,
+        from_unit,
+        to_unit,
+        required_text(topic, "card_topic_empty"),
+        reason.strip(),
+        hoped_outcome.strip(),
+        motivating_rating_id,
+        CardStatus.SENT,
+        "",
+        None,
+        False,
+    )

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
+
+from domain.errors import InvariantViolated
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,17 @@ class ClosingPlenary:
     notes: str
     reported_agreements: tuple[UUID, ...]
     listed_proposals: tuple[UUID, ...]
+
+
+def participant_places(dialogues: Iterable[Dialogue], name: str) -> tuple[tuple[UUID, int], ...]:
+    """Where `name` (any case, blanks around it ignored) stands in the dialogues' participant
+    lists: each place as the dialogue's id and the position in its list."""
+    wanted = name.strip().casefold()
+    if not wanted:
+        raise InvariantViolated("erasure_needs_name")
+    return tuple(
+        (dialogue.dialogue_id, index)
+        for dialogue in dialogues
+        for index, participant in enumerate(dialogue.participants)
+        if participant.casefold() == wanted
+    )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from uuid import UUID
 
@@ -13,64 +13,24 @@ from domain.agreements import (
     AgreementStatus,
     CheckIn,
     CheckInStatus,
+    agreement_decision,
 )
-from domain.cards import CardStatus, DanceCard
+from domain.cards import CardStatus, DanceCard, sent_card
 from domain.commands import RemembersCommands
-from domain.dialogues import ClosingPlenary, Dialogue, WrapUp
+from domain.dialogues import ClosingPlenary, Dialogue, WrapUp, participant_places
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import InstrumentVersion
+from domain.outcomes import AgreementDraft, ProposalDraft, check_new_outcomes
 from domain.phases import Phase, require_phase
-from domain.proposals import Proposal, ProposalDecision, ProposalStatus
+from domain.preparation import Preparation, check_preparation, check_rounds, check_setup
+from domain.proposals import Proposal, ProposalDecision, ProposalStatus, proposal_decision
 from domain.provenance import Cause, Provenance
-from domain.ratings import Rating, RatingMode, RelationView, relation_view
-from domain.scheduling import DialogueRequest, propose_schedule
+from domain.ratings import Rating, RatingMode, RelationView, check_rating_mode, relation_view
+from domain.scheduling import DialogueRequest, check_round_free, propose_schedule
+from domain.text import required_text
 
 # What an erased participant's name reads as, wherever it stood.
 REDACTED = "(slettet)"
-
-MAX_ROUNDS = 10
-# Below this, an individual's scores could be read off a group's means.
-MIN_INDIVIDUAL_GROUP = 2
-
-
-@dataclass(frozen=True)
-class Preparation:
-    """What the preparatory meeting (forberedende møde) settled."""
-
-    title: str
-    focus: str
-    target_group: str
-    work_process: str
-    planning_group: tuple[str, ...]
-    theme_day: date
-    follow_up_meeting: date | None
-
-
-@dataclass(frozen=True)
-class AgreementDraft:
-    agreement_id: UUID
-    text: str
-    needs_acceptance: bool
-
-
-@dataclass(frozen=True)
-class ProposalDraft:
-    proposal_id: UUID
-    text: str
-
-
-def check_dates(preparation: Preparation) -> None:
-    follow_up = preparation.follow_up_meeting
-    if follow_up is not None and follow_up < preparation.theme_day:
-        raise InvariantViolated("follow_up_before_theme_day")
-
-
-def _text(value: str, empty: str) -> str:
-    """`value` without the blanks around it; refused with the code `empty` when nothing is left."""
-    cleaned = value.strip()
-    if not cleaned:
-        raise InvariantViolated(empty)
-    return cleaned
 
 
 class Engagement(RemembersCommands):
@@ -133,36 +93,16 @@ class Engagement(RemembersCommands):
         rounds: int,
         provenance: Provenance,
     ) -> Engagement:
-        cls.check_setup(preparation, unit_ids, min_group_size, rounds, rating_mode)
+        check_setup(preparation, unit_ids, min_group_size, rounds, rating_mode)
         return cls(
             engagement_id, preparation, unit_ids, instrument, rating_mode, min_group_size, rounds, provenance
         )
-
-    @staticmethod
-    def check_setup(
-        preparation: Preparation,
-        unit_ids: tuple[UUID, ...],
-        min_group_size: int,
-        rounds: int,
-        rating_mode: RatingMode = RatingMode.UNIT,
-    ) -> None:
-        _text(preparation.title, "title_empty")
-        if len(unit_ids) < 2 or len(set(unit_ids)) != len(unit_ids):
-            raise InvariantViolated("too_few_units")
-        if not 1 <= rounds <= MAX_ROUNDS:
-            raise InvariantViolated("rounds_out_of_range", max=MAX_ROUNDS)
-        if min_group_size < 1:
-            raise InvariantViolated("min_group_size_below_one")
-        if rating_mode is RatingMode.INDIVIDUAL and min_group_size < MIN_INDIVIDUAL_GROUP:
-            raise InvariantViolated("individual_group_too_small", min=MIN_INDIVIDUAL_GROUP)
-        check_dates(preparation)
 
     # -- phases ---------------------------------------------------------------------------
 
     def revise_preparation(self, preparation: Preparation, provenance: Provenance) -> None:
         require_phase(self.phase, "revise_preparation", Phase.PREPARED, Phase.THEME_DAY_OPEN)
-        _text(preparation.title, "title_empty")
-        check_dates(preparation)
+        check_preparation(preparation)
         self._preparation_revised(preparation, provenance)
 
     @event("PreparationRevised")
@@ -190,7 +130,9 @@ class Engagement(RemembersCommands):
         preceding = self.phase.preceding
         if preceding is None:
             raise InvariantViolated("first_phase", state=self.phase.value)
-        self._phase_moved_back(self.phase, preceding, _text(reason, "step_back_reason_empty"), provenance)
+        self._phase_moved_back(
+            self.phase, preceding, required_text(reason, "step_back_reason_empty"), provenance
+        )
         return preceding
 
     @event("PhaseMovedBack")
@@ -256,10 +198,7 @@ class Engagement(RemembersCommands):
         self._check_unit(unit_id)
         if counterpart_id not in self.relations.get(unit_id, ()):
             raise InvariantViolated("relation_not_mapped")
-        if (rater is None) != (self.rating_mode is RatingMode.UNIT):
-            raise InvariantViolated(
-                "wrong_rating_mode", state=self.rating_mode.value, mode=self.rating_mode.value
-            )
+        check_rating_mode(self.rating_mode, rater)
         self.instrument.check_scores(scores)
         if any(r.rating_id == rating_id for r in self.ratings.values()):
             raise AlreadyExists("rating_submitted", rating=str(rating_id))
@@ -314,19 +253,7 @@ class Engagement(RemembersCommands):
             if {rating.unit_id, rating.counterpart_id} != {from_unit, to_unit}:
                 raise InvariantViolated("motivating_rating_elsewhere")
             provenance = provenance.because_of(Cause("rating", motivating_rating_id))
-        card = DanceCard(
-            card_id,
-            from_unit,
-            to_unit,
-            _text(topic, "card_topic_empty"),
-            reason.strip(),
-            hoped_outcome.strip(),
-            motivating_rating_id,
-            CardStatus.SENT,
-            "",
-            None,
-            False,
-        )
+        card = sent_card(card_id, from_unit, to_unit, topic, reason, hoped_outcome, motivating_rating_id)
         self._card_sent(card, provenance)
 
     @event("DanceCardSent")
@@ -345,7 +272,7 @@ class Engagement(RemembersCommands):
     def decline_card(self, card_id: UUID, by_unit: UUID, reason: str, provenance: Provenance) -> None:
         require_phase(self.phase, "answer_cards", Phase.DANCE_CARDS)
         self.card(card_id).check_answerable_by(by_unit)
-        reason = _text(reason, "decline_reason_empty")
+        reason = required_text(reason, "decline_reason_empty")
         self._card_declined(card_id, reason, provenance.because_of(Cause("dance_card", card_id)))
 
     @event("DanceCardDeclined")
@@ -378,8 +305,7 @@ class Engagement(RemembersCommands):
             Phase.DANCE_CARDS,
             Phase.DIALOGUES,
         )
-        if not 1 <= rounds <= MAX_ROUNDS:
-            raise InvariantViolated("rounds_out_of_range", max=MAX_ROUNDS)
+        check_rounds(rounds)
         held = {d.card_id for d in self.dialogues.values()}
         beyond = [
             c for c in self.cards.values() if c.round is not None and c.round > rounds and c.card_id in held
@@ -428,11 +354,7 @@ class Engagement(RemembersCommands):
         if any(d.card_id == card_id for d in self.dialogues.values()):
             raise InvariantViolated("dialogue_round_history")
         if round is not None:
-            if not 1 <= round <= self.rounds:
-                raise InvariantViolated("round_out_of_range", rounds=self.rounds)
-            for other in self._accepted_cards():
-                if other.card_id != card_id and other.round == round and set(other.units) & set(card.units):
-                    raise InvariantViolated("round_taken", state=str(other.card_id), round=round)
+            check_round_free(card, round, self.rounds, self._accepted_cards())
         self._dialogue_moved(card_id, round, provenance.because_of(Cause("dance_card", card_id)))
 
     @event("DialogueMoved")
@@ -468,7 +390,7 @@ class Engagement(RemembersCommands):
             notes.strip(),
             tuple(p.strip() for p in participants),
         )
-        self._check_new_outcomes(agreements, proposals)
+        check_new_outcomes(agreements, proposals, self.agreements.keys() | self.proposals.keys())
         self._dialogue_held(dialogue, provenance.because_of(Cause("dance_card", card_id)))
         self._record_outcomes(dialogue, agreements, proposals, provenance)
 
@@ -477,15 +399,7 @@ class Engagement(RemembersCommands):
         each place it appears (any case) reads REDACTED from now on; returns how many places.
         The event names the places (dialogue and position), never the name itself. Ratings
         are untouched: individual raters are pseudonyms already."""
-        wanted = name.strip().casefold()
-        if not wanted:
-            raise InvariantViolated("erasure_needs_name")
-        places = tuple(
-            (dialogue.dialogue_id, index)
-            for dialogue in self.dialogues.values()
-            for index, participant in enumerate(dialogue.participants)
-            if participant.casefold() == wanted
-        )
+        places = participant_places(self.dialogues.values(), name)
         if places:
             self._participant_redacted(places, provenance)
         return len(places)
@@ -510,7 +424,7 @@ class Engagement(RemembersCommands):
         dialogue = self.dialogue(dialogue_id)
         if not agreements and not proposals:
             raise InvariantViolated("no_outcomes")
-        self._check_new_outcomes(agreements, proposals)
+        check_new_outcomes(agreements, proposals, self.agreements.keys() | self.proposals.keys())
         self._record_outcomes(dialogue, agreements, proposals, provenance)
 
     def dialogue(self, dialogue_id: UUID) -> Dialogue:
@@ -518,17 +432,6 @@ class Engagement(RemembersCommands):
             return self.dialogues[dialogue_id]
         except KeyError:
             raise NotFound("no_dialogue", dialogue=str(dialogue_id)) from None
-
-    def _check_new_outcomes(
-        self, agreements: tuple[AgreementDraft, ...], proposals: tuple[ProposalDraft, ...]
-    ) -> None:
-        ids = [a.agreement_id for a in agreements] + [p.proposal_id for p in proposals]
-        if len(set(ids)) != len(ids) or any(i in self.agreements or i in self.proposals for i in ids):
-            raise AlreadyExists("outcome_ids_taken")
-        for draft in agreements:
-            _text(draft.text, "agreement_text_empty")
-        for proposal in proposals:
-            _text(proposal.text, "proposal_text_empty")
 
     def _record_outcomes(
         self,
@@ -570,7 +473,9 @@ class Engagement(RemembersCommands):
         require_phase(self.phase, "wrap_up", Phase.WRAP_UP)
         self._check_unit(unit_id)
         wrap_up = WrapUp(
-            unit_id, _text(summary, "wrap_up_summary_empty"), tuple(i.strip() for i in inputs if i.strip())
+            unit_id,
+            required_text(summary, "wrap_up_summary_empty"),
+            tuple(i.strip() for i in inputs if i.strip()),
         )
         self._unit_wrapped_up(wrap_up, provenance)
 
@@ -607,9 +512,7 @@ class Engagement(RemembersCommands):
     ) -> None:
         require_phase(self.phase, "decide_agreements", Phase.FOLLOW_UP_MEETING)
         self.agreement(agreement_id).check_decidable()
-        decision = AgreementDecision(
-            accepted, rationale.strip(), _text(decided_by, "decided_by_empty"), provenance.occurred_at
-        )
+        decision = agreement_decision(accepted, rationale, decided_by, provenance.occurred_at)
         cause = provenance.because_of(Cause("agreement", agreement_id))
         if accepted:
             self._agreement_accepted(agreement_id, decision, cause)
@@ -650,28 +553,8 @@ class Engagement(RemembersCommands):
         """
         require_phase(self.phase, "decide_proposals", Phase.FOLLOW_UP_MEETING, Phase.FOLLOW_THROUGH)
         self.proposal(proposal_id).check_decidable()
-        if outcome is ProposalStatus.OPEN:
-            raise InvariantViolated("decision_outcome_invalid")
-        if outcome is ProposalStatus.UNDER_INVESTIGATION and (not owner or not owner.strip() or due is None):
-            raise InvariantViolated("investigation_incomplete")
-        if outcome is not ProposalStatus.UNDER_INVESTIGATION and (owner or due):
-            raise InvariantViolated("owner_without_investigation")
-        if outcome is not ProposalStatus.DEFERRED and deferred_until is not None:
-            raise InvariantViolated("deferral_date_without_deferral")
-        # The day of the decision in UTC, which is at most a day off the meeting's own day.
-        decided_on = provenance.occurred_at.date()
-        if due is not None and due < decided_on:
-            raise InvariantViolated("due_before_decision")
-        if deferred_until is not None and deferred_until < decided_on:
-            raise InvariantViolated("deferred_before_decision")
-        decision = ProposalDecision(
-            outcome,
-            rationale.strip(),
-            _text(decided_by, "decided_by_empty"),
-            deferred_until,
-            owner.strip() if owner else None,
-            due,
-            provenance.occurred_at,
+        decision = proposal_decision(
+            outcome, rationale, decided_by, provenance.occurred_at, deferred_until, owner, due
         )
         self._proposal_decided(proposal_id, decision, provenance.because_of(Cause("proposal", proposal_id)))
 

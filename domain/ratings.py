@@ -6,10 +6,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from uuid import UUID
 
+from domain.errors import InvariantViolated
+
 
 class RatingMode(str, Enum):
     UNIT = "unit"  # the unit agrees on one rating together (consensus)
     INDIVIDUAL = "individual"  # each participant rates; shown only aggregated per unit
+
+
+def check_rating_mode(mode: RatingMode, rater: UUID | None) -> None:
+    """A unit's consensus rating names no rater; an individual rating names its rater."""
+    if (rater is None) != (mode is RatingMode.UNIT):
+        raise InvariantViolated("wrong_rating_mode", state=mode.value, mode=mode.value)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from domain.cards import DanceCard
 from domain.errors import InvariantViolated
 
 # 200_000 found nothing more than 20_000 on 30 units/80 cards/6 rounds, at ten times the wait.
@@ -43,6 +44,16 @@ def conflicts(schedule: Mapping[UUID, int], requests: Iterable[DialogueRequest])
             for unit in request.units:
                 seen[unit, round_] += 1
     return sorted(key for key, count in seen.items() if count > 1)
+
+
+def check_round_free(card: DanceCard, round: int, rounds: int, accepted: Iterable[DanceCard]) -> None:
+    """`round` is one of the engagement's rounds, and neither of the card's units has another
+    accepted card in it."""
+    if not 1 <= round <= rounds:
+        raise InvariantViolated("round_out_of_range", rounds=rounds)
+    for other in accepted:
+        if other.card_id != card.card_id and other.round == round and set(other.units) & set(card.units):
+            raise InvariantViolated("round_taken", state=str(other.card_id), round=round)
 
 
 def propose_schedule(

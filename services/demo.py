@@ -17,8 +17,8 @@ from uuid import UUID, uuid5
 
 from domain.agreements import CheckInStatus
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import Preparation
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
 from domain.ratings import RatingMode

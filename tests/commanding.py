@@ -9,9 +9,9 @@ from datetime import date
 from uuid import UUID
 
 from domain.agreements import CheckInStatus
-from domain.engagement import Preparation
 from domain.instrument import InstrumentVersion
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.proposals import ProposalStatus
 from domain.provenance import Provenance
 from domain.ratings import RatingMode

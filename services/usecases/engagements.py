@@ -10,9 +10,10 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from domain.default_instrument import DEFAULT_INSTRUMENT_ID
-from domain.engagement import Engagement, Preparation
+from domain.engagement import Engagement
 from domain.instrument import InstrumentVersion
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from services.application import RETRIES_ON_CONFLICT, TenantApplication, derived_id

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from uuid import UUID, uuid5
 
-from domain.engagement import AgreementDraft, Engagement, ProposalDraft
+from domain.engagement import Engagement
+from domain.outcomes import AgreementDraft, ProposalDraft
 from domain.provenance import Provenance
 from domain.ratings import Rating, RatingMode
 from services.application import TenantApplication, derived_id

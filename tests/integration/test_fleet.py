@@ -30,8 +30,8 @@ import httpx
 import pytest
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import Preparation
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role

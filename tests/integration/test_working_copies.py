@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import Preparation
 from domain.errors import InvariantViolated
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role

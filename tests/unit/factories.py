@@ -6,8 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import AgreementDraft, Engagement, Preparation, ProposalDraft
+from domain.engagement import Engagement
+from domain.outcomes import AgreementDraft, ProposalDraft
 from domain.phases import Phase
+from domain.preparation import Preparation
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.roles import Role

@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.agreements import CheckInStatus
-from domain.engagement import AgreementDraft, Engagement, ProposalDraft
+from domain.engagement import Engagement
 from domain.errors import DomainError
+from domain.outcomes import AgreementDraft, ProposalDraft
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode

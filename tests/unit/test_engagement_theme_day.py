@@ -9,8 +9,9 @@ import pytest
 
 from domain.cards import CardStatus
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.engagement import AgreementDraft, Engagement, ProposalDraft
+from domain.engagement import Engagement
 from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.outcomes import AgreementDraft, ProposalDraft
 from domain.phases import Phase
 from domain.provenance import Cause
 from domain.ratings import RatingMode
