@@ -48,12 +48,12 @@ from domain.ratings import RatingMode
 from domain.roles import Role
 from projections.lineage import NodeKind
 from services.http.idempotency import MAX_KEY_LENGTH, IdempotencyMiddleware
+from services.usecases.bus import HANDLERS
 
 METHODS = ("get", "put", "post", "delete", "patch")
-# The name a handler calls to run a command (services/http/commands.py): it reads
-# `X-Occurred-At` and `If-Match`, and hands the version to the command as `expected_version`.
-RUNS_A_COMMAND = "execute"
-EXPECTED_VERSION = "expected_version"
+# A handler that builds a command of the front door runs it through `services.requests.commands`,
+# which reads `X-Occurred-At`, and `If-Match` for a command that honours a version.
+COMMANDS = {kind.__name__: kind for kind in HANDLERS}
 # The header a QR code's handler reads the join code from (services/http/join_code_routes.py).
 JOIN_CODE_HEADER = "X-Join-Code"
 JOIN_CODE_SUFFIXES = ("/qr.svg", "/qr.png")
@@ -201,6 +201,13 @@ def _codes(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _codes(const)
 
 
+def _names(code: types.CodeType | None) -> set[str]:
+    """The names the handler (or a function or lambda in it) loads: globals and attributes."""
+    if code is None:
+        return set()
+    return {name for part in _codes(code) for name in part.co_names}
+
+
 def _mentions(
     code: types.CodeType | None, *, names: Iterable[str] = (), constants: Iterable[str] = ()
 ) -> bool:
@@ -229,7 +236,7 @@ def operations(app: Litestar) -> list[Operation]:
         for handler in route.route_handlers:
             code = _code_of(handler.fn)
             data = handler.parsed_fn_signature.parameters.get("data")
-            runs_a_command = _mentions(code, names=(RUNS_A_COMMAND,))
+            commands = [COMMANDS[name] for name in _names(code) if name in COMMANDS]
             for method in sorted(handler.http_methods):
                 scope = {"type": "http", "method": method, "path": route.path_format}
                 found.append(
@@ -237,8 +244,8 @@ def operations(app: Litestar) -> list[Operation]:
                         method=method.lower(),
                         path=route.path_format,
                         keyed=IdempotencyMiddleware._applies(scope),
-                        dated=runs_a_command,
-                        conditional=runs_a_command and _mentions(code, constants=(EXPECTED_VERSION,)),
+                        dated=bool(commands),
+                        conditional=any(kind.conditional for kind in commands),
                         join_code=route.path_format.endswith(JOIN_CODE_SUFFIXES),
                         etag=_mentions(code, constants=(ETAG,)),
                         body=data.annotation if data is not None else None,

@@ -13,7 +13,7 @@ class renames what new events say caused them: don't. No command has a field of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -29,6 +29,10 @@ C = TypeVar("C", bound="Command[Any]")
 class Command(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     """One thing a person asks the product to record; `R` is what carrying it out answers
     (the id of what it created, the version it reached, ...)."""
+
+    conditional: ClassVar[bool] = True
+    """Whether the command honours an expected version (`If-Match`); one that creates its
+    aggregate has no version to compare with."""
 
     @property
     def command_name(self) -> str:

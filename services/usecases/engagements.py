@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Protocol
+from typing import ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -58,6 +58,8 @@ def preparation_of(data: PreparationFields) -> Preparation:
 class PrepareEngagement(Command[UUID], frozen=True, kw_only=True):
     """The preparatory meeting; `instrument` is the version pinned (read from the control
     plane by the caller, see `instrument_for`)."""
+
+    conditional: ClassVar[bool] = False
 
     tenant_id: UUID
     preparation: Preparation

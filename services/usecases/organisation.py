@@ -3,6 +3,7 @@ retired."""
 
 from __future__ import annotations
 
+from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -15,6 +16,8 @@ from services.usecases.bus import Command, handles
 
 
 class EstablishOrganisation(Command[UUID], frozen=True, kw_only=True):
+    conditional: ClassVar[bool] = False
+
     tenant_id: UUID
     name: str
 
