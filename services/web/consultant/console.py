@@ -20,26 +20,14 @@ from msgspec import Struct
 
 from domain.cards import CardStatus
 from domain.errors import DomainError
-from domain.organisation import UnitStatus
 from domain.phases import Phase
 from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import names_at, theme_day_board
-from services.access import (
-    FACILITATE,
-    FACILITATORS,
-    PAGE_TENANT_PREFIX,
-    READ_AT_TABLE,
-    Policy,
-    UnitScope,
-)
+from services.access import FACILITATE, FACILITATORS, PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
 from services.auth.guards import principal_from
 from services.bootstrap import Container
 from services.requests.reads import engagement_view, organisation_view
-from services.schemas.engagement import (
-    ChangePhase,
-    ClosingPlenaryIn,
-    StepBack,
-)
+from services.schemas.engagement import ChangePhase, ClosingPlenaryIn, StepBack
 from services.usecases import engagements
 from services.usecases import theme_day as day
 from services.usecases.bus import Command
@@ -54,8 +42,6 @@ Req = Request[Any, Any, Any]
 S = TypeVar("S", bound=Struct)
 _T = PAGE_TENANT_PREFIX
 _E = f"{_T}/e/{{engagement_id:uuid}}"
-# Units still in the organisation (not merged, split or retired).
-ACTIVE = UnitStatus.ACTIVE.value
 # The console shows join codes and the schedule up to the closing plenary, the theme day's end.
 THEME_DAY_PHASES = frozenset(list(Phase)[: list(Phase).index(Phase.CLOSING_PLENARY) + 1])
 CONFIRM = "move_on_anyway"

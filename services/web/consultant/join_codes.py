@@ -19,11 +19,7 @@ from markupsafe import Markup
 from domain.errors import DomainError, NotFound
 from projections.documents import EngagementOut
 from projections.queries import names_at
-from services.access import (
-    FACILITATE,
-    PAGE_TENANT_PREFIX,
-    Policy,
-)
+from services.access import FACILITATE, PAGE_TENANT_PREFIX, Policy
 from services.bootstrap import Container
 from services.live import end_streams
 from services.requests.provenance import build_provenance

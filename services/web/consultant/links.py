@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from services.access import (
-    FACILITATORS,
-    Caller,
-    policy_for,
-)
+from services.access import FACILITATORS, Caller, policy_for
 from services.auth.principal import Principal
 
 # The pages of an engagement and of a client organisation a home page may link to; each link is

@@ -31,9 +31,7 @@ from services.access import (
 )
 from services.auth.guards import principal_from
 from services.requests.reads import engagement_view, known_tenant, organisation_view, portfolio_of
-from services.schemas.engagement import (
-    PrepareEngagement,
-)
+from services.schemas.engagement import PrepareEngagement
 from services.usecases import engagements
 from services.usecases.engagements import instrument_for, preparation_of
 from services.web.commands import submit

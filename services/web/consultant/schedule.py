@@ -20,15 +20,8 @@ from domain.errors import DomainError
 from domain.phases import Phase
 from projections.documents import CardOut, EngagementOut
 from projections.queries import names_at, theme_day_board
-from services.access import (
-    FACILITATE,
-    PAGE_TENANT_PREFIX,
-    Policy,
-)
-from services.schemas.engagement import (
-    MoveDialogue,
-    SetRounds,
-)
+from services.access import FACILITATE, PAGE_TENANT_PREFIX, Policy
+from services.schemas.engagement import MoveDialogue, SetRounds
 from services.usecases import engagements
 from services.usecases import theme_day as day
 from services.web.commands import submit

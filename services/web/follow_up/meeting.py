@@ -29,11 +29,7 @@ from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
 from services.web.i18n import gettext as _
 from services.web.rendering import page
-from services.web.report.agenda import (
-    Agenda,
-    AgendaItem,
-    load_agenda,
-)
+from services.web.report.agenda import Agenda, AgendaItem, load_agenda
 
 Req = Request[Any, Any, Any]
 _T = PAGE_TENANT_PREFIX

@@ -14,11 +14,7 @@ from litestar.types import ControllerRouterHandler
 from domain.cards import CardStatus
 from domain.errors import DomainError
 from services.access import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
-from services.schemas.engagement import (
-    AnswerCard,
-    DeclineCard,
-    SendCard,
-)
+from services.schemas.engagement import AnswerCard, DeclineCard, SendCard
 from services.usecases import theme_day as day
 from services.usecases.bus import Command
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
@@ -28,7 +24,6 @@ from services.web.participant import table as table_of
 from services.web.participant.table import (
     ACT_OPT,
     READ_OPT,
-    REFER,
     UNIT_PATH,
     Path,
     Req,
@@ -41,6 +36,9 @@ from services.web.participant.table import (
     table_at,
 )
 from services.web.rendering import page
+
+# The card form's checkbox: refer to this table's own rating of the chosen unit.
+REFER = "refer_to_rating"
 
 
 class CardPages(Controller):
@@ -140,7 +138,7 @@ class CardPages(Controller):
         table = await table_at(request, tenant_id, engagement_id, unit_id)
         form = FormData(data)
         fields = values(form)
-        command = {k: v for k, v in fields.items() if k not in (REFER, "motivating_rating_id")}
+        command = {k: v for k, v in fields.items() if k not in ("motivating_rating_id")}
         try:
             card = decode({**command, "from_unit": str(unit_id)}, SendCard)
             if fields.get(REFER):  # resolved here, never taken from the form

@@ -14,10 +14,7 @@ from domain.cards import CardStatus
 from domain.errors import DomainError, NotFound
 from projections.documents import CardOut, DialogueOut
 from services.access import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
-from services.schemas.engagement import (
-    AddOutcomes,
-    HoldDialogue,
-)
+from services.schemas.engagement import AddOutcomes, HoldDialogue
 from services.usecases import theme_day as day
 from services.web.forms import Form, FormData, FormInvalid, decode, refusal
 from services.web.i18n import gettext as _

@@ -12,9 +12,7 @@ from litestar.types import ControllerRouterHandler
 
 from domain.errors import DomainError
 from services.access import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
-from services.schemas.engagement import (
-    MapRelations,
-)
+from services.schemas.engagement import MapRelations
 from services.usecases import theme_day as day
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message
 from services.web.i18n import current_language

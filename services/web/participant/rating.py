@@ -14,9 +14,7 @@ from litestar.types import ControllerRouterHandler
 from domain.errors import DomainError, NotFound
 from domain.ratings import Rating, RatingMode
 from services.access import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
-from services.schemas.engagement import (
-    SubmitRating,
-)
+from services.schemas.engagement import SubmitRating
 from services.usecases import theme_day as day
 from services.web.forms import Form, FormData, FormInvalid, decode, refusal
 from services.web.i18n import current_language

@@ -342,8 +342,6 @@ READ_OPT = READ_AT_TABLE.opt(UnitScope.PATH_UNIT)
 ACT_OPT = TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT)
 # Empty rows offered for agreements, proposals and wrap-up inputs (more with the page's script).
 EMPTY_ROWS = 3
-# The card form's checkbox: refer to this table's own rating of the chosen unit.
-REFER = "refer_to_rating"
 
 
 @dataclass(frozen=True)

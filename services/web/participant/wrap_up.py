@@ -11,9 +11,7 @@ from litestar.types import ControllerRouterHandler
 
 from domain.errors import DomainError
 from services.access import READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy
-from services.schemas.engagement import (
-    WrapUpIn,
-)
+from services.schemas.engagement import WrapUpIn
 from services.usecases import theme_day as day
 from services.web.forms import Form, FormData, FormInvalid, decode, refusal, values
 from services.web.participant import table as table_of
