@@ -138,7 +138,7 @@ class CardPages(Controller):
         table = await table_at(request, tenant_id, engagement_id, unit_id)
         form = FormData(data)
         fields = values(form)
-        command = {k: v for k, v in fields.items() if k not in ("motivating_rating_id")}
+        command = {k: v for k, v in fields.items() if k not in (REFER, "motivating_rating_id")}
         try:
             card = decode({**command, "from_unit": str(unit_id)}, SendCard)
             if fields.get(REFER):  # resolved here, never taken from the form
