@@ -11,8 +11,8 @@ account, joined by a unit's join code) may use it too. Everything else is derive
 
 Which access each route needs is declared by each adapter beside its routes, as a table keyed by
 method and path template exactly as Litestar reports it (`route.path`, with the parameter types):
-the API in `services/http/policy.py`, the pages in `services/web/*_pages.py`, gathered in
-`services/web/routes.py`. Each adapter hands its table to `DECLARED` as it is loaded; the
+the API in `services/http/policy.py`, the pages in each area's modules under `services/web/`,
+gathered in `services/web/routes.py`. Each adapter hands its table to `DECLARED` as it is loaded; the
 combined table is the specification the matrix checks the running app against. It is written
 out by hand and does not read the routes' own options: a route that grants more, or less, than
 declared is caught, and a route missing from the tables fails the check.

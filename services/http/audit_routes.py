@@ -5,7 +5,7 @@ was recorded, on which command, caused by what. It pages by position (keyset: pa
 `next_after` of one page as `after` for the next) and exports whole as CSV or JSON lines.
 Lineage follows the recorded causes from a decision back to the ratings that motivated it,
 and from a rating on to what came of it. Read from the projections, never from the events.
-The auditor's pages (services/web/audit_pages.py) read through the same functions.
+The auditor's pages (services/web/audit/pages.py) read through the same functions.
 """
 
 from __future__ import annotations

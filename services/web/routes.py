@@ -2,7 +2,7 @@
 with the language chosen per request and CSRF checked on forms (errors are shown as pages by
 the app's handlers: `services.web.errors.page_aware`).
 
-Which access each page needs is declared beside its handlers (`POLICY` of each area); gathered
+Which access each page needs is declared beside its handlers (`POLICY` of each module of pages); gathered
 here as `WEB_POLICY`, the pages' rows of the declared table (`services.access.DECLARED`)."""
 
 from __future__ import annotations
@@ -16,21 +16,40 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
-from services.web import (
-    audit_pages,
-    auth_pages,
-    board_pages,
-    consultant_pages,
-    dashboards_pages,
-    follow_up_pages,
-    participant_pages,
-)
+from services.web.audit import pages as audit_pages
+from services.web.auth import pages as auth_pages
+from services.web.board import pages as board_pages
+from services.web.consultant import console, join_codes, portfolio, schedule
+from services.web.dashboards import exports
+from services.web.dashboards import pages as dashboards_pages
+from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
+from services.web.report import pages as report_pages
 
 STATIC_PATH = "/static"
-_AREAS = (consultant_pages, participant_pages, board_pages, dashboards_pages, follow_up_pages, audit_pages)
+# Each module of pages, by the area of the product it serves (as the templates are laid out).
+_AREAS = (
+    portfolio,
+    console,
+    join_codes,
+    schedule,
+    table,
+    mapping,
+    rating,
+    cards,
+    dialogues,
+    wrap_up,
+    board_pages,
+    dashboards_pages,
+    meeting,
+    check_ins,
+    report_pages,
+    exports,
+    audit_pages,
+)
 
 
 async def _speak_the_users_language(request: Request[Any, Any, Any]) -> None:

@@ -17,7 +17,7 @@ import anyio
 import pytest
 from openpyxl import load_workbook
 
-from services.web.exports import Table, as_csv, as_xlsx, file_name
+from services.web.dashboards.exports import Table, as_csv, as_xlsx, file_name
 from tests.http_harness import Story
 from tests.web.conftest import send_form, sign_in_by_form
 from tests.web.follow_up_story import (

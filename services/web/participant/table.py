@@ -1,15 +1,31 @@
-"""What one unit's table sees of its engagement: its relations, ratings, dance cards, dialogue
-rounds and wrap-up, picked out of the engagement's read model. Pure functions, no I/O: the
-pages (`services.web.participant_pages`) read the documents and hand them in."""
+"""One unit's table: what it sees of its engagement (its relations, ratings, dance cards,
+dialogue rounds and wrap-up, picked out of the engagement's read model by pure functions),
+the `Table` each of its pages opens, the form-row helpers those pages share, and its home page.
+
+Participants usually have no account: they join with their unit's join code and may act only
+as that unit (`UnitScope.PATH_UNIT`); facilitators may open any unit's table. Each page does
+one thing: the dimensions explained, mapping the relations, rating one relation, the dance
+cards, the round schedule, one dialogue, the unit's wrap-up (one module for each step).
+Commands are the API's own (`services/http/theme_day_routes.py`), sent once per form.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeVar
 from uuid import UUID
 
+from litestar import Controller, Request, get
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from litestar.types import ControllerRouterHandler
+
 from domain.cards import CardStatus
+from domain.errors import NotFound
 from domain.phases import Phase
+from domain.ratings import Rating
 from projections.documents import (
     AgreementOut,
     CardOut,
@@ -20,6 +36,17 @@ from projections.documents import (
     RelationOut,
     WrapUpOut,
 )
+from projections.queries import names_at
+from services.access import PARTICIPANTS, READ_AT_TABLE, TAKE_PART_AT_TABLE, Policy, UnitScope
+from services.requests.commands import container_of
+from services.requests.reads import engagement_view, organisation_view
+from services.usecases import theme_day as day
+from services.usecases.bus import Command
+from services.web.commands import submit
+from services.web.form_rows import OUTCOME_ROW
+from services.web.forms import FormData
+from services.web.i18n import gettext as _
+from services.web.rendering import page, principal_of
 
 # The steps a table takes, and the phases in which each is open.
 RELATIONS, RATE, CARDS, SEND, SCHEDULE, DIALOGUES, WRAP_UP = (
@@ -303,3 +330,172 @@ def unit_outcomes(engagement: EngagementOut, unit_id: UUID) -> Outcomes:
 
 def wrap_up_of(engagement: EngagementOut, unit_id: UUID) -> WrapUpOut | None:
     return next((w for w in engagement.wrap_ups if w.unit_id == unit_id), None)
+
+
+# -- The pages' shared part ---------------------------------------------------------------------
+
+Req = Request[Any, Any, Any]
+T = TypeVar("T")
+Path = FromPath[UUID]
+UNIT_PATH = "/t/{tenant_id:uuid}/e/{engagement_id:uuid}/u/{unit_id:uuid}"
+READ_OPT = READ_AT_TABLE.opt(UnitScope.PATH_UNIT)
+ACT_OPT = TAKE_PART_AT_TABLE.opt(UnitScope.PATH_UNIT)
+# Empty rows offered for agreements, proposals and wrap-up inputs (more with the page's script).
+EMPTY_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Table:
+    """One unit's table in one engagement, as the pages show it."""
+
+    tenant_id: UUID
+    engagement: EngagementOut
+    names: dict[UUID, str]
+    unit: Counterpart
+    can_act: bool  # may send the table's commands (readers may only look)
+
+    @property
+    def base(self) -> str:
+        return f"/t/{self.tenant_id}/e/{self.engagement.engagement_id}/u/{self.unit.unit_id}"
+
+    @property
+    def unit_id(self) -> UUID:
+        return self.unit.unit_id
+
+    @property
+    def engagement_id(self) -> UUID:
+        return self.engagement.engagement_id
+
+    @property
+    def live_source(self) -> str:
+        return f"/api/v1/tenants/{self.tenant_id}/engagements/{self.engagement_id}/events"
+
+
+async def table_at(request: Req, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> Table:
+    engagement = await engagement_view(request, tenant_id, engagement_id)
+    if not takes_part(engagement, unit_id):
+        raise NotFound("this_unit_not_taking_part")
+    names = names_at(await organisation_view(request, tenant_id), None)
+    principal = principal_of(request)
+    role = principal.role_in(tenant_id) if principal else None
+    unit = counterpart(names, unit_id)
+    return Table(tenant_id, engagement, names, unit, role in PARTICIPANTS)
+
+
+async def own_ratings(request: Req, table: Table) -> dict[UUID, Rating]:
+    """The ratings this table has given, by counterpart: the unit's own (consensus) ratings,
+    or, where participants rate one by one, those of the person asking (by the same
+    pseudonym the rating itself was recorded under, which never leaves the server)."""
+    principal = principal_of(request)
+    if principal is None:  # pragma: no cover - every route here needs a token
+        return {}
+    return await day.own_ratings(
+        container_of(request), table.tenant_id, table.engagement_id, table.unit_id, principal.user_id
+    )
+
+
+async def send(request: Req, table: Table, command: Command[T], form: FormData) -> T | None:
+    return await submit(request, table.tenant_id, command, form.key)
+
+
+def see_other(url: str) -> Redirect:
+    return Redirect(url, status_code=303)
+
+
+def card_of(table: Table, card_id: UUID) -> CardOut:
+    """The card, refused unless this unit sent or received it."""
+    card = card_at_table(table.engagement, card_id, table.unit_id)
+    if card is None:
+        raise PermissionDeniedException(_("This dance card is not one of your unit's."))
+    return card
+
+
+def outcome_rows(form: FormData) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Agreement rows (`agreement-N`, ticked `agreement-N-acceptance`) and proposal rows
+    (`proposal-N`), in their order on the page, blank rows left out."""
+    agreements: list[tuple[int, dict[str, Any]]] = []
+    proposals: list[tuple[int, dict[str, Any]]] = []
+    for key in form:
+        found = OUTCOME_ROW.match(key)
+        text = str(form.get(key) or "").strip()
+        if not found or not text:
+            continue
+        kind, number = found.group(1), int(found.group(2))
+        if kind == "agreement":
+            ticked = bool(form.get(f"{key}-acceptance"))
+            agreements.append((number, {"text": text, "needs_acceptance": ticked}))
+        else:
+            proposals.append((number, {"text": text}))
+    return _in_order(agreements), _in_order(proposals)
+
+
+def _in_order(rows: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    return [row for _number, row in sorted(rows, key=lambda numbered: numbered[0])]
+
+
+def padded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as posted, and empty ones to reach at least EMPTY_ROWS, one empty at least."""
+    empty = max(EMPTY_ROWS - len(rows), 1)
+    return rows + [{"text": "", "needs_acceptance": False} for _ in range(empty)]
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def step_line(table: Table) -> dict[str, Any]:
+    """The theme day's line of steps, shown on every page of the table."""
+    phase = table.engagement.phase
+    return {
+        "table_phases": TABLE_PHASES,
+        "position": phase_position(phase),
+        "window": lambda form: window(form, phase),
+    }
+
+
+class TableHomePages(Controller):
+    """The table's home, and its "now" panel."""
+
+    path = UNIT_PATH
+
+    async def _now(self, request: Req, table: Table) -> dict[str, Any]:
+        """What the table should do now, with how far it has come."""
+        engagement, unit_id = table.engagement, table.unit_id
+        mapped_ids = mapped(engagement, unit_id)
+        rated = set(await own_ratings(request, table)) if engagement.phase is Phase.MAPPING else set()
+        received_lines = received(engagement, table.names, unit_id)
+        dialogues = dialogues_of(engagement, table.names, unit_id)
+        return {
+            **step_line(table),
+            "table": table,
+            "steps": open_steps(engagement.phase),
+            "mapped": len(mapped_ids),
+            "rated": len(rated & set(mapped_ids)),
+            "waiting": waiting_for_answer(received_lines),
+            "sent": len(sent(engagement, table.names, unit_id)),
+            "dialogues": dialogues,
+            "next_dialogue": next_dialogue(dialogues),
+            "wrapped_up": wrap_up_of(engagement, unit_id) is not None,
+        }
+
+    @get("/", opt=READ_OPT)
+    async def home(self, request: Req, tenant_id: Path, engagement_id: Path, unit_id: Path) -> Template:
+        """The table's home: where the theme day stands and what to do now."""
+        table = await table_at(request, tenant_id, engagement_id, unit_id)
+        context = await self._now(request, table)
+        return page("participant/home.html", **context)
+
+    @get("/now", opt=READ_OPT)
+    async def now(self, request: Req, tenant_id: Path, engagement_id: Path, unit_id: Path) -> Template:
+        """The home page's "now" panel alone, fetched again when the engagement changes."""
+        table = await table_at(request, tenant_id, engagement_id, unit_id)
+        return page("participant/_now.html", **await self._now(request, table))
+
+
+PAGES: list[ControllerRouterHandler] = [TableHomePages]
+
+_U = UNIT_PATH
+POLICY: dict[tuple[str, str], Policy] = {
+    ("GET", _U): READ_AT_TABLE,
+    ("GET", f"{_U}/now"): READ_AT_TABLE,
+}

@@ -1,17 +1,13 @@
-"""Pages for the planning group after the theme day: the follow-up meeting, which walks through
-each agreement that needs acceptance and each proposal that needs a decision and records the
-decision; check-ins on agreements for years afterwards; the follow-up report as HTML and PDF;
-and the relation matrix and the longitudinal data as CSV and Excel.
+"""The follow-up meeting: the planning group walks through each agreement that needs management
+acceptance and each proposal that needs a decision, and records the decision.
 
-Decisions and check-ins go through the same application-service calls as the API routes in
-`services/http/follow_up_routes.py`; the exports answer from the same queries as
-`services/http/read_model_routes.py`."""
+Decisions go through the same application-service calls as the API routes in
+`services/http/follow_up_routes.py`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -20,38 +16,24 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from domain.agreements import AgreementStatus
 from domain.errors import DomainError, InvariantViolated, NotFound
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
-from projections.queries import engagement_dashboard
-from services.access import PAGE_TENANT_PREFIX, PLAN, PLANNERS, READ, Policy
+from services.access import PAGE_TENANT_PREFIX, PLAN, PLANNERS, Policy
 from services.auth.guards import principal_from
 from services.errors import ConcurrentModification
-from services.requests.reads import engagement_view, organisation_view
-from services.schemas.engagement import CheckInIn, DecideAgreement, DecideProposal
+from services.schemas.engagement import DecideAgreement, DecideProposal
 from services.usecases import follow_up
 from services.usecases.bus import Command
-from services.web import exports
 from services.web.commands import submit
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, refusal, values
-from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
 from services.web.rendering import page
-from services.web.reports import (
-    REPORT_BASE_URL,
-    REPORT_STYLESHEETS,
-    Agenda,
-    AgendaItem,
-    agenda_of,
-    load_agenda,
-    report_key,
-)
+from services.web.report.agenda import Agenda, AgendaItem, load_agenda
 
 Req = Request[Any, Any, Any]
 _T = PAGE_TENANT_PREFIX
 _E = f"{_T}/e/{{engagement_id:uuid}}"
-PDF_MEDIA_TYPE = "application/pdf"
 # The fields of a proposal's decision that belong to one outcome only.
 OUTCOME_FIELDS = {
     ProposalStatus.DEFERRED.value: ("deferred_until",),
@@ -61,10 +43,9 @@ ALL_OUTCOME_FIELDS = ("deferred_until", "owner", "due")
 # A decision's form carries the engagement's version it was shown at, and is recorded only on
 # that version: a form sent twice (a double click) cannot record a deferral twice.
 VERSION_FIELD = "version"
-FOLLOWED = frozenset({AgreementStatus.IN_FORCE.value, AgreementStatus.ACCEPTED.value})
 
 
-def _can_plan(request: Req, tenant_id: UUID) -> bool:
+def can_plan(request: Req, tenant_id: UUID) -> bool:
     return principal_from(request).role_in(tenant_id) in PLANNERS
 
 
@@ -77,18 +58,15 @@ def _missing(name: str) -> str:
     return _("Please fill this in.")
 
 
-def _require(given: Mapping[str, Any], *names: str) -> None:
+def require(given: Mapping[str, Any], *names: str) -> None:
     """Fields the command cannot do without, named at the field rather than for the form."""
     missing = {name: _missing(name) for name in names if name not in given}
     if missing:
         raise FormInvalid(missing)
 
 
-def _base(tenant_id: UUID, engagement_id: UUID) -> str:
+def engagement_base(tenant_id: UUID, engagement_id: UUID) -> str:
     return f"/t/{tenant_id}/e/{engagement_id}"
-
-
-# -- The follow-up meeting ---------------------------------------------------------------------
 
 
 def _meeting(
@@ -110,7 +88,7 @@ def _meeting(
         "follow_up/meeting.html",
         status_code=status_code,
         tenant_id=tenant_id,
-        base=_base(tenant_id, agenda.engagement.engagement_id),
+        base=engagement_base(tenant_id, agenda.engagement.engagement_id),
         agenda=agenda,
         engagement=agenda.engagement,
         item=item,
@@ -128,7 +106,7 @@ def _onwards(tenant_id: UUID, agenda: Agenda, item_id: UUID) -> Redirect:
     """On to the next item nobody has decided on yet (or back to this one when all are decided)."""
     following = agenda.next_undecided(item_id)
     target = following.item_id if following else item_id
-    base = _base(tenant_id, agenda.engagement.engagement_id)
+    base = engagement_base(tenant_id, agenda.engagement.engagement_id)
     return Redirect(f"{base}/follow-up?item={target}&recorded=1", status_code=303)
 
 
@@ -287,7 +265,7 @@ class FollowUpPages(Controller):
         version = _version(given)
 
         def decision() -> Decision:
-            _require(given, "accepted", "decided_by")
+            require(given, "accepted", "decided_by")
             decided = decode(given, DecideAgreement)
             return Decision(
                 follow_up.DecideAgreement(
@@ -320,7 +298,7 @@ class FollowUpPages(Controller):
         command = {k: v for k, v in given.items() if k not in ALL_OUTCOME_FIELDS or k in own}
 
         def decision() -> Decision:
-            _require(command, "outcome", "decided_by")
+            require(command, "outcome", "decided_by")
             decided = decode(command, DecideProposal)
             return Decision(
                 follow_up.DecideProposal(
@@ -348,245 +326,10 @@ class FollowUpPages(Controller):
             refused=lambda error: _proposal_errors(error, command),
         )
 
-    # -- Agreements and their check-ins --------------------------------------------------------
 
-    @get("/agreements", opt=READ.opt())
-    async def agreements(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
-    ) -> Template:
-        """Every agreement of the engagement with its status and its latest check-in."""
-        engagement = await engagement_view(request, tenant_id, engagement_id)
-        organisation = await organisation_view(request, tenant_id)
-        today = datetime.now(ZONE).date()
-        dashboard = engagement_dashboard(engagement, organisation, today)
-        return page(
-            "follow_up/agreements.html",
-            tenant_id=tenant_id,
-            base=_base(tenant_id, engagement_id),
-            engagement=engagement,
-            agreements=dashboard.agreements,
-            can_plan=_can_plan(request, tenant_id),
-            followed=FOLLOWED,
-        )
-
-    @get("/agreements/{agreement_id:uuid}/check-ins", opt=PLAN.opt())
-    async def check_ins(
-        self,
-        request: Req,
-        tenant_id: FromPath[UUID],
-        engagement_id: FromPath[UUID],
-        agreement_id: FromPath[UUID],
-        recorded: FromQuery[bool] = False,
-    ) -> Template:
-        """An agreement's check-ins, and the form for a new one."""
-        return await _check_in_page(request, tenant_id, engagement_id, agreement_id, recorded=recorded)
-
-    @post("/agreements/{agreement_id:uuid}/check-ins", opt=PLAN.opt(), status_code=303)
-    async def check_in(
-        self,
-        request: Req,
-        tenant_id: FromPath[UUID],
-        engagement_id: FromPath[UUID],
-        agreement_id: FromPath[UUID],
-        data: Form,
-    ) -> Response[Any]:
-        form = FormData(data)
-        given = values(form)
-        try:
-            _require(given, "status")
-            happened = _check_in_moment(given.get("checked_on"))
-            entry = decode({k: v for k, v in given.items() if k != "checked_on"}, CheckInIn)
-            await submit(
-                request,
-                tenant_id,
-                follow_up.CheckInOnAgreement(
-                    engagement_id=engagement_id,
-                    agreement_id=agreement_id,
-                    status=entry.status,
-                    note=entry.note,
-                    evidence=entry.evidence,
-                ),
-                form.key,
-                happened=happened,
-            )
-        except (FormInvalid, DomainError) as error:
-            errors, status_code = refusal(error)
-            return await _check_in_page(
-                request,
-                tenant_id,
-                engagement_id,
-                agreement_id,
-                errors=errors,
-                form=given,
-                status_code=status_code,
-            )
-        target = f"{_base(tenant_id, engagement_id)}/agreements/{agreement_id}/check-ins?recorded=1"
-        return Redirect(target, status_code=303)
-
-    # -- The report ----------------------------------------------------------------------------
-
-    @get("/report", opt=READ.opt())
-    async def report(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
-    ) -> Template:
-        """The follow-up report: the agenda with each item's lineage, the ratings behind it and
-        the decisions so far. Printable; the same as PDF at `report.pdf`."""
-        agenda = await load_agenda(request, tenant_id, engagement_id)
-        return page("report/report.html", **_report_context(tenant_id, agenda))
-
-    @get("/report.pdf", opt=READ.opt())
-    async def report_pdf(
-        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID]
-    ) -> Response[bytes]:
-        """The follow-up report as PDF, from the same template as the HTML report. Rendered in a
-        worker process and kept per engagement version and language; while every renderer is
-        busy the answer is 503 (429 to someone whose own report is still rendering) with
-        Retry-After."""
-        engagement = await engagement_view(request, tenant_id, engagement_id)
-        organisation = await organisation_view(request, tenant_id)
-
-        async def html() -> str:
-            agenda = await agenda_of(request, tenant_id, engagement, organisation)
-            engine = request.app.template_engine
-            assert engine is not None  # noqa: S101 - the app is built with templates
-            document: str = engine.get_template("report/document.html").render(
-                request=request, **_report_context(tenant_id, agenda)
-            )
-            return document
-
-        renderer = request.app.state.container.reports
-        who = f"{tenant_id}:{principal_from(request).user_id}"
-        # Raises ReportsBusy when there is no room: 429 or 503 with Retry-After (problems.py).
-        pdf = await renderer.pdf(
-            report_key(tenant_id, engagement, organisation), who, html, REPORT_BASE_URL, REPORT_STYLESHEETS
-        )
-        name = exports.file_name(_("follow-up report"), engagement.title)
-        return Response(
-            pdf,
-            media_type=PDF_MEDIA_TYPE,
-            headers={"Content-Disposition": f'inline; filename="{name}.pdf"', "Cache-Control": "no-store"},
-        )
-
-    # -- Exports -------------------------------------------------------------------------------
-
-    @get("/matrix.csv", opt=READ.opt())
-    async def matrix_csv(
-        self,
-        request: Req,
-        tenant_id: FromPath[UUID],
-        engagement_id: FromPath[UUID],
-        as_of: FromQuery[str | None] = None,
-    ) -> Response[bytes]:
-        """The relation matrix as CSV (see `services.web.exports`)."""
-        export = await exports.matrix_export(request, tenant_id, engagement_id, as_of)
-        return await exports.download(request, export, exports.CSV)
-
-    @get("/matrix.xlsx", opt=READ.opt())
-    async def matrix_xlsx(
-        self,
-        request: Req,
-        tenant_id: FromPath[UUID],
-        engagement_id: FromPath[UUID],
-        as_of: FromQuery[str | None] = None,
-    ) -> Response[bytes]:
-        """The relation matrix as an Excel workbook."""
-        export = await exports.matrix_export(request, tenant_id, engagement_id, as_of)
-        return await exports.download(request, export, exports.XLSX)
-
-
-class HistoryExports(Controller):
-    path = _T
-
-    @get("/history.csv", opt=READ.opt())
-    async def history_csv(
-        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
-    ) -> Response[bytes]:
-        """The longitudinal data as CSV: every relation in every engagement, with its agreements."""
-        export = await exports.history_export(request, tenant_id, as_of)
-        return await exports.download(request, export, exports.CSV)
-
-    @get("/history.xlsx", opt=READ.opt())
-    async def history_xlsx(
-        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
-    ) -> Response[bytes]:
-        """The longitudinal data as an Excel workbook."""
-        export = await exports.history_export(request, tenant_id, as_of)
-        return await exports.download(request, export, exports.XLSX)
-
-
-# -- Helpers of the handlers -------------------------------------------------------------------
-
-
-async def _check_in_page(
-    request: Req,
-    tenant_id: UUID,
-    engagement_id: UUID,
-    agreement_id: UUID,
-    *,
-    errors: Mapping[str, str] | None = None,
-    form: Mapping[str, Any] | None = None,
-    status_code: int = 200,
-    recorded: bool = False,
-) -> Template:
-    engagement = await engagement_view(request, tenant_id, engagement_id)
-    organisation = await organisation_view(request, tenant_id)
-    agreement = next((a for a in engagement.agreements if a.agreement_id == agreement_id), None)
-    if agreement is None:
-        raise NotFound("no_agreement", agreement=str(agreement_id))
-    names = {u.unit_id: u.name for u in organisation.units}
-    return page(
-        "follow_up/check_ins.html",
-        status_code=status_code,
-        tenant_id=tenant_id,
-        base=_base(tenant_id, engagement_id),
-        engagement=engagement,
-        agreement=agreement,
-        units=[names.get(u, str(u)) for u in agreement.units],
-        check_ins=sorted(agreement.check_ins, key=lambda c: c.at, reverse=True),
-        followed=agreement.status in FOLLOWED,
-        today=datetime.now(ZONE).date(),
-        errors=errors or {},
-        form=form or {},
-        recorded=recorded,
-    )
-
-
-def _check_in_moment(given: Any) -> datetime | None:
-    """When the check-in happened: the day given (at noon, Danish time), or now for today."""
-    if not given:
-        return None
-    try:
-        day = date.fromisoformat(str(given))
-    except ValueError:
-        raise FormInvalid({"checked_on": _("Please enter a date.")}) from None
-    today = datetime.now(ZONE).date()
-    if day > today:
-        raise FormInvalid({"checked_on": _("The date cannot lie in the future.")})
-    return None if day == today else datetime.combine(day, time(12), tzinfo=ZONE)
-
-
-def _report_context(tenant_id: UUID, agenda: Agenda) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "base": _base(tenant_id, agenda.engagement.engagement_id),
-        "agenda": agenda,
-        "engagement": agenda.engagement,
-        "printed_at": datetime.now(UTC),
-    }
-
-
-PAGES: list[ControllerRouterHandler] = [FollowUpPages, HistoryExports]
+PAGES: list[ControllerRouterHandler] = [FollowUpPages]
 POLICY: dict[tuple[str, str], Policy] = {
     ("GET", f"{_E}/follow-up"): PLAN,
     ("POST", f"{_E}/follow-up/agreements/{{agreement_id:uuid}}"): PLAN,
     ("POST", f"{_E}/follow-up/proposals/{{proposal_id:uuid}}"): PLAN,
-    ("GET", f"{_E}/agreements"): READ,
-    ("GET", f"{_E}/agreements/{{agreement_id:uuid}}/check-ins"): PLAN,
-    ("POST", f"{_E}/agreements/{{agreement_id:uuid}}/check-ins"): PLAN,
-    ("GET", f"{_E}/report"): READ,
-    ("GET", f"{_E}/report.pdf"): READ,
-    ("GET", f"{_E}/matrix.csv"): READ,
-    ("GET", f"{_E}/matrix.xlsx"): READ,
-    ("GET", f"{_T}/history.csv"): READ,
-    ("GET", f"{_T}/history.xlsx"): READ,
 }

@@ -40,8 +40,8 @@ from services.usecases.audit import (
     lineage_of,
     trail_in_pages,
 )
-from services.web import audit_lineage
-from services.web.audit_query import (
+from services.web.audit import lineage as audit_lineage
+from services.web.audit.query import (
     HAPPENED,
     PAGE_SIZES,
     RECORDED,
@@ -49,7 +49,7 @@ from services.web.audit_query import (
     trail_address,
     trail_filter,
 )
-from services.web.audit_words import (
+from services.web.audit.words import (
     Names,
     event_choices,
     event_label,

@@ -15,7 +15,8 @@ every figure empty — no means, no index, no count of raters — and says so in
 "Not shown", with the reason beside it.
 
 Both exports read the same queries as the API (`relation_matrix`, `longitudinal`) and take
-`as_of` as the dashboards do, to export a past state.
+`as_of` as the dashboards do, to export a past state. Their pages (`matrix.csv`, `matrix.xlsx`,
+`history.csv`, `history.xlsx`) are at the end.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from litestar import Request, Response
+from litestar import Controller, Request, Response, get
 from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery
+from litestar.types import ControllerRouterHandler
 
 from projections.answers import BELOW_THRESHOLD, AgreementTrack, LongitudinalView, RelationMatrix
 from projections.documents import EngagementOut
 from projections.queries import NO_CHECK_IN, longitudinal, relation_matrix
+from services.access import PAGE_TENANT_PREFIX, READ, Policy
 from services.bootstrap import Container
 from services.requests.reads import engagement_view, engagements_of, organisation_view
 from services.web.charts import band_label, continuity_label
@@ -333,3 +337,65 @@ async def download(request: Request[Any, Any, Any], export: Export, kind: str) -
         "Cache-Control": "no-store",
     }
     return Response(body, media_type=media_type, headers=headers)
+
+
+Req = Request[Any, Any, Any]
+_T = PAGE_TENANT_PREFIX
+_E = f"{_T}/e/{{engagement_id:uuid}}"
+
+
+class MatrixExports(Controller):
+    path = _E
+
+    @get("/matrix.csv", opt=READ.opt())
+    async def matrix_csv(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        as_of: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        """The relation matrix as CSV (see the top of this module)."""
+        export = await matrix_export(request, tenant_id, engagement_id, as_of)
+        return await download(request, export, CSV)
+
+    @get("/matrix.xlsx", opt=READ.opt())
+    async def matrix_xlsx(
+        self,
+        request: Req,
+        tenant_id: FromPath[UUID],
+        engagement_id: FromPath[UUID],
+        as_of: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        """The relation matrix as an Excel workbook."""
+        export = await matrix_export(request, tenant_id, engagement_id, as_of)
+        return await download(request, export, XLSX)
+
+
+class HistoryExports(Controller):
+    path = _T
+
+    @get("/history.csv", opt=READ.opt())
+    async def history_csv(
+        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """The longitudinal data as CSV: every relation in every engagement, with its agreements."""
+        export = await history_export(request, tenant_id, as_of)
+        return await download(request, export, CSV)
+
+    @get("/history.xlsx", opt=READ.opt())
+    async def history_xlsx(
+        self, request: Req, tenant_id: FromPath[UUID], as_of: FromQuery[str | None] = None
+    ) -> Response[bytes]:
+        """The longitudinal data as an Excel workbook."""
+        export = await history_export(request, tenant_id, as_of)
+        return await download(request, export, XLSX)
+
+
+PAGES: list[ControllerRouterHandler] = [MatrixExports, HistoryExports]
+POLICY: dict[tuple[str, str], Policy] = {
+    ("GET", f"{_E}/matrix.csv"): READ,
+    ("GET", f"{_E}/matrix.xlsx"): READ,
+    ("GET", f"{_T}/history.csv"): READ,
+    ("GET", f"{_T}/history.xlsx"): READ,
+}

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.web.audit_words import Names
+from services.web.audit.words import Names
 from services.web.i18n import as_date, as_number
 from services.web.i18n import gettext as _
 

@@ -1,0 +1,1 @@
+"""The auditor's pages: the audit trail, an engagement's lineage, and the words both show."""

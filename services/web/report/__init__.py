@@ -1,0 +1,1 @@
+"""The follow-up report: its agenda, and its pages as HTML and PDF."""
