@@ -7,7 +7,10 @@ shown figures from a total. Aggregates say how many cells they left out instead.
 aggregate a view shows, version after version, is decided once in the fold
 (`projections/anonymity.py`, docs/adr/0015): nothing here computes from ratings.
 
-One module a question; the shapes of the answers are in `projections/answers.py`:
+One module a question, with the shapes of its answers beside it. Figures are strings with two
+decimals, like the means in the documents they come from; a relation below the anonymity
+threshold carries no numbers at all, and no aggregate anywhere includes it (`raters` is then
+None and `raters_label` says why). The package exports every question and every answer:
 - `board`: the theme-day board (`theme_day_board`);
 - `matrix`: the relation matrix (`relation_matrix`);
 - `dashboard`: the engagement dashboard (`engagement_dashboard`);
@@ -18,24 +21,102 @@ One module a question; the shapes of the answers are in `projections/answers.py`
 
 from __future__ import annotations
 
-from projections.queries.across_tenants import portfolio
-from projections.queries.across_years import end_of, longitudinal
-from projections.queries.board import theme_day_board
-from projections.queries.dashboard import engagement_dashboard
-from projections.queries.matrix import relation_matrix
-from projections.queries.names import name_at, names_at
+from projections.queries.across_tenants import (
+    OverdueProposal,
+    Portfolio,
+    PortfolioEngagement,
+    QuietAgreement,
+    TenantReadModels,
+    UpcomingDate,
+    portfolio,
+)
+from projections.queries.across_years import (
+    AgreementTrack,
+    CheckInPoint,
+    EngagementRefDated,
+    FollowThrough,
+    IndexChange,
+    LongitudinalView,
+    RelationHistory,
+    RelationPoint,
+    end_of,
+    longitudinal,
+)
+from projections.queries.board import (
+    BoardUnit,
+    DialogueRound,
+    OutcomeLine,
+    ScheduledDialogue,
+    ThemeDayBoard,
+    theme_day_board,
+)
+from projections.queries.dashboard import (
+    AgreementLine,
+    CardsOnTie,
+    DeferredLine,
+    EngagementDashboard,
+    InvestigationLine,
+    WeakTie,
+    engagement_dashboard,
+)
+from projections.queries.matrix import (
+    Aggregate,
+    MatrixCell,
+    NetworkEdge,
+    RelationMatrix,
+    Tie,
+    UnitAggregate,
+    relation_matrix,
+)
+from projections.queries.names import UnitName, name_at, names_at
 from projections.queries.shared import (
+    BELOW_THRESHOLD,
     EARLIEST,
     FOLLOW_THROUGH_KEYS,
     IN_EFFECT,
     NO_CHECK_IN,
+    NOT_RATED,
 )
 
 __all__ = [
+    "BELOW_THRESHOLD",
     "EARLIEST",
     "FOLLOW_THROUGH_KEYS",
     "IN_EFFECT",
+    "NOT_RATED",
     "NO_CHECK_IN",
+    "Aggregate",
+    "AgreementLine",
+    "AgreementTrack",
+    "BoardUnit",
+    "CardsOnTie",
+    "CheckInPoint",
+    "DeferredLine",
+    "DialogueRound",
+    "EngagementDashboard",
+    "EngagementRefDated",
+    "FollowThrough",
+    "IndexChange",
+    "InvestigationLine",
+    "LongitudinalView",
+    "MatrixCell",
+    "NetworkEdge",
+    "OutcomeLine",
+    "OverdueProposal",
+    "Portfolio",
+    "PortfolioEngagement",
+    "QuietAgreement",
+    "RelationHistory",
+    "RelationMatrix",
+    "RelationPoint",
+    "ScheduledDialogue",
+    "TenantReadModels",
+    "ThemeDayBoard",
+    "Tie",
+    "UnitAggregate",
+    "UnitName",
+    "UpcomingDate",
+    "WeakTie",
     "end_of",
     "engagement_dashboard",
     "longitudinal",

@@ -12,17 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from uuid import UUID
 
+import msgspec
+
 from domain.agreements import AgreementStatus
-from projections.answers import (
-    AgreementTrack,
-    CheckInPoint,
-    EngagementRefDated,
-    FollowThrough,
-    IndexChange,
-    LongitudinalView,
-    RelationHistory,
-    RelationPoint,
-)
 from projections.documents import AgreementOut, EngagementOut, OrganisationOut, RelationOut
 from projections.queries.names import name_of, names_at
 from projections.queries.shared import (
@@ -35,6 +27,88 @@ from projections.queries.shared import (
     latest_check_in,
     mean,
 )
+
+
+class RelationPoint(msgspec.Struct):
+    """One engagement's rating of a relation, under the names the units had on its theme day.
+
+    `continuity` is "same" when both units are the ones the relation is followed under today,
+    "merged" / "split" when the relation reached them through a merger or a split.
+    """
+
+    engagement_id: UUID
+    title: str
+    theme_day: date
+    unit_id: UUID
+    unit_name: str
+    counterpart_id: UUID
+    counterpart_name: str
+    continuity: str
+    suppressed: bool
+    raters: int | None
+    raters_label: str | None
+    index: str | None
+    means: dict[str, str]
+    band: str | None
+
+
+class CheckInPoint(msgspec.Struct):
+    status: str
+    at: datetime
+
+
+class AgreementTrack(msgspec.Struct):
+    agreement_id: UUID
+    engagement_id: UUID
+    text: str
+    units: list[UUID]
+    status: str
+    made_at: datetime | None
+    check_ins: list[CheckInPoint]
+
+
+class RelationHistory(msgspec.Struct):
+    """A directed relation (rater unit → counterpart), followed under today's units."""
+
+    unit_id: UUID
+    unit_name: str
+    counterpart_id: UUID
+    counterpart_name: str
+    points: list[RelationPoint]
+    agreements: list[AgreementTrack]
+
+
+class FollowThrough(msgspec.Struct):
+    """Agreements old enough for the horizon, by their latest check-in at that horizon."""
+
+    months: int
+    agreements: int
+    counts: dict[str, int]
+    shares: dict[str, str]
+
+
+class IndexChange(msgspec.Struct):
+    """Mean index change from one engagement to the next, over relations rated (and shown) in both."""
+
+    relations: int
+    mean_change: str | None
+
+
+class EngagementRefDated(msgspec.Struct):
+    engagement_id: UUID
+    title: str
+    theme_day: date
+    phase: str
+
+
+class LongitudinalView(msgspec.Struct):
+    today: date
+    engagements: list[EngagementRefDated]
+    relations: list[RelationHistory]
+    follow_through: list[FollowThrough]
+    with_agreements: IndexChange
+    without_agreements: IndexChange
+
 
 HORIZONS = (6, 12, 24)
 

@@ -4,15 +4,70 @@ rounds and the latest agreements and proposals (the `board/` pages)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
 
+import msgspec
+
 from domain.cards import CardStatus
-from projections.answers import BoardUnit, DialogueRound, OutcomeLine, ScheduledDialogue, ThemeDayBoard
 from projections.documents import AgreementOut, EngagementOut, OrganisationOut, ProposalOut, UnitProgress
-from projections.queries.names import name_of, named, names_at
+from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import EARLIEST
+
+
+class BoardUnit(msgspec.Struct):
+    """One unit's progress on the theme day."""
+
+    unit_id: UUID
+    name: str
+    relations_mapped: int
+    relations_rated: int
+    cards_sent: int
+    cards_received: int
+    cards_accepted: int
+    cards_declined: int
+    dialogues: int
+    wrapped_up: bool
+
+
+class ScheduledDialogue(msgspec.Struct):
+    card_id: UUID
+    from_unit: UUID
+    from_name: str
+    to_unit: UUID
+    to_name: str
+    topic: str
+    held: bool
+
+
+class DialogueRound(msgspec.Struct):
+    round: int
+    dialogues: list[ScheduledDialogue]
+
+
+class OutcomeLine(msgspec.Struct):
+    """An agreement or a proposal, with the names of its units."""
+
+    outcome_id: UUID
+    text: str
+    units: list[UnitName]
+    status: str
+    made_at: datetime | None
+
+
+class ThemeDayBoard(msgspec.Struct):
+    engagement_id: UUID
+    title: str
+    phase: str
+    theme_day: date
+    units: list[BoardUnit]
+    schedule: list[DialogueRound]
+    agreements: int
+    proposals: int
+    latest_agreements: list[OutcomeLine]
+    latest_proposals: list[OutcomeLine]
+
 
 T = TypeVar("T", AgreementOut, ProposalOut)
 LATEST = 5

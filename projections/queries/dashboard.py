@@ -10,19 +10,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
+import msgspec
+
 from domain.agreements import AgreementStatus
 from domain.cards import CardStatus
 from domain.proposals import ProposalStatus
-from projections.answers import (
-    AgreementLine,
-    CardsOnTie,
-    DeferredLine,
-    EngagementDashboard,
-    InvestigationLine,
-    WeakTie,
-)
 from projections.documents import AgreementOut, EngagementOut, OrganisationOut, ProposalOut
-from projections.queries.names import name_of, named, names_at
+from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import (
     FOLLOW_THROUGH_KEYS,
     NO_CHECK_IN,
@@ -31,6 +25,63 @@ from projections.queries.shared import (
     latest_decision_of,
     past_due,
 )
+
+
+class WeakTie(msgspec.Struct):
+    unit_id: UUID
+    unit_name: str
+    counterpart_id: UUID
+    counterpart_name: str
+    index: str
+    band: str | None
+
+
+class CardsOnTie(msgspec.Struct):
+    """Cards between two units, either direction, counted by status."""
+
+    units: list[UnitName]
+    by_status: dict[str, int]
+
+
+class AgreementLine(msgspec.Struct):
+    agreement_id: UUID
+    text: str
+    units: list[UnitName]
+    status: str
+    latest_check_in: str | None
+    latest_check_in_at: datetime | None
+
+
+class InvestigationLine(msgspec.Struct):
+    proposal_id: UUID
+    text: str
+    owner: str | None
+    due: date
+    days_overdue: int
+
+
+class DeferredLine(msgspec.Struct):
+    """A deferred proposal; `deferred_until` None means to the next meeting."""
+
+    proposal_id: UUID
+    text: str
+    deferred_until: date | None
+
+
+class EngagementDashboard(msgspec.Struct):
+    engagement_id: UUID
+    title: str
+    phase: str
+    today: date
+    weakest_ties: list[WeakTie]
+    cards_per_tie: list[CardsOnTie]
+    agreements_by_status: dict[str, int]
+    latest_check_ins: dict[str, int]
+    agreements: list[AgreementLine]
+    proposals_by_status: dict[str, int]
+    overdue_investigations: list[InvestigationLine]
+    deferred_proposals: list[DeferredLine]
+
 
 WEAKEST = 10
 

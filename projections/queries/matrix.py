@@ -6,11 +6,79 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
-from projections.answers import Aggregate, MatrixCell, NetworkEdge, RelationMatrix, Tie, UnitAggregate
+import msgspec
+
 from projections.documents import EngagementOut, OrganisationOut, RelationOut
-from projections.queries.names import name_of, named, names_at
+from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import hidden_label_of, is_shown, mean
+
+
+class MatrixCell(msgspec.Struct):
+    """One directed relation: how `unit_id` rates its collaboration with `counterpart_id`.
+
+    When `shown` is false there are no numbers: `raters` is None and `raters_label` says why.
+    """
+
+    unit_id: UUID
+    counterpart_id: UUID
+    shown: bool
+    raters: int | None
+    raters_label: str | None
+    means: dict[str, str]
+    index: str | None
+    band: str | None
+    band_da: str | None
+
+
+class Aggregate(msgspec.Struct):
+    """A mean over the shown cells only; `cells_left_out` counts the cells not shown."""
+
+    mean: str | None
+    cells_shown: int
+    cells_left_out: int
+
+
+class UnitAggregate(msgspec.Struct):
+    unit_id: UUID
+    name: str
+    index: Aggregate
+
+
+class Tie(msgspec.Struct):
+    """Both directions of a tie between two units (None where not shown or not mapped)."""
+
+    unit_a: UUID
+    unit_b: UUID
+    a_to_b: str | None
+    b_to_a: str | None
+
+
+class NetworkEdge(msgspec.Struct):
+    from_unit: UUID
+    to_unit: UUID
+    index: str
+    band: str | None
+
+
+class RelationMatrix(msgspec.Struct):
+    engagement_id: UUID
+    title: str
+    phase: str
+    rating_mode: str
+    min_group_size: int
+    dimensions: list[str]
+    units: list[UnitName]
+    cells: list[MatrixCell]
+    rows: list[UnitAggregate]
+    columns: list[UnitAggregate]
+    dimension_means: dict[str, Aggregate]
+    overall_index: Aggregate
+    raters_in_shown_cells: int | None  # None when no cell is shown
+    ties: list[Tie]
+    nodes: list[UnitName]
+    edges: list[NetworkEdge]
 
 
 def _cell(view: RelationOut, hidden_label: str) -> MatrixCell:

@@ -7,8 +7,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from projections.answers import UnitName
+import msgspec
+
 from projections.documents import OrganisationOut, UnitOut
+
+
+class UnitName(msgspec.Struct):
+    unit_id: UUID
+    name: str
 
 
 def name_at(unit: UnitOut, moment: datetime | None) -> str:

@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from domain.agreements import AgreementStatus, CheckInStatus
 from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
-from projections.answers import BELOW_THRESHOLD, NOT_RATED
 from projections.documents import (
     AgreementOut,
     CheckInOut,
@@ -20,6 +19,11 @@ from projections.documents import (
     ProposalOut,
     RelationOut,
 )
+
+BELOW_THRESHOLD = "below threshold"
+
+
+NOT_RATED = "not rated"
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 TWO_PLACES = Decimal("0.01")

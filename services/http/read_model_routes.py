@@ -13,14 +13,12 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, QueryParameter
 from litestar.types import ControllerRouterHandler
 
-from projections.answers import (
+from projections.queries import (
     EngagementDashboard,
     LongitudinalView,
     Portfolio,
     RelationMatrix,
     ThemeDayBoard,
-)
-from projections.queries import (
     engagement_dashboard,
     longitudinal,
     relation_matrix,

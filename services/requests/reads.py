@@ -10,8 +10,8 @@ from uuid import UUID
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from projections.answers import Portfolio
 from projections.documents import EngagementOut, OrganisationOut
+from projections.queries import Portfolio
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.requests.commands import container_of

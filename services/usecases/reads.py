@@ -14,11 +14,10 @@ import msgspec
 
 from domain.errors import NotFound
 from domain.organisation import Organisation
-from projections.answers import Portfolio, TenantReadModels
 from projections.backends import ViewsNotReady
 from projections.documents import EngagementOut, OrganisationOut
 from projections.projector import ENGAGEMENT, ORGANISATION
-from projections.queries import portfolio
+from projections.queries import Portfolio, TenantReadModels, portfolio
 from projections.time_travel import documents_at
 from services.auth.principal import Principal
 from services.bootstrap import Container

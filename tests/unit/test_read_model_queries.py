@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from domain.phases import Phase
 from domain.ratings import Rating, RatingMode, relation_view
-from projections.answers import TenantReadModels
 from projections.documents import (
     AgreementOut,
     CardOut,
@@ -34,6 +33,7 @@ from projections.documents import (
     UnitProgress,
 )
 from projections.queries import (
+    TenantReadModels,
     engagement_dashboard,
     longitudinal,
     portfolio,

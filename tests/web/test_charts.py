@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
-from projections.answers import (
+from projections.queries import (
     BELOW_THRESHOLD,
     Aggregate,
     AgreementTrack,

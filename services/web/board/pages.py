@@ -18,9 +18,8 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.cards import CardStatus
-from projections.answers import ThemeDayBoard, UnitName
 from projections.documents import EngagementOut
-from projections.queries import theme_day_board
+from projections.queries import ThemeDayBoard, UnitName, theme_day_board
 from services.access import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
 from services.requests.reads import engagement_view, organisation_view
 from services.web import charts

@@ -1,6 +1,6 @@
 """Charts drawn on the server as SVG: no script, readable without colour.
 
-Each builder is a pure function of a read-model answer (`projections/answers.py`) or plain
+Each builder is a pure function of a read-model answer (`projections/queries/`) or plain
 values, and returns markup ready for a template. Every chart is an image with a title and a
 description (`role="img"`, `aria-labelledby`); colours come from colour-blind-safe palettes
 (Paul Tol's) and never carry meaning alone: values, labels, dash patterns, marker shapes and

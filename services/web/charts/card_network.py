@@ -10,7 +10,7 @@ from uuid import UUID
 from markupsafe import Markup
 
 from domain.cards import CardStatus
-from projections.answers import UnitName
+from projections.queries import UnitName
 from services.web.charts.network import Arrow, EdgeStyle, draw_network
 from services.web.i18n import gettext as _
 from services.web.labels import card_status_label

@@ -9,8 +9,7 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from domain.agreements import CheckInStatus
-from projections.answers import FollowThrough
-from projections.queries import NO_CHECK_IN
+from projections.queries import NO_CHECK_IN, FollowThrough
 from services.web.charts.svg import (
     LINE,
     MUTED,

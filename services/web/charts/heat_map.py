@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from projections.answers import RelationMatrix
+from projections.queries import RelationMatrix
 from services.web.charts.svg import (
     BAND_FILLS,
     LINE,

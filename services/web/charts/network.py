@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape
 
 from markupsafe import Markup
 
-from projections.answers import UnitName
+from projections.queries import UnitName
 from services.web.charts.svg import (
     INK,
     MUTED,

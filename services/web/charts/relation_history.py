@@ -12,7 +12,7 @@ from uuid import UUID
 
 from markupsafe import Markup
 
-from projections.answers import RelationHistory, RelationPoint
+from projections.queries import RelationHistory, RelationPoint
 from services.web.charts.svg import (
     INK,
     LINE,

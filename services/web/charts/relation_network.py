@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from projections.answers import RelationMatrix
+from projections.queries import RelationMatrix
 from services.web.charts.network import Arrow, EdgeStyle, draw_network
 from services.web.charts.svg import BAND_DASHES, BAND_STROKES, ranked_bands, spread
 from services.web.charts.words import band_label, figure

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from projections.answers import WeakTie
+from projections.queries import WeakTie
 from services.web.charts.svg import (
     BAND_FILLS,
     INK,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from projections.answers import BELOW_THRESHOLD, CardsOnTie
+from projections.queries import BELOW_THRESHOLD, CardsOnTie
 from services.web.i18n import as_number, current_language
 from services.web.i18n import gettext as _
 

@@ -36,9 +36,16 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery
 from litestar.types import ControllerRouterHandler
 
-from projections.answers import BELOW_THRESHOLD, AgreementTrack, LongitudinalView, RelationMatrix
 from projections.documents import EngagementOut
-from projections.queries import NO_CHECK_IN, longitudinal, relation_matrix
+from projections.queries import (
+    BELOW_THRESHOLD,
+    NO_CHECK_IN,
+    AgreementTrack,
+    LongitudinalView,
+    RelationMatrix,
+    longitudinal,
+    relation_matrix,
+)
 from services.access import PAGE_TENANT_PREFIX, READ, Policy
 from services.bootstrap import Container
 from services.requests.reads import engagement_view, engagements_of, organisation_view

@@ -19,9 +19,16 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.errors import NotFound
-from projections.answers import LongitudinalView, RelationHistory, RelationMatrix
 from projections.documents import EngagementOut, OrganisationOut
-from projections.queries import engagement_dashboard, longitudinal, names_at, relation_matrix
+from projections.queries import (
+    LongitudinalView,
+    RelationHistory,
+    RelationMatrix,
+    engagement_dashboard,
+    longitudinal,
+    names_at,
+    relation_matrix,
+)
 from services.access import PAGE_TENANT_PREFIX, READ, Policy
 from services.requests.reads import engagement_view, engagements_of, organisation_view
 from services.web import charts

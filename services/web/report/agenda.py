@@ -20,7 +20,6 @@ from litestar import Request
 
 from domain.agreements import AgreementStatus
 from domain.proposals import REVISITABLE, ProposalStatus
-from projections.answers import BELOW_THRESHOLD, MatrixCell
 from projections.documents import (
     AgreementOut,
     CardOut,
@@ -29,7 +28,7 @@ from projections.documents import (
     OrganisationOut,
     ProposalOut,
 )
-from projections.queries import EARLIEST, names_at, relation_matrix
+from projections.queries import BELOW_THRESHOLD, EARLIEST, MatrixCell, names_at, relation_matrix
 from services.requests.reads import engagement_view, known_tenant, organisation_view
 from services.web.i18n import current_language
 from services.web.i18n import gettext as _
