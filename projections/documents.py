@@ -100,6 +100,9 @@ class AgreementOut(msgspec.Struct):
     decision: AgreementDecisionOut | None
     check_ins: list[CheckInOut]
     made_at: datetime | None = None
+    # The decision's own id, which is also its node's in the lineage
+    # (`lineage/agreement_decision/{decision_id}`); None until the agreement is decided.
+    decision_id: str | None = None
 
 
 class ProposalDecisionOut(msgspec.Struct):
@@ -110,6 +113,9 @@ class ProposalDecisionOut(msgspec.Struct):
     owner: str | None
     due: date | None
     at: datetime
+    # The decision's own id, which is also its node's in the lineage
+    # (`lineage/proposal_decision/{decision_id}`): a proposal deferred and decided again has two.
+    decision_id: str = ""
 
 
 class ProposalOut(msgspec.Struct):

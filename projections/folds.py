@@ -78,6 +78,17 @@ class EngagementFold:
                 trail.agreement_made_at = {**trail.agreement_made_at, event.agreement_id: at}
             case "ProposalMade":
                 trail.proposal_made_at = {**trail.proposal_made_at, event.proposal_id: at}
+            case "AgreementAccepted" | "AgreementRejected":
+                trail.agreement_decided_in = {
+                    **trail.agreement_decided_in,
+                    event.agreement_id: event.originator_version,
+                }
+            case "ProposalDecided":
+                taken = trail.proposal_decided_in.get(event.proposal_id, [])
+                trail.proposal_decided_in = {
+                    **trail.proposal_decided_in,
+                    event.proposal_id: [*taken, event.originator_version],
+                }
         if type(event).__name__ in RESHOWING_EVENTS:
             # Decided at every state the fold passes through, since each is readable by version.
             trail.published = publish(self.engagement, trail.published)

@@ -58,6 +58,12 @@ def _node(
     )
 
 
+def decision_key(decided: UUID, version: int) -> str:
+    """A decision's own id: what it decided and the version of the engagement its event holds.
+    Decisions are recorded as events of the engagement, so the pair names exactly one."""
+    return f"{decided}:{version}"
+
+
 def lineage_nodes(position: int, event: Any) -> list[LineageNode]:
     """The lineage nodes an engagement event adds (none for most events)."""
     name = type(event).__qualname__
@@ -82,7 +88,7 @@ def lineage_nodes(position: int, event: Any) -> list[LineageNode]:
             return [_node(position, event, NodeKind.PROPOSAL, event.proposal_id, event.text[:200])]
         case "AgreementAccepted" | "AgreementRejected":
             verdict = "accepted" if name.endswith("Accepted") else "rejected"
-            key = f"{event.agreement_id}:{event.originator_version}"
+            key = decision_key(event.agreement_id, event.originator_version)
             return [
                 _node(
                     position,
@@ -93,7 +99,7 @@ def lineage_nodes(position: int, event: Any) -> list[LineageNode]:
                 )
             ]
         case "ProposalDecided":
-            key = f"{event.proposal_id}:{event.originator_version}"
+            key = decision_key(event.proposal_id, event.originator_version)
             label = f"{event.decision.outcome.value} by {event.decision.decided_by}"
             return [_node(position, event, NodeKind.PROPOSAL_DECISION, key, label)]
         case "AgreementCheckedIn":

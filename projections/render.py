@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -34,6 +35,7 @@ from projections.documents import (
     UnitProgress,
     WrapUpOut,
 )
+from projections.lineage import decision_key
 
 
 class EngagementTrail(msgspec.Struct):
@@ -47,8 +49,30 @@ class EngagementTrail(msgspec.Struct):
     dialogue_held_at: dict[UUID, datetime] = {}
     agreement_made_at: dict[UUID, datetime] = {}
     proposal_made_at: dict[UUID, datetime] = {}
+    # The engagement's version at each decision (an agreement's one, a proposal's each in turn).
+    agreement_decided_in: dict[UUID, int] = {}
+    proposal_decided_in: dict[UUID, list[int]] = {}
     # What each cell rated by individuals has shown so far (the anonymity threshold across versions).
     published: Publications = {}
+
+
+def _agreement_decision_id(agreement_id: UUID, trail: EngagementTrail) -> str | None:
+    version = trail.agreement_decided_in.get(agreement_id)
+    return None if version is None else decision_key(agreement_id, version)
+
+
+def _proposal_decisions(
+    proposal_id: UUID, decisions: Iterable[object], trail: EngagementTrail
+) -> list[ProposalDecisionOut]:
+    """The proposal's decisions in the order they were taken, each with its own id."""
+    versions = trail.proposal_decided_in.get(proposal_id, [])
+    out = []
+    for n, decision in enumerate(decisions):
+        shown = msgspec.convert(decision, ProposalDecisionOut, from_attributes=True)
+        if n < len(versions):
+            shown = msgspec.structs.replace(shown, decision_id=decision_key(proposal_id, versions[n]))
+        out.append(shown)
+    return out
 
 
 def organisation_out(organisation: Organisation) -> OrganisationOut:
@@ -186,6 +210,7 @@ def engagement_out(engagement: Engagement, trail: EngagementTrail) -> Engagement
                 else msgspec.convert(a.decision, AgreementDecisionOut, from_attributes=True),
                 check_ins=[msgspec.convert(c, CheckInOut, from_attributes=True) for c in a.check_ins],
                 made_at=trail.agreement_made_at.get(a.agreement_id),
+                decision_id=_agreement_decision_id(a.agreement_id, trail) if a.decision is not None else None,
             )
             for a in engagement.agreements.values()
         ],
@@ -196,9 +221,7 @@ def engagement_out(engagement: Engagement, trail: EngagementTrail) -> Engagement
                 units=list(p.units),
                 text=p.text,
                 status=p.status.value,
-                decisions=[
-                    msgspec.convert(d, ProposalDecisionOut, from_attributes=True) for d in p.decisions
-                ],
+                decisions=_proposal_decisions(p.proposal_id, p.decisions, trail),
                 made_at=trail.proposal_made_at.get(p.proposal_id),
             )
             for p in engagement.proposals.values()
