@@ -47,9 +47,16 @@ _ENGLISH = _English()
 
 
 def english(code: str, params: Mapping[str, Param]) -> str:
-    """The English sentence of `code` with `params` in place (a code without one is said as is)."""
+    """The English sentence of `code` with `params` in place. A code without a sentence, or
+    raised without a part its sentence names, is said as the code: a refusal is never turned
+    into a failure of its own by the words it is said in."""
     sentence = SENTENCES.get(code)
-    return code if sentence is None else _ENGLISH.vformat(sentence, (), params)
+    if sentence is None:
+        return code
+    try:
+        return _ENGLISH.vformat(sentence, (), params)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return code
 
 
 class DomainError(Exception):

@@ -25,7 +25,7 @@ from services.auth.jwt import build_jwt_auth
 from services.bootstrap import Container, build_container
 from services.http.app import api_dependencies, api_routes, openapi_config
 from services.http.auditor_access import AuditorAccessMiddleware
-from services.http.canonical_ids import CanonicalIdsMiddleware
+from services.http.canonical_ids import CanonicalIdsMiddleware, tenant_slugs
 from services.http.edge import JSONRequest, edge_first
 from services.http.idempotency import IdempotencyMiddleware
 from services.http.security_headers import security_headers
@@ -99,7 +99,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         before_send=[echo_request_id, security_headers(settings)],
         # The edge's checks (header size, JSON bodies) run before authentication reads a header.
         # Observing comes last, so it wraps both: refused requests are logged and counted too.
-        on_app_init=[jwt_auth.on_app_init, edge_first, observe_first(tracing)],
+        # A path the router does not know is looked at for a tenant's slug before it is answered
+        # 404 (services/http/canonical_ids.py); observing wraps everything, refusals included.
+        on_app_init=[jwt_auth.on_app_init, edge_first, tenant_slugs, observe_first(tracing)],
         request_class=JSONRequest,
         plugins=[channels, HTMXPlugin()],
         template_config=template_config(),

@@ -27,7 +27,7 @@ from projections.projector import ENGAGEMENT, ORGANISATION
 from projections.verify import PAGE
 from services.bootstrap import Container
 from services.persistence.binding import plaintext_at
-from services.readmodel.verify import export_tenant, verify_then_catch_up
+from services.readmodel.verify import chain_export, verify_then_catch_up
 
 EVENTS = "events.jsonl"
 CHAIN = "chain.jsonl"
@@ -113,7 +113,7 @@ def export_to(container: Container, tenant_id: UUID, out: Path) -> Manifest:
     store: Any = container.views.store_for(tenant_id)
     counted = [0]
     files = [_write(out / EVENTS, _events(container, tenant_id, counted))]
-    files.append(_write(out / CHAIN, export_tenant(container, tenant_id)))
+    files.append(_write(out / CHAIN, chain_export(container, tenant_id)))
     organisation = store.documents(ORGANISATION)
     files.append(_write(out / ORGANISATION_FILE, [organisation[0] + b"\n"] if organisation else [b"null\n"]))
     engagements = store.documents(ENGAGEMENT)

@@ -20,7 +20,7 @@ from litestar.response import Stream
 from projections.verify import Verdict
 from services.access import AUDIT
 from services.bootstrap import Container
-from services.readmodel.verify import export_tenant, verify_then_catch_up
+from services.readmodel.verify import chain_export, verify_then_catch_up
 from services.requests.problems import QUERY_ERRORS
 from services.requests.reads import known_tenant
 
@@ -29,7 +29,7 @@ READ_ERRORS = QUERY_ERRORS
 
 
 async def _pages(container: Container, tenant_id: UUID) -> AsyncIterator[bytes]:
-    pages: Iterator[bytes] = await container.offloop(export_tenant, container, tenant_id)
+    pages: Iterator[bytes] = await container.offloop(chain_export, container, tenant_id)
     while True:
         page = await container.offloop(next, pages, b"")
         if not page:

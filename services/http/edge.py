@@ -27,7 +27,6 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.plugins.htmx import HTMXRequest
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from services.http.canonical_ids import tenant_slugs
 from services.text import FORBIDDEN_IN_TEXT, TEXT_RULE
 
 API_PREFIX = "/api/v1/"
@@ -122,11 +121,9 @@ def _unreadable_parameters(scope: Scope) -> list[dict[str, str]]:
 
 def edge_first(app_config: AppConfig) -> AppConfig:
     """`on_app_init` hook, registered after authentication's: the edge checks run before any
-    other middleware (authentication included) reads a header or the body. A path the router
-    does not know is looked at for a tenant's slug before it is answered 404
-    (services/http/canonical_ids.py)."""
+    other middleware (authentication included) reads a header or the body."""
     app_config.middleware.insert(0, RequestEdgeMiddleware)
-    return tenant_slugs(app_config)
+    return app_config
 
 
 class JSONRequest(HTMXRequest):

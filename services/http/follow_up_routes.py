@@ -69,13 +69,7 @@ class FollowUpController(Controller):
         version = await run(
             request,
             tenant_id,
-            follow_up.DecideAgreement(
-                engagement_id=engagement_id,
-                agreement_id=agreement_id,
-                accepted=data.accepted,
-                rationale=data.rationale,
-                decided_by=data.decided_by,
-            ),
+            follow_up.DecideAgreement.given(data, engagement_id=engagement_id, agreement_id=agreement_id),
         )
         return Recorded(version)
 
@@ -98,16 +92,7 @@ class FollowUpController(Controller):
         version = await run(
             request,
             tenant_id,
-            follow_up.DecideProposal(
-                engagement_id=engagement_id,
-                proposal_id=proposal_id,
-                outcome=data.outcome,
-                rationale=data.rationale,
-                decided_by=data.decided_by,
-                deferred_until=data.deferred_until,
-                owner=data.owner,
-                due=data.due,
-            ),
+            follow_up.DecideProposal.given(data, engagement_id=engagement_id, proposal_id=proposal_id),
         )
         return Recorded(version)
 
@@ -125,12 +110,6 @@ class FollowUpController(Controller):
         check_in_id = await run(
             request,
             tenant_id,
-            follow_up.CheckInOnAgreement(
-                engagement_id=engagement_id,
-                agreement_id=agreement_id,
-                status=data.status,
-                note=data.note,
-                evidence=data.evidence,
-            ),
+            follow_up.CheckInOnAgreement.given(data, engagement_id=engagement_id, agreement_id=agreement_id),
         )
         return CheckInCreated(check_in_id)

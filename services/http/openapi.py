@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -208,21 +208,14 @@ def _names(code: types.CodeType | None) -> set[str]:
     return {name for part in _codes(code) for name in part.co_names}
 
 
-def _mentions(
-    code: types.CodeType | None, *, names: Iterable[str] = (), constants: Iterable[str] = ()
-) -> bool:
-    """Whether the handler (or a lambda in it) calls one of `names` or holds one of `constants`
-    (a keyword argument's name, a header's name)."""
+def _holds(code: types.CodeType | None, constant: str) -> bool:
+    """Whether the handler (or a function or lambda in it) holds the string `constant` (a
+    header's name, a keyword argument's name)."""
     if code is None:
         return False
-    wanted_names, wanted_constants = set(names), set(constants)
     for part in _codes(code):
-        if wanted_names & set(part.co_names):
-            return True
         for const in part.co_consts:
-            if isinstance(const, str) and const in wanted_constants:
-                return True
-            if isinstance(const, tuple) and wanted_constants & {c for c in const if isinstance(c, str)}:
+            if const == constant or (isinstance(const, tuple) and constant in const):
                 return True
     return False
 
@@ -247,7 +240,7 @@ def operations(app: Litestar) -> list[Operation]:
                         dated=bool(commands),
                         conditional=any(kind.conditional for kind in commands),
                         join_code=route.path_format.endswith(JOIN_CODE_SUFFIXES),
-                        etag=_mentions(code, constants=(ETAG,)),
+                        etag=_holds(code, ETAG),
                         body=data.annotation if data is not None else None,
                     )
                 )

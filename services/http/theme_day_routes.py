@@ -114,15 +114,7 @@ class ThemeDayController(Controller):
         card_id = await run(
             request,
             tenant_id,
-            day.SendDanceCard(
-                engagement_id=engagement_id,
-                from_unit=data.from_unit,
-                to_unit=data.to_unit,
-                topic=data.topic,
-                reason=data.reason,
-                hoped_outcome=data.hoped_outcome,
-                motivating_rating_id=data.motivating_rating_id,
-            ),
+            day.SendDanceCard.given(data, engagement_id=engagement_id),
         )
         return CardCreated(card_id)
 

@@ -58,7 +58,7 @@ def verify_then_catch_up(container: Container, tenant_id: UUID, *, anchor: bool 
     return verify_tenant(container, tenant_id, anchor=anchor)
 
 
-def export_tenant(container: Container, tenant_id: UUID) -> Iterator[bytes]:
+def chain_export(container: Container, tenant_id: UUID) -> Iterator[bytes]:
     """Blocking iterator: the tenant's auditor export (projections.verify.export_lines)."""
     source, store = _parts(container, tenant_id)
     return export_lines(source, store, anchors_of(container, tenant_id), tenant_id)

@@ -32,7 +32,8 @@ def expected_version(request: Req) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # ASCII digits only: str.isdigit() also takes "²", which int() does not read.
+    if not (value.isascii() and value.isdigit()):
         raise ValidationException(
             'If-Match must name a version, e.g. "12"',
             extra=[{"key": "If-Match", "source": "header", "message": "not a version number"}],

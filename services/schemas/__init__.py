@@ -1,4 +1,5 @@
-"""Request and response types at the HTTP edge (msgspec Structs). Aggregates are never serialised directly.
+"""Request and response types at the edge (msgspec Structs): the shapes the API's bodies and the
+pages' forms are decoded into, and the API's answers. Aggregates are never serialised directly.
 
 Every string a request carries obeys the text rule of `services.text`: `Name` for what is shown
 as a label, `Text` and `RequiredText` for free text (a test walks every request body to check).

@@ -13,7 +13,7 @@ class renames what new events say caused them: don't. No command has a field of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 from uuid import UUID
 
 import msgspec
@@ -38,6 +38,12 @@ class Command(msgspec.Struct, Generic[R], frozen=True, kw_only=True):
     def command_name(self) -> str:
         """The command's name in the record."""
         return type(self).__name__
+
+    @classmethod
+    def given(cls, fields: msgspec.Struct, /, **ids: Any) -> Self:
+        """The command from what an adapter decoded (an API body, a page's form: its fields by
+        name) and the ids its path names. A field the command lacks is an error, not dropped."""
+        return cls(**msgspec.structs.asdict(fields), **ids)
 
 
 Handler = Callable[[TenantApplication, Any, Provenance, int | None], Any]

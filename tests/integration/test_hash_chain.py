@@ -29,7 +29,7 @@ from services.controlplane import system_provenance
 from services.demo import DEMO_TENANT_SLUG, seed_demo
 from services.persistence.env import tenant_store_name
 from services.readmodel.anchors import anchor_head
-from services.readmodel.verify import export_tenant, verify_tenant
+from services.readmodel.verify import chain_export, verify_tenant
 from services.settings import Settings
 from tests import commanding
 
@@ -172,7 +172,7 @@ def test_tampering_with_stored_events_is_detected_and_located(
     assert f"chain intact up to position {positions[-1]}" in output
 
     export = tmp_path / "chain.jsonl"
-    export.write_bytes(b"".join(export_tenant(container, tenant_id)))
+    export.write_bytes(b"".join(chain_export(container, tenant_id)))
 
     p, q = positions[120], positions[300]
     tried: list[str] = []

@@ -230,7 +230,7 @@ def test_the_english_of_a_code_is_its_sentence_with_the_parameters_in_place() ->
 
 def _raised_codes() -> Iterator[tuple[str, str]]:
     """Each code written where a refusal is made: the first argument of an error's constructor,
-    the code `_text` refuses with, the action `require_phase` is given."""
+    the code `required_text` refuses with, the action `require_phase` is given."""
     for folder in ("domain", "services", "projections"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -240,7 +240,7 @@ def _raised_codes() -> Iterator[tuple[str, str]]:
                 name, args = node.func.id, node.args
                 if name in ERRORS and args:
                     yield where, _literal(args[0], where)
-                elif name == "_text" and len(args) == 2:
+                elif name == "required_text" and len(args) == 2:
                     yield where, _literal(args[1], where)
                 elif name == "require_phase" and len(args) >= 2:
                     yield where, "action:" + _literal(args[1], where)
@@ -249,7 +249,7 @@ def _raised_codes() -> Iterator[tuple[str, str]]:
 def _literal(node: ast.expr, where: str) -> str:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
-    if isinstance(node, ast.Name):  # a code handed on (`_text`'s `empty`)
+    if isinstance(node, ast.Name):  # a code handed on (`required_text`'s `empty`)
         return ""
     pytest.fail(f"{where}: a refusal's code is written as a plain string, not {ast.unparse(node)}")
 
@@ -307,3 +307,35 @@ def test_a_page_says_each_code_in_danish(code: str) -> None:
     assert danish
     assert danish != own
     assert error.message not in danish
+
+
+def test_every_refusal_is_raised_with_each_part_its_sentence_names() -> None:
+    """A sentence naming a part the raise does not give would be said as its bare code."""
+    missing = []
+    for folder in ("domain", "services", "projections"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                    continue
+                if node.func.id not in ERRORS or not node.args:
+                    continue
+                code = node.args[0]
+                if not (isinstance(code, ast.Constant) and code.value in SENTENCES):
+                    continue
+                if any(k.arg is None for k in node.keywords):  # parts handed on as **params
+                    continue
+                given = {k.arg for k in node.keywords}
+                named = {
+                    field.partition(".")[0].partition("[")[0]
+                    for _, field, _, _ in Formatter().parse(SENTENCES[code.value])
+                    if field
+                }
+                if named - given:
+                    missing.append(
+                        f"{path.relative_to(ROOT)}:{node.lineno} {code.value} {sorted(named - given)}"
+                    )
+    assert missing == []
+
+
+def test_a_sentence_missing_a_part_is_said_as_its_code_not_a_failure() -> None:
+    assert english("slug_taken", {}) == "slug_taken"

@@ -179,6 +179,22 @@ async def test_an_investigation_without_owner_and_due_date_is_named_at_those_fie
     assert (proposal["status"], proposal["decisions"]) == ("open", [])
 
 
+async def test_a_version_field_that_is_no_number_is_read_as_none_given(
+    site: Story, story: FollowUpStory
+) -> None:
+    """A digit to str.isdigit that int() does not read ("²") is no version, never a failure."""
+    await sign_in_by_form(site.client, story.manager_email)
+    page = await site.client.get(f"{story.pages}/follow-up")
+    hidden = _form_fields(page.text, "decide-agreement")
+    answer = await send_form(
+        site.client,
+        f"{story.pages}/follow-up/agreements/{story.agreements[ACCEPT_ME]}",
+        {**hidden, "version": "²", "accepted": "true", "decided_by": "Direktionen"},
+    )
+    assert answer.status_code == 303
+    assert (await _agreement(story, ACCEPT_ME))["status"] == "accepted"
+
+
 async def test_a_decision_without_a_choice_is_refused_at_the_field_in_danish(
     site: Story, story: FollowUpStory
 ) -> None:

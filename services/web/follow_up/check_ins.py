@@ -87,12 +87,8 @@ class CheckInPages(Controller):
             await submit(
                 request,
                 tenant_id,
-                follow_up.CheckInOnAgreement(
-                    engagement_id=engagement_id,
-                    agreement_id=agreement_id,
-                    status=entry.status,
-                    note=entry.note,
-                    evidence=entry.evidence,
+                follow_up.CheckInOnAgreement.given(
+                    entry, engagement_id=engagement_id, agreement_id=agreement_id
                 ),
                 form.key,
                 happened=happened,

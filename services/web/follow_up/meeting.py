@@ -113,7 +113,7 @@ def _onwards(tenant_id: UUID, agenda: Agenda, item_id: UUID) -> Redirect:
 def _version(given: dict[str, Any]) -> int | None:
     """The engagement's version the form was shown at (taken out of the command's fields)."""
     raw = str(given.pop(VERSION_FIELD, ""))
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 async def _overtaken(
@@ -268,12 +268,8 @@ class FollowUpPages(Controller):
             require(given, "accepted", "decided_by")
             decided = decode(given, DecideAgreement)
             return Decision(
-                follow_up.DecideAgreement(
-                    engagement_id=engagement_id,
-                    agreement_id=agreement_id,
-                    accepted=decided.accepted,
-                    rationale=decided.rationale,
-                    decided_by=decided.decided_by,
+                follow_up.DecideAgreement.given(
+                    decided, engagement_id=engagement_id, agreement_id=agreement_id
                 ),
                 version,
                 _is_agreement_decision(decided),
@@ -301,16 +297,7 @@ class FollowUpPages(Controller):
             require(command, "outcome", "decided_by")
             decided = decode(command, DecideProposal)
             return Decision(
-                follow_up.DecideProposal(
-                    engagement_id=engagement_id,
-                    proposal_id=proposal_id,
-                    outcome=decided.outcome,
-                    rationale=decided.rationale,
-                    decided_by=decided.decided_by,
-                    deferred_until=decided.deferred_until,
-                    owner=decided.owner,
-                    due=decided.due,
-                ),
+                follow_up.DecideProposal.given(decided, engagement_id=engagement_id, proposal_id=proposal_id),
                 version,
                 _is_proposal_decision(decided),
             )

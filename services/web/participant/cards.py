@@ -146,15 +146,7 @@ class CardPages(Controller):
             await send(
                 request,
                 table,
-                day.SendDanceCard(
-                    engagement_id=engagement_id,
-                    from_unit=unit_id,
-                    to_unit=card.to_unit,
-                    topic=card.topic,
-                    reason=card.reason,
-                    hoped_outcome=card.hoped_outcome,
-                    motivating_rating_id=card.motivating_rating_id,
-                ),
+                day.SendDanceCard.given(card, engagement_id=engagement_id),
                 form,
             )
         except (FormInvalid, DomainError) as error:
