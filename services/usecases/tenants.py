@@ -4,6 +4,9 @@ these; all are blocking (run them off the event loop)."""
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
 from pathlib import Path
 from uuid import UUID
 
@@ -56,3 +59,16 @@ def export_tenant(container: Container, slug: str, out: Path) -> Manifest:
     tenant_id = container.control.tenant_id_for(slug)
     container.control.tenant(tenant_id)
     return export_to(container, tenant_id, out)
+
+
+def export_archive(container: Container, slug: str) -> tuple[Manifest, bytes]:
+    """The export of `export_tenant`, exactly those files, as one zip archive to download (the
+    files at its top level, as the command writes them into its directory). Raises NotFound."""
+    with tempfile.TemporaryDirectory(prefix="balkort-export-") as scratch:
+        out = Path(scratch) / slug
+        manifest = export_tenant(container, slug, out)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(out.iterdir()):
+                zipped.write(path, arcname=path.name)
+    return manifest, archive.getvalue()

@@ -16,6 +16,9 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
+from services.web.admin import home as admin_home
+from services.web.admin import lifecycle as organisation_lifecycle
+from services.web.admin import organisations as admin_organisations
 from services.web.audit import pages as audit_pages
 from services.web.auth import pages as auth_pages
 from services.web.board import pages as board_pages
@@ -25,6 +28,7 @@ from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.organisation import units
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
@@ -49,6 +53,10 @@ _AREAS = (
     report_pages,
     exports,
     audit_pages,
+    admin_home,
+    admin_organisations,
+    organisation_lifecycle,
+    units,
 )
 
 
