@@ -17,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
 from services.web.admin import home as admin_home
+from services.web.admin import instruments as admin_instruments
 from services.web.admin import lifecycle as organisation_lifecycle
 from services.web.admin import organisations as admin_organisations
 from services.web.audit import pages as audit_pages
@@ -28,7 +29,8 @@ from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
-from services.web.organisation import units
+from services.web.organisation import erasure, units
+from services.web.organisation import instruments as pinned_instruments
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
@@ -57,6 +59,9 @@ _AREAS = (
     admin_organisations,
     organisation_lifecycle,
     units,
+    admin_instruments,
+    pinned_instruments,
+    erasure,
 )
 
 
