@@ -120,6 +120,7 @@ SENTENCES: dict[str, str] = {
     "merger_too_few_units": "a merger needs at least two distinct units, each named once",
     "split_too_few_units": "a split needs at least two new units",
     "split_names_not_distinct": "the units a split creates need distinct names",
+    "unit_change_before_its_history": "unit {name} last changed on {since}; a change to it cannot take effect earlier",
     "engagement_exists": "engagement {engagement} exists already",
     # Join codes (join_code.py)
     "join_code_expiry_without_zone": "a join code's expiry needs a time zone",

@@ -474,6 +474,14 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
     "merger_too_few_units": ("unit_ids", lambda f: _("Choose at least two different units to merge.")),
     "split_too_few_units": ("", lambda f: _("A split makes at least two new units. Name one more.")),
     "split_names_not_distinct": ("", lambda f: _("The units a split makes need different names.")),
+    "unit_change_before_its_history": (
+        "takes_effect",
+        lambda f: _(
+            "%(name)s last changed on %(since)s; a change to it takes effect that day or later.",
+            name=f["name"],
+            since=f["since"],
+        ),
+    ),
     "engagement_exists": (
         "",
         lambda f: _("This engagement has been registered already. Reload the page to see it."),

@@ -9,11 +9,11 @@ built-in instrument (which never changes), version 1 of a new instrument under a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
@@ -36,6 +36,12 @@ NEW_VERSION = f"{INSTRUMENTS}/{{instrument_id:uuid}}/new-version"
 
 def new_version_url(instrument_id: UUID, version: int) -> str:
     return f"{INSTRUMENTS}/{instrument_id}/new-version?from={version}"
+
+
+def _version_number(raw: object) -> int | None:
+    """A version's number as a query or a form gives it (ASCII digits), else None: the latest."""
+    text = str(raw or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 7 else None
 
 
 async def _source(request: Req, instrument_id: UUID, version: int | None) -> InstrumentVersion:
@@ -78,15 +84,10 @@ class InstrumentPages(Controller):
         return page("admin/instruments.html", instruments=listed, versions=versions)
 
     @get("/{instrument_id:uuid}/new-version")
-    async def new_version(
-        self,
-        request: Req,
-        instrument_id: FromPath[UUID],
-        start: Annotated[int | None, QueryParameter(query="from", ge=1)] = None,
-    ) -> Template:
+    async def new_version(self, request: Req, instrument_id: FromPath[UUID]) -> Template:
         """The form of a new version, filled in with the version it starts from (the latest
-        unless `from` names one)."""
-        source = await _source(request, instrument_id, start)
+        unless the query's `from` names one)."""
+        source = await _source(request, instrument_id, _version_number(request.query_params.get("from")))
         return await _form_page(request, source, VersionForm.of(source), "", {})
 
     @post("/{instrument_id:uuid}/new-version", status_code=303)

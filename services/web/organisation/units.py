@@ -19,17 +19,16 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
 
-from domain.errors import DomainError, NotFound
+from domain.errors import AlreadyExists, DomainError, NotFound
 from domain.organisation import UnitStatus
 from projections.documents import OrganisationOut, UnitOut
 from projections.queries import names_at
 from services.access import PAGE_TENANT_PREFIX, PLAN, Policy
-from services.requests.commands import Req
+from services.requests.commands import Req, run
 from services.requests.provenance import PAST_HORIZON
 from services.requests.reads import known_tenant, organisation_view
 from services.usecases import organisation as units
 from services.usecases.bus import Command
-from services.web.commands import submit
 from services.web.forms import Form, FormData, domain_field, domain_message, values
 from services.web.i18n import ZONE
 from services.web.i18n import gettext as _
@@ -39,9 +38,11 @@ _T = PAGE_TENANT_PREFIX
 UNITS = f"{_T}/units"
 ACTIVE = UnitStatus.ACTIVE.value
 Errors = dict[str, str]
+# The refusal of units created already under the ids a form's key derives: the form was sent again.
+REPEATED_FORM = "unit_ids_taken"
 # The merger's and the split's fields, by the names the command's refusals give them.
-MERGE_FIELDS = {"name": "merge_name", "unit_ids": "merge_unit_ids", "occurred_at": "merge_takes_effect"}
-SPLIT_FIELDS = {"name": "split_names", "names": "split_names", "occurred_at": "split_takes_effect"}
+MERGE_FIELDS = {"name": "merge_name", "unit_ids": "merge_unit_ids", "takes_effect": "merge_takes_effect"}
+SPLIT_FIELDS = {"name": "split_names", "names": "split_names", "takes_effect": "split_takes_effect"}
 
 
 class Refused(Exception):
@@ -157,9 +158,15 @@ async def _record(
     fields: Mapping[str, str] | None = None,
 ) -> Errors:
     """Runs the command; the refusal at its field (named as the form names it: `fields`), or
-    no errors."""
+    no errors. The form's key names the units it creates, so the same form sent again is
+    refused for those ids (`unit_ids_taken`): recorded already, which is no error; a name
+    taken by another unit is."""
     try:
-        await submit(request, tenant_id, command, key, happened=happened)
+        await run(request, tenant_id, command, key[:64] if key else None, happened=happened)
+    except AlreadyExists as error:
+        if key and error.code == REPEATED_FORM:
+            return {}
+        return {(fields or {}).get(domain_field(error), domain_field(error)): domain_message(error)}
     except DomainError as error:
         field = domain_field(error)
         return {(fields or {}).get(field, field): domain_message(error)}
