@@ -94,12 +94,17 @@ async def test_the_planning_group_adds_renames_merges_and_splits_units_on_the_da
     )
     assert organisation["Plejen"]["predecessors"] == [merged_unit["unit_id"]]
 
+    retired = await planner.post(f"{units}/{organisation['Træningen']['unit_id']}/retire", {})
+    assert retired.status_code == 303, retired.text
+
+    organisation = _by_name(await admin.get("/organisation"))
+    assert organisation["Træningen"]["status"] == "retired"
     page = await planner.get(units)
     assert "Visitation og Hjælpemidler" in page
     assert "Renamed" in page or "Omdøbt" in page
     audit = await admin.get("/audit")
     by_command = {e["command_name"]: e for e in audit["items"]}
-    assert {"AddUnit", "RenameUnit", "MergeUnits", "SplitUnit"} <= set(by_command)
+    assert {"AddUnit", "RenameUnit", "MergeUnits", "SplitUnit", "RetireUnit"} <= set(by_command)
     assert by_command["RenameUnit"]["actor_role"] == "client_admin"
 
 

@@ -1,6 +1,6 @@
 """A client organisation's units over the years, for the planning group and its consultants:
-the units with their history (names over time, mergers, splits), and adding, renaming, merging
-and splitting units on the day the change takes effect.
+the units with their history (names over time, mergers, splits), and adding, renaming, merging,
+splitting and retiring units on the day the change takes effect.
 
 The same commands as the API's (`services/http/organisation_routes.py`), handed to the same
 front door; the day a change takes effect is when it happened (the provenance's `occurred_at`,
@@ -42,6 +42,7 @@ Errors = dict[str, str]
 REPEATED_FORM = "unit_ids_taken"
 # The merger's and the split's fields, by the names the command's refusals give them.
 MERGE_FIELDS = {"name": "merge_name", "unit_ids": "merge_unit_ids", "takes_effect": "merge_takes_effect"}
+RETIRE_FIELDS = {"takes_effect": "retire_takes_effect"}
 SPLIT_FIELDS = {"name": "split_names", "names": "split_names", "takes_effect": "split_takes_effect"}
 
 
@@ -259,6 +260,23 @@ class UnitPages(Controller):
             return await _unit_page(request, tenant_id, unit_id, shown, errors, status_code=409)
         return Redirect(units_url(tenant_id), status_code=303)
 
+    @post("/{unit_id:uuid}/retire", opt=PLAN.opt(), status_code=303)
+    async def retire(
+        self, request: Req, tenant_id: FromPath[UUID], unit_id: FromPath[UUID], data: Form
+    ) -> Response[Any]:
+        """Retires a unit that no longer exists, from the day it takes effect; its history stays."""
+        form = FormData(data)
+        shown = values(form)
+        try:
+            day = takes_effect(shown, "retire_takes_effect", _today())
+        except Refused as refused:
+            return await _unit_page(request, tenant_id, unit_id, shown, refused.errors, status_code=400)
+        command = units.RetireUnit(tenant_id=tenant_id, unit_id=unit_id)
+        errors = await _record(request, tenant_id, command, form.key, day, RETIRE_FIELDS)
+        if errors:
+            return await _unit_page(request, tenant_id, unit_id, shown, errors, status_code=409)
+        return Redirect(units_url(tenant_id), status_code=303)
+
 
 def _chosen_units(raw: list[Any]) -> tuple[UUID, ...]:
     try:
@@ -278,4 +296,5 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", f"{UNITS}/{{unit_id:uuid}}"): PLAN,
     ("POST", f"{UNITS}/{{unit_id:uuid}}/rename"): PLAN,
     ("POST", f"{UNITS}/{{unit_id:uuid}}/split"): PLAN,
+    ("POST", f"{UNITS}/{{unit_id:uuid}}/retire"): PLAN,
 }
