@@ -25,9 +25,9 @@ from typing import Any
 from services.auth.secret_keys import SECRET_FILE
 from services.bootstrap import build_container
 from services.persistence.keys import MASTER_KEY_FILE
-from tests.frozen.questions import ask, rebuild_read_models, settings_for
+from tests.frozen.questions import ask, rebuild_read_models, settings_for, the_tenant
 from tests.frozen.replay import replay_everything
-from tests.frozen.story import TENANT_SLUG, FrozenStory
+from tests.frozen.story import FrozenStory
 
 # The frozen copy's secrets, kept in its data directory as the embedded default keeps them. Fixed
 # and published so that anyone can open the copy; they protect nothing.
@@ -85,7 +85,7 @@ def answers_of(data_dir: Path) -> dict[str, Any]:
     answers = asyncio.run(ask(data_dir))
     container = build_container(settings_for(data_dir))
     try:
-        tenant_id = container.control.tenant_id_for(TENANT_SLUG)
+        tenant_id = the_tenant(container).id
         answers["aggregates"] = replay_everything(container, tenant_id)
     finally:
         asyncio.run(container.close())

@@ -15,14 +15,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
+from services.bootstrap import Container
+from services.controlplane import TenantSummary
 from services.readmodel.rebuild import rebuild
 from services.settings import Settings
 from services.usecases.tenants import export_tenant
-from tests.frozen.story import TENANT_SLUG
 from tests.http_harness import Person, serving, token_for
 
 ADMIN_EMAIL = "admin@frossen.example"
@@ -144,11 +144,17 @@ async def _platform(person: Person) -> dict[str, Any]:
     }
 
 
-def _export(story_container: Any) -> dict[str, Any]:
+def the_tenant(container: Container) -> TenantSummary:
+    """The one client organisation a frozen copy keeps (the others it onboarded are erased)."""
+    (tenant,) = container.control.tenants()
+    return tenant
+
+
+def _export(container: Container) -> dict[str, Any]:
     """What `balkort tenants export` writes, as digests (the manifest's `exported_at` is the
     moment of export and is left out, and so the manifest's own digest)."""
     with tempfile.TemporaryDirectory() as out:
-        manifest = export_tenant(story_container, TENANT_SLUG, Path(out))
+        manifest = export_tenant(container, the_tenant(container).slug, Path(out))
         shown = msgspec.to_builtins(manifest)
         del shown["exported_at"]
         return shown  # type: ignore[no-any-return]
@@ -159,7 +165,7 @@ async def ask(data_dir: Path) -> dict[str, Any]:
     async with serving(settings_for(data_dir), admin=None) as story:
         container = story.container
         admin_id = (await container.offloop(container.control.user_by_email, ADMIN_EMAIL)).id
-        tenant_id: UUID = container.control.tenant_id_for(TENANT_SLUG)
+        tenant_id = (await container.offloop(the_tenant, container)).id
         root = Person(story.client, token_for(story.client, admin_id))
         person = Person(story.client, root.headers, f"/api/v1/tenants/{tenant_id}")
         answers: dict[str, Any] = {"platform": await _platform(root)}

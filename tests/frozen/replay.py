@@ -15,6 +15,8 @@ from eventsourcing.application import Application
 
 from domain.engagement import Engagement
 from domain.organisation import Organisation
+from domain.tenant import Tenant
+from domain.user import User
 from services.bootstrap import Container
 
 PAGE = 500
@@ -60,6 +62,17 @@ def _facts(aggregate: Any) -> dict[str, Any]:
             "wrap_ups": len(aggregate.wrap_ups),
             "plenary_held": aggregate.plenary is not None,
         }
+    if isinstance(aggregate, User):
+        facts |= {
+            "email": aggregate.email,
+            "active": aggregate.active,
+            "platform_role": None if aggregate.platform_role is None else aggregate.platform_role.value,
+            "memberships": {
+                str(tenant): role.value for tenant, role in sorted(aggregate.memberships.items())
+            },
+        }
+    if isinstance(aggregate, Tenant):
+        facts |= {"name": aggregate.name, "slug": aggregate.slug, "erased": aggregate.erased}
     if isinstance(aggregate, Organisation):
         facts |= {
             "name": aggregate.name,

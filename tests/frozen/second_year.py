@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from domain.agreements import CheckInStatus
-from domain.errors import DomainError
 from domain.instrument import InstrumentVersion
 from domain.phases import Phase
 from domain.preparation import Preparation
@@ -198,20 +197,23 @@ class SecondYear:
             day.WithdrawDanceCard(engagement_id=self.eid, card_id=withdrawn, unit_id=pairs[4][0]),
             "WithdrawDanceCard",
         )
-        self.by_facilitator(engagements.SetRounds(engagement_id=self.eid, rounds=2), "SetRounds")
+        self.by_facilitator(engagements.SetRounds(engagement_id=self.eid, rounds=4), "SetRounds")
         self.by_facilitator(day.ScheduleDialogues(engagement_id=self.eid), "ScheduleDialogues")
+        moved = accepted[0]
         self.by_facilitator(
-            day.MoveDialogue(engagement_id=self.eid, card_id=accepted[0], round=None), "MoveDialogue"
+            day.MoveDialogue(engagement_id=self.eid, card_id=moved, round=None), "MoveDialogue"
         )
-        for round_ in (1, 2):
-            try:
-                self.by_facilitator(
-                    day.MoveDialogue(engagement_id=self.eid, card_id=accepted[0], round=round_),
-                    "MoveDialogue",
-                )
-                break
-            except DomainError:
-                continue
+        # Back into the earliest round in which neither of its units has another dialogue.
+        cards = self.app.engagement(self.eid).cards
+        busy = {
+            card.round
+            for card in cards.values()
+            if card.card_id != moved and card.round is not None and set(card.units) & set(cards[moved].units)
+        }
+        free = min(set(range(1, 5)) - busy)
+        self.by_facilitator(
+            day.MoveDialogue(engagement_id=self.eid, card_id=moved, round=free), "MoveDialogue"
+        )
         self.advance(Phase.DANCE_CARDS)
         return accepted
 

@@ -27,23 +27,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.utils import get_topic, resolve_topic
 
 from services.bootstrap import build_container
 from tests.frozen.make_frozen_store import ANSWERS, STORE, answers_of, unpack
-from tests.frozen.questions import settings_for
+from tests.frozen.questions import settings_for, the_tenant
 from tests.frozen.replay import topics_in
-from tests.frozen.story import TENANT_SLUG
 from tests.frozen.topics import domain_event_topics
 
 FROZEN = Path(__file__).parent.parent / "frozen"
 COPIES = sorted(folder for folder in FROZEN.iterdir() if (folder / STORE).exists())
 
 pytestmark = pytest.mark.slow
+
+
+# Fields or questions a later release added on purpose, by name, with the release and the reason:
+# an old copy's answers lack them, and only these may be new. Never a field whose meaning changed,
+# never a field taken away; empty so far.
+ADDED_SINCE: dict[str, str] = {}
 
 
 def differences(expected: Any, actual: Any, where: str = "") -> Iterator[str]:
@@ -53,7 +60,8 @@ def differences(expected: Any, actual: Any, where: str = "") -> Iterator[str]:
             if key not in actual:
                 yield f"{where}/{key}: missing"
             elif key not in expected:
-                yield f"{where}/{key}: unexpected"
+                if key not in ADDED_SINCE:
+                    yield f"{where}/{key}: unexpected"
             else:
                 yield from differences(expected[key], actual[key], f"{where}/{key}")
     elif isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
@@ -67,7 +75,7 @@ def stored_topics(copy: Path, data_dir: Path) -> set[str]:
     unpack(copy / STORE, data_dir)
     container = build_container(settings_for(data_dir))
     try:
-        return topics_in(container, container.control.tenant_id_for(TENANT_SLUG))
+        return topics_in(container, the_tenant(container).id)
     finally:
         asyncio.run(container.close())
 
@@ -77,12 +85,16 @@ def test_there_is_a_frozen_copy_written_by_a_release() -> None:
 
 
 def test_the_frozen_copies_together_hold_every_event_topic_the_domain_knows(tmp_path: Path) -> None:
-    known = domain_event_topics()
     stored: set[str] = set()
     for copy in COPIES:
         stored |= stored_topics(copy, tmp_path / copy.name)
-    assert known - stored == set(), "event types no frozen copy holds: write a new copy beside the others"
-    assert stored - known == set(), "stored event types the domain no longer knows: history is sacred"
+    # A stored topic resolves to a class of today's domain (a renamed class is registered under
+    # its old topic: the stored rows are never rewritten).
+    resolved = {get_topic(resolve_topic(topic)) for topic in stored}
+    unknown = resolved - domain_event_topics()
+    assert unknown == set(), "stored event types today's domain does not know: history is sacred"
+    missing = domain_event_topics() - resolved
+    assert missing == set(), "event types no frozen copy holds: write a new copy beside the others"
 
 
 @pytest.mark.parametrize("copy", COPIES, ids=[copy.name for copy in COPIES])
@@ -95,4 +107,8 @@ def test_a_frozen_store_rebuilt_and_replayed_answers_as_the_release_that_wrote_i
     answers = answers_of(tmp_path / "data")
 
     found = list(differences(expected, answers))
-    assert found == [], f"{len(found)} answers differ from {copy.name}'s:\n" + "\n".join(found[:20])
+    by_question = Counter(difference.split("/")[1].split(":")[0] for difference in found)
+    assert found == [], (
+        f"{len(found)} answers differ from those {copy.name}'s release gave, by question: {dict(by_question)}\n"
+        + "\n".join(found[:20])
+    )
