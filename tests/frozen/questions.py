@@ -5,7 +5,8 @@ asked. The generator writes them to `answers.json`; the test asks again and comp
 Left out, because they depend on the moment they are asked or on a secret drawn afresh, not on
 the events: the bearer token, `ETag`s of nothing but the version (the version is in the
 document), the `exported_at` of a tenant export and the manifest's own digest (it holds
-`exported_at`), and the portfolio or dashboards without a `today` (each is asked with one).
+`exported_at`), the pages' Excel downloads (the workbook holds when it was made), and the
+portfolio, dashboards and history without a `today` or `as_of` (each is asked with one).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -28,6 +30,7 @@ from tests.http_harness import Person, serving, token_for
 ADMIN_EMAIL = "admin@frossen.example"
 # "Today" for every answer that counts days (overdue, due, without a check-in for half a year).
 TODAY = "2026-12-07"
+TODAY_MOMENT = f"{TODAY}T00:00:00Z"
 # Moments of the past to travel to: the first theme day, between the years, the merger's
 # autumn, after the split, mid-way through the second theme day, after its follow-up meeting,
 # and after the last check-in.
@@ -144,6 +147,19 @@ async def _platform(person: Person) -> dict[str, Any]:
     }
 
 
+async def _page_exports(person: Person, tenant_id: UUID, engagements: list[Any]) -> dict[str, str]:
+    """The planning group's CSV downloads from the pages (their Excel twins carry the moment they
+    were made inside the workbook, so they are left out). The history is asked as of a fixed
+    moment: without one it counts follow-through up to the day it is asked."""
+    pages = Person(person.client, person.headers, f"/t/{tenant_id}")
+    shown = {"history.csv": (await pages.raw("/history.csv", params={"as_of": TODAY_MOMENT})).text}
+    for summary in engagements:
+        matrix = f"/e/{summary['engagement_id']}/matrix.csv"
+        shown[matrix] = (await pages.raw(matrix)).text
+        shown[f"{matrix} as of {AS_OF[-2]}"] = (await pages.raw(matrix, params={"as_of": AS_OF[-2]})).text
+    return shown
+
+
 def the_tenant(container: Container) -> TenantSummary:
     """The one client organisation a frozen copy keeps (the others it onboarded are erased)."""
     (tenant,) = container.control.tenants()
@@ -193,6 +209,7 @@ async def ask(data_dir: Path) -> dict[str, Any]:
             "verify": await person.get("/audit/verify"),
             "export_sha256": sha256((await person.raw("/audit/export/chain.jsonl")).content),
         }
+        answers["page_exports"] = await _page_exports(person, tenant_id, listed)
         answers["exports"] = {
             "audit.csv": sha256((await person.raw("/audit/export.csv")).content),
             "audit.jsonl": sha256((await person.raw("/audit/export.jsonl")).content),
