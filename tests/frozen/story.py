@@ -14,7 +14,7 @@ a chain head anchored, a second organisation onboarded and erased.
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -24,7 +24,7 @@ from domain.phases import Phase
 from domain.provenance import Provenance
 from domain.roles import Role
 from services.application import TenantApplication
-from services.auth.join_codes import digest_of, new_code
+from services.auth.join_codes import ALPHABET, CODE_LENGTH, digest_of, end_of_theme_day
 from services.bootstrap import Container
 from services.demo import Actor, EngagementStory, at, demo_id
 from services.memberships import Memberships
@@ -232,13 +232,14 @@ class FrozenStory:
         self.anchor()
 
     def join_codes(self, engagement_id: UUID, f: Actor) -> None:
+        """Codes for two tables, valid until the end of the theme day as the product issues them;
+        drawn from the story's seed rather than the system's randomness (a code's id follows from
+        its digest), so that a second run of the generator issues the same codes."""
         engagement = self.container.tenants.call(self.tenant_id, lambda app: app.engagement(engagement_id))
-        expires = datetime.combine(
-            engagement.preparation.theme_day, datetime.min.time(), tzinfo=UTC
-        ) + timedelta(hours=20)
+        expires = end_of_theme_day(engagement.preparation.theme_day)
         issued = []
         for index, unit_id in enumerate(engagement.unit_ids[:2]):
-            code = new_code()
+            code = "".join(self.rng.choice(ALPHABET) for _ in range(CODE_LENGTH))
             issued.append(
                 self.control.issue_join_code(
                     self.tenant_id,
