@@ -88,11 +88,22 @@ def _replayed(app: Application[UUID]) -> dict[str, Any]:
     }
 
 
+def _loaded(app: Application[UUID]) -> dict[str, Any]:
+    """As the application loads them for a command: from the latest snapshot the release took
+    (engagements and organisations every 100 events), then the events after it."""
+    return {
+        str(originator): _facts(app.repository.get(originator))
+        for originator in sorted(_originators(app), key=str)
+    }
+
+
 def replay_everything(container: Container, tenant_id: UUID) -> dict[str, Any]:
-    """The control plane's aggregates and the tenant's, each folded from its events."""
+    """The control plane's aggregates and the tenant's, each folded from its events alone, and
+    the tenant's as loaded through its snapshots."""
     return {
         "control_plane": _replayed(container.control),
         "tenant": container.tenants.call(tenant_id, _replayed),
+        "tenant_loaded": container.tenants.call(tenant_id, _loaded),
     }
 
 
