@@ -45,9 +45,6 @@ from tests.frozen.topics import domain_event_topics
 FROZEN = Path(__file__).parent.parent / "frozen"
 COPIES = sorted(folder for folder in FROZEN.iterdir() if (folder / STORE).exists())
 
-pytestmark = pytest.mark.slow
-
-
 # Fields or questions a later release added on purpose, by name, with the release and the reason:
 # an old copy's answers lack them, and only these may be new. Never a field whose meaning changed,
 # never a field taken away; empty so far.
@@ -81,10 +78,27 @@ def stored_topics(copy: Path, data_dir: Path) -> set[str]:
         asyncio.run(container.close())
 
 
+def test_the_comparison_finds_an_answer_changed_missing_added_or_reordered() -> None:
+    expected = {"matrix": {"cells": [{"index": "2.43"}, {"index": "3.10"}]}, "trail": [1, 2]}
+    assert list(differences(expected, expected)) == []
+    changed = {"matrix": {"cells": [{"index": "3.57"}, {"index": "3.10"}], "new": 1}, "trail": [2, 1]}
+    assert list(differences(expected, changed)) == [
+        '/matrix/cells[0]/index: was "2.43", is "3.57"',
+        "/matrix/new: unexpected",
+        "/trail[0]: was 1, is 2",
+        "/trail[1]: was 2, is 1",
+    ]
+    assert list(differences(expected, {"trail": [1, 2, 3]})) == [
+        "/matrix: missing",
+        "/trail: was [1, 2], is [1, 2, 3]",
+    ]
+
+
 def test_there_is_a_frozen_copy_written_by_a_release() -> None:
     assert COPIES, f"no frozen store under {FROZEN}"
 
 
+@pytest.mark.slow
 def test_the_frozen_copies_together_hold_every_event_topic_the_domain_knows(tmp_path: Path) -> None:
     stored: set[str] = set()
     for copy in COPIES:
@@ -98,6 +112,7 @@ def test_the_frozen_copies_together_hold_every_event_topic_the_domain_knows(tmp_
     assert missing == set(), "event types no frozen copy holds: write a new copy beside the others"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("copy", COPIES, ids=[copy.name for copy in COPIES])
 def test_a_frozen_store_rebuilt_and_replayed_answers_as_the_release_that_wrote_it(
     copy: Path, tmp_path: Path
