@@ -107,9 +107,14 @@ FINISH_VOID = (
     "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL, "
     "lease_until = NULL WHERE key = ? AND lease_token = ?"
 )
-VOID_TENANT = (
-    "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
-    "WHERE tenant_id = ? AND state IN ('waiting', 'failing', 'failed')"
+# An erased organisation leaves nothing here: its messages (their words are its data), its
+# position, who held roles in it.
+SELECT_FILES_OF_TENANT = "SELECT stored_as FROM {t}outbox_messages WHERE tenant_id = ? AND stored_as <> ''"
+ERASE_TENANT = (
+    "DELETE FROM {t}outbox_actions WHERE key IN (SELECT key FROM {t}outbox_messages WHERE tenant_id = ?)",
+    "DELETE FROM {t}outbox_messages WHERE tenant_id = ?",
+    "DELETE FROM {t}outbox_roles WHERE tenant_id = ?",
+    "DELETE FROM {t}outbox_position WHERE log_id = ?",
 )
 SEND_AGAIN = (
     "UPDATE {t}outbox_messages SET state = 'waiting', attempts = 0, next_attempt_at = NULL, "

@@ -25,6 +25,7 @@ from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
@@ -49,6 +50,7 @@ _AREAS = (
     report_pages,
     exports,
     audit_pages,
+    outbox_pages,
 )
 
 
