@@ -135,3 +135,7 @@ SELECT_ROLE_HOLDERS = (
     "WHERE r.tenant_id = ? AND r.role = ? AND p.active ORDER BY p.email"
 )
 COUNT_BY_STATE = "SELECT tenant_id, state, count(*) FROM {t}outbox_messages GROUP BY tenant_id, state"
+SELECT_ACTIONS = (
+    "SELECT key, actor_id, actor_role, at, correlation_id FROM {t}outbox_actions "
+    "WHERE key = ? AND action = 'send_again' ORDER BY at"
+)

@@ -164,6 +164,13 @@ class SqlOutbox:
             )
             return True
 
+    def sent_again(self, key: str) -> list[SendAgain]:
+        """Who sent the message again, when: each time recorded."""
+        return [
+            SendAgain(key=k, actor_id=UUID(a), actor_role=r, at=self._read_moment(at), correlation_id=c)
+            for k, a, r, at, c in self._rows(sql.SELECT_ACTIONS, (key,))
+        ]
+
     # -- who to write to -----------------------------------------------------------------
 
     def person(self, user_id: UUID) -> Person | None:

@@ -12,7 +12,7 @@ from uuid import UUID
 import anyio.to_thread
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import File, Redirect, Template
 from litestar.types import ControllerRouterHandler
 
@@ -59,8 +59,8 @@ def _subject(message: Outgoing) -> str:
 @get(OUTBOX, guards=[platform_guard])
 async def outbox_page(
     request: Req,
-    shown_state: Annotated[str | None, Parameter(query="state")] = None,
-    organisation: UUID | None = None,
+    shown_state: Annotated[str | None, QueryParameter(name="state")] = None,
+    organisation: FromQuery[UUID | None] = None,
 ) -> Template:
     """Messages by state (waiting, failing, failed, sent), for one organisation or all."""
     container = _container(request)
@@ -87,7 +87,7 @@ async def outbox_page(
 
 
 @get(f"{OUTBOX}/message.eml", guards=[platform_guard])
-async def download_message(request: Req, name: str) -> File:
+async def download_message(request: Req, name: FromQuery[str]) -> File:
     """A message as the embedded default wrote it (.eml), by its file name."""
     if not EML_NAME.match(name):
         raise ValidationException(
@@ -118,7 +118,7 @@ async def send_again(request: Req) -> Redirect:
             extra=[{"key": "key", "message": "only a failed message can be sent again", "source": "body"}]
         )
     container.mail.wake()
-    return Redirect(f"{OUTBOX}?state={State.WAITING.value}")
+    return Redirect(f"{OUTBOX}?state={State.WAITING.value}", status_code=303)
 
 
 PAGES: list[ControllerRouterHandler] = [outbox_page, download_message, send_again]
