@@ -31,6 +31,7 @@ from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
 from services.web.organisation import erasure, units
 from services.web.organisation import instruments as pinned_instruments
+from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
@@ -62,6 +63,7 @@ _AREAS = (
     admin_instruments,
     pinned_instruments,
     erasure,
+    outbox_pages,
 )
 
 
