@@ -1,0 +1,84 @@
+"""Proposals sent for investigation are reminded of a week before their due date and once
+they are overdue; a proposal deferred to a date comes back to the planning group on that date.
+
+Who is reminded: the investigation's owner when the owner was given as an e-mail address
+(owners are names as the meeting wrote them, and a name cannot be mailed), else the planning
+group. A proposal decided again before a reminder falls due still gets it: the rule sees one
+decision at a time (see docs/adr/0031)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.proposals import ProposalStatus
+from domain.roles import Role
+from projections.outbox.due import deferral_reminder, investigation_reminders
+from projections.outbox.intents import Audience, MessageIntent, RuleContext, ToAddress, ToRole, intent_key
+from projections.outbox.paths import follow_up_path
+from projections.outbox.registry import Rule
+
+INVESTIGATION_DUE_SOON = "investigation_due_soon"
+INVESTIGATION_OVERDUE = "investigation_overdue"
+DEFERRAL_DUE = "proposal_deferral_due"
+
+
+def looks_like_address(text: str) -> bool:
+    """An owner or member written as an e-mail address (one @, a dot after it, no spaces)."""
+    local, at, domain = text.strip().partition("@")
+    return bool(
+        at
+        and local
+        and "." in domain.strip(".")
+        and "@" not in domain
+        and not any(c.isspace() for c in text.strip())
+    )
+
+
+def owner_or_planning_group(owner: str | None) -> Audience:
+    if owner and looks_like_address(owner):
+        return ToAddress(owner.strip())
+    return ToRole(Role.CLIENT_ADMIN.value)
+
+
+def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageIntent]:
+    """Engagement.ProposalDecided: the reminders its decision calls for (often none)."""
+    decision = event.decision
+    params = {
+        "rationale": decision.rationale,
+        "decided_by": decision.decided_by,
+        "decided_on": decision.at.date().isoformat(),
+        "path": follow_up_path(context.tenant_id, event.originator_id),
+    }
+
+    def intent(purpose: str, due_at: Any, audience: Audience, **more: Any) -> MessageIntent:
+        return MessageIntent(
+            key=intent_key(context.tenant_id, event, purpose),
+            tenant_id=context.tenant_id,
+            due_at=due_at,
+            audience=audience,
+            kind=purpose,
+            params={**params, **more},
+        )
+
+    if decision.outcome is ProposalStatus.UNDER_INVESTIGATION and decision.due is not None:
+        when = investigation_reminders(decision.due)
+        audience = owner_or_planning_group(decision.owner)
+        details = {"owner": decision.owner or "", "due_on": decision.due.isoformat()}
+        intents = [intent(INVESTIGATION_OVERDUE, when.overdue, audience, **details)]
+        if when.week_before > decision.at:
+            intents.insert(0, intent(INVESTIGATION_DUE_SOON, when.week_before, audience, **details))
+        return intents
+    if decision.outcome is ProposalStatus.DEFERRED and decision.deferred_until is not None:
+        until = decision.deferred_until.isoformat()
+        return [
+            intent(
+                DEFERRAL_DUE,
+                deferral_reminder(decision.deferred_until),
+                ToRole(Role.CLIENT_ADMIN.value),
+                until=until,
+            )
+        ]
+    return []
+
+
+rules = (Rule("Engagement.ProposalDecided", reminders_of_decision),)
