@@ -30,6 +30,8 @@ async def test_the_planning_group_chooses_who_receives_which_messages_and_each_c
     tenant_id = UUID(team.tenant_id)
     manager = await signed_in_browser(site.client, team.emails["manager"], language="da")
     path = f"/t/{tenant_id}/notifications"
+    home = await manager.get(f"/t/{tenant_id}")
+    assert f'href="{path}" id="notifications-link">Beskeder og påmindelser</a>' in home
     page = await manager.get(path)
     assert "Beskeder og påmindelser" in page
     assert 'id="f-check_ins-planning_group" name="check_ins" value="planning_group"\n      checked' in page
@@ -75,6 +77,7 @@ async def test_participants_may_not_choose_and_a_form_without_its_csrf_token_is_
     path = f"/t/{team.tenant_id}/notifications"
     participant = await signed_in_browser(site.client, team.emails["first"])
     await participant.get(path, expect=403)
+    assert "notifications-link" not in await participant.get(f"/t/{team.tenant_id}")
     manager = await signed_in_browser(site.client, team.emails["manager"])
     refused = await manager.post(path, ALL_TO_THE_PLANNING_GROUP, csrf=False)
     assert refused.status_code == 403
