@@ -218,3 +218,23 @@ def test_every_message_the_rules_send_has_danish_and_english_words_and_links_to_
     en = render("check_in_due", "en", {**intents[0].params, "base_url": ""})
     assert "10. september 2026" in da[1]
     assert "10 September 2026" in en[1]
+
+
+def test_an_agreement_typed_in_years_later_is_reminded_only_of_the_points_still_to_come() -> None:
+    engagement, units = engagement_in(Phase.DANCE_CARDS)
+    card = accepted_card(engagement, units[0], units[1])
+    advance_to(engagement, Phase.DIALOGUES)
+    draft = agreement()
+    engagement.collect_events()
+    typed_in = provenance(at=MADE, recorded_at=MADE + timedelta(days=400))
+    engagement.hold_dialogue(uuid4(), card, "Noter", (), (draft,), (), typed_in)
+    [only] = _decided(engagement.collect_events())
+    assert only.params["months"] == 24
+
+
+def test_nobody_is_invited_to_a_theme_day_that_had_passed_when_the_preparation_was_recorded() -> None:
+    engagement, _ = prepared_engagement()
+    engagement.collect_events()
+    engagement.revise_preparation(preparation(), provenance(recorded_at=datetime(2025, 4, 2, 9, tzinfo=UTC)))
+    # The follow-up meeting (1 June) is still to come; the theme day (1 April) is history.
+    assert {i.kind for i in _decided(engagement.collect_events())} == {"follow_up_meeting_updated"}

@@ -20,10 +20,12 @@ LAST_POINT_MONTHS = 24
 
 
 def reminders_of_agreement(event: Any, context: RuleContext) -> list[MessageIntent]:
-    """Agreement.AgreementMade: a reminder at each of its check-in points. An agreement
-    awaiting acceptance is reminded of too, unless it is rejected first (the follow-up
-    meeting decides long before the first point)."""
+    """Agreement.AgreementMade: a reminder at each of its check-in points still to come when
+    it was recorded (an agreement typed in years later is history, not a reason to write). An
+    agreement awaiting acceptance is reminded of too, unless it is rejected first (the
+    follow-up meeting decides long before the first point)."""
     made_at: datetime = event.provenance.occurred_at
+    recorded_at: datetime = event.provenance.recorded_at
     path = check_in_path(context.tenant_id, event.originator_id, event.agreement_id)
     return [
         MessageIntent(
@@ -41,6 +43,7 @@ def reminders_of_agreement(event: Any, context: RuleContext) -> list[MessageInte
             },
         )
         for point in check_in_points(made_at)
+        if point.point > recorded_at
     ]
 
 

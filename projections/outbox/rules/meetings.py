@@ -6,8 +6,9 @@ meeting whose date is taken away is cancelled (METHOD:CANCEL).
 Who can be reached: the planning group's accounts (client admins of the organisation) and the
 planning-group members the preparatory meeting wrote down as e-mail addresses. Participants
 have no addresses in the product (they join by a code at their table), so they are invited
-by the planning group, not by mail. The follow-up meeting's invitation when the engagement is
-first prepared is `follow_up_meeting.py`'s."""
+by the planning group, not by mail. A meeting whose day had passed when the preparation was
+recorded (a past engagement typed in) is history: nobody is invited to it. The follow-up
+meeting's invitation when the engagement is first prepared is `follow_up_meeting.py`'s."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from domain.preparation import Preparation
 from domain.roles import Role
-from projections.outbox.due import ZONE
+from projections.outbox.due import ZONE, local_day
 from projections.outbox.intents import (
     Audience,
     CalendarEntry,
@@ -69,6 +70,10 @@ def whole_day(day: date, summary: str, uid: str, sequence: int, *, cancelled: bo
     )
 
 
+def _to_come(event: Any, day: date) -> bool:
+    return day >= local_day(event.provenance.recorded_at)
+
+
 def _each(event: Any, context: RuleContext, purpose: str, **fields: Any) -> list[MessageIntent]:
     return [
         MessageIntent(
@@ -86,6 +91,8 @@ def _each(event: Any, context: RuleContext, purpose: str, **fields: Any) -> list
 def theme_day(event: Any, context: RuleContext) -> list[MessageIntent]:
     """Engagement.Prepared and Engagement.PreparationRevised: the theme day's invitation."""
     preparation: Preparation = event.preparation
+    if not _to_come(event, preparation.theme_day):
+        return []
     return _each(
         event,
         context,
@@ -114,6 +121,8 @@ def follow_up_revised(event: Any, context: RuleContext) -> list[MessageIntent]:
     path = follow_up_path(context.tenant_id, event.originator_id)
     uid = follow_up_uid(event.originator_id)
     summary = f"Opfølgningsmøde: {preparation.title}"
+    if not _to_come(event, meeting or preparation.theme_day):
+        return []
     if meeting is None:
         return _each(
             event,

@@ -41,8 +41,10 @@ def owner_or_planning_group(owner: str | None) -> Audience:
 
 
 def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageIntent]:
-    """Engagement.ProposalDecided: the reminders its decision calls for (often none)."""
+    """Engagement.ProposalDecided: the reminders its decision calls for (often none), those
+    whose time had passed when the decision was recorded left out."""
     decision = event.decision
+    recorded_at = event.provenance.recorded_at
     params = {
         "rationale": decision.rationale,
         "decided_by": decision.decided_by,
@@ -64,12 +66,18 @@ def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageInten
         when = investigation_reminders(decision.due)
         audience = owner_or_planning_group(decision.owner)
         details = {"owner": decision.owner or "", "due_on": decision.due.isoformat()}
-        intents = [intent(INVESTIGATION_OVERDUE, when.overdue, audience, **details)]
-        if when.week_before > decision.at:
-            intents.insert(0, intent(INVESTIGATION_DUE_SOON, when.week_before, audience, **details))
-        return intents
+        return [
+            intent(purpose, moment, audience, **details)
+            for purpose, moment in (
+                (INVESTIGATION_DUE_SOON, when.week_before),
+                (INVESTIGATION_OVERDUE, when.overdue),
+            )
+            if moment > max(decision.at, recorded_at)
+        ]
     if decision.outcome is ProposalStatus.DEFERRED and decision.deferred_until is not None:
         until = decision.deferred_until.isoformat()
+        if deferral_reminder(decision.deferred_until) <= recorded_at:
+            return []
         return [
             intent(
                 DEFERRAL_DUE,
