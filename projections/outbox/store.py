@@ -10,9 +10,10 @@ from typing import Any
 from uuid import UUID
 
 from projections.outbox import sql
-from projections.outbox.intents import decode_intent, encode_intent
+from projections.outbox.intents import MessageIntent, decode_intent, encode_intent
 from projections.outbox.project import OutboxBatch, Person
 from projections.outbox.rows import Outgoing, SendAgain, State
+from projections.outbox.voiding import is_void
 from projections.projector import PositionMoved
 
 
@@ -65,6 +66,9 @@ class SqlOutbox:
                         self._statement(sql.UPSERT_ROLE), (str(held.user_id), str(held.tenant_id), held.role)
                     )
             for intent in batch.intents:
+                if is_void(intent):  # sends nothing: only its cancels apply
+                    self._cancel(conn, intent)
+                    continue
                 conn.execute(
                     self._statement(sql.INSERT_MESSAGE),
                     (
@@ -76,10 +80,11 @@ class SqlOutbox:
                         batch.position,
                     ),
                 )
-                for cancelled in intent.cancels:
-                    conn.execute(
-                        self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled)
-                    )
+                self._cancel(conn, intent)
+
+    def _cancel(self, conn: Any, intent: MessageIntent) -> None:
+        for cancelled in intent.cancels:
+            conn.execute(self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled))
 
     def rewind(self, log_id: UUID) -> None:
         """Read the log again from its start (a rebuild): queued keys stay as they are, so

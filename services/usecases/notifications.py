@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.notifications import NotificationSettings, Receivers, Topic
@@ -14,6 +13,7 @@ from domain.provenance import Provenance
 from services.application import RETRIES_ON_CONFLICT, TenantApplication
 from services.bootstrap import Container
 from services.errors import ConcurrentModification
+from services.mail.preferences import settings_in
 from services.usecases.bus import Command, handles, query
 
 T = TypeVar("T")
@@ -40,22 +40,11 @@ class TurnOffMessages(Command[bool], frozen=True, kw_only=True):
     address: str
 
 
-def settings_of(app: TenantApplication, tenant_id: UUID) -> NotificationSettings | None:
-    """The organisation's notification settings, None while nobody chose anything."""
-    try:
-        found: object = app.repository.get(NotificationSettings.id_for(tenant_id))
-    except AggregateNotFoundError:
-        return None
-    if not isinstance(found, NotificationSettings):
-        raise TypeError(f"{NotificationSettings.id_for(tenant_id)} is not a tenant's notification settings")
-    return found
-
-
 def _on_settings(
     app: TenantApplication, tenant_id: UUID, act: Callable[[NotificationSettings], T], p: Provenance
 ) -> T | bool:
     for _attempt in range(RETRIES_ON_CONFLICT):
-        settings = settings_of(app, tenant_id)
+        settings = settings_in(app, tenant_id)
         if settings is None:
             settings = NotificationSettings.open(tenant_id, p)
         elif settings.version_after(p.command_id) is not None:
@@ -84,4 +73,4 @@ def turn_off(app: TenantApplication, c: TurnOffMessages, p: Provenance, _: int |
 
 async def notification_settings(container: Container, tenant_id: UUID) -> NotificationSettings | None:
     """The organisation's notification settings as they stand (None: the defaults)."""
-    return await query(container, tenant_id, lambda app: settings_of(app, tenant_id))
+    return await query(container, tenant_id, lambda app: settings_in(app, tenant_id))
