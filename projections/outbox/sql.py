@@ -130,3 +130,9 @@ SELECT_ROLE_HOLDERS = (
     "WHERE r.tenant_id = ? AND r.role = ? AND p.active ORDER BY p.email"
 )
 COUNT_BY_STATE = "SELECT tenant_id, state, count(*) FROM {t}outbox_messages GROUP BY tenant_id, state"
+# The weekly digest: one row per week, its items merged in while it waits (outbox/digest.py).
+SELECT_WAITING_INTENT = "SELECT intent FROM {t}outbox_messages WHERE key = ? AND state = 'waiting'"
+SELECT_WAITING_OF_KIND = (
+    "SELECT key, intent FROM {t}outbox_messages WHERE tenant_id = ? AND kind = ? AND state = 'waiting'"
+)
+UPDATE_WAITING_INTENT = "UPDATE {t}outbox_messages SET intent = ? WHERE key = ? AND state = 'waiting'"

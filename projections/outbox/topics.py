@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from domain.notifications import DEFAULT_RECEIVERS, NotificationSettings, Topic
 from domain.roles import Role
+from projections.outbox.digest import WEEKLY_DIGEST
 from projections.outbox.rules.check_ins import CHECK_IN_DUE
 from projections.outbox.rules.meetings import FOLLOW_UP_CANCELLED, FOLLOW_UP_UPDATED, THEME_DAY_INVITATION
 from projections.outbox.rules.proposals import DEFERRAL_DUE, INVESTIGATION_DUE_SOON, INVESTIGATION_OVERDUE
 
-DIGEST = "weekly_digest"
+DIGEST = WEEKLY_DIGEST
 
 TOPICS: dict[str, Topic] = {
     CHECK_IN_DUE: Topic.CHECK_INS,

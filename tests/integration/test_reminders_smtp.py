@@ -136,9 +136,11 @@ def test_a_check_in_falling_due_reaches_the_planning_group_once_and_can_be_turne
     assert send_at(container, agreed.made_at + timedelta(days=100)) == 0
 
     six_months = agreed.made_at + timedelta(days=186)
-    assert send_at(container, six_months) == 1
+    # The reminder, and the weekly digest of its week.
+    assert send_at(container, six_months) == 2
     assert send_at(container, six_months) == 0
-    [message] = mailbox.wait_for(1, 5)
+    digest, message = sorted(mailbox.wait_for(2, 5), key=lambda m: not m["Subject"].startswith("Ugens"))
+    assert "opfølgning efter 6 måneder på aftalen" in digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert message["To"].addresses[0].addr_spec == agreed.organisation.planner_email
     assert message["Subject"] == "Opfølgning på en aftale: 6 måneder"
     body = message.get_body(("plain",))
@@ -165,9 +167,13 @@ def test_a_check_in_falling_due_reaches_the_planning_group_once_and_can_be_turne
     assert container.tenants.call(tenant_id, lambda app: handle(app, turn_off, p))
     project(container, tenant_id)
 
-    assert send_at(container, agreed.made_at + timedelta(days=370)) == 0
+    # A year on: the reminder is not sent to that address (nobody else is left to send it to);
+    # the digest, a topic of its own, still is.
+    assert send_at(container, agreed.made_at + timedelta(days=370)) == 1
     assert check_in_rows(container, tenant_id)[1] == (12, State.VOID)
-    assert len(mailbox.messages()) == 1
+    subjects = [m["Subject"] for m in mailbox.wait_for(3, 5)]
+    assert subjects.count("Opfølgning på en aftale: 12 måneder") == 0
+    assert subjects.count("Opfølgning på en aftale: 6 måneder") == 1
 
 
 def test_a_check_in_recorded_before_the_point_makes_its_reminder_void(
@@ -199,6 +205,7 @@ def test_a_check_in_recorded_before_the_point_makes_its_reminder_void(
     container.tenants.call(tenant_id, follow_up)
     project(container, tenant_id)
     assert check_in_rows(container, tenant_id) == [(6, State.VOID), (12, State.WAITING), (24, State.WAITING)]
+    # Its week's digest had nothing else in it: not sent either.
     assert send_at(container, agreed.made_at + timedelta(days=200)) == 0
     assert mailbox.messages() == []
 
@@ -219,9 +226,12 @@ def test_the_organisation_may_send_check_in_reminders_to_its_consultants_instead
     assert container.tenants.call(tenant_id, lambda app: handle(app, choose, p)) == 1
     project(container, tenant_id)
 
-    assert send_at(container, agreed.made_at + timedelta(days=186)) == 1
-    [message] = mailbox.wait_for(1, 5)
+    # The reminder to the consultant; the digest, not rerouted, to the planning group.
+    assert send_at(container, agreed.made_at + timedelta(days=186)) == 2
+    [message] = [m for m in mailbox.wait_for(2, 5) if m["Subject"].startswith("Opfølgning")]
+    [digest] = [m for m in mailbox.messages() if m["Subject"].startswith("Ugens")]
     assert [a.addr_spec for a in message["To"].addresses] == [consultant]
+    assert [a.addr_spec for a in digest["To"].addresses] == [agreed.organisation.planner_email]
     link = read_token(
         key_for(container.settings), message["List-Unsubscribe"].strip("<>").split(PATH_PREFIX)[1]
     )

@@ -13,6 +13,7 @@ from domain.agreements import CheckInStatus
 from domain.engagement import Engagement
 from domain.phases import Phase
 from domain.proposals import ProposalStatus
+from projections.outbox.digest import WEEKLY_DIGEST
 from projections.outbox.intents import CalendarEntry, MessageIntent, RuleContext, ToAddress, ToRole
 from projections.outbox.registry import intents_for
 from projections.outbox.voiding import is_void
@@ -33,9 +34,11 @@ TENANT = UUID("00000000-0000-4000-8000-0000000007e0")
 MADE = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
 
-def _decided(events: list[Any]) -> list[MessageIntent]:
+def _decided(events: list[Any], *, digests: bool = False) -> list[MessageIntent]:
+    """What the events decide: the reminders and invitations (or only the weekly digests)."""
     context = RuleContext(tenant_id=TENANT, position=1)
-    return [i for e in events for i in intents_for(e, context)]
+    decided = [i for e in events for i in intents_for(e, context)]
+    return [i for i in decided if (i.kind == WEEKLY_DIGEST) is digests]
 
 
 def _with_agreement(needs_acceptance: bool = False) -> tuple[Engagement, UUID, list[MessageIntent]]:
@@ -58,6 +61,19 @@ def test_an_agreement_made_is_reminded_of_at_its_three_check_in_points_to_the_pl
     assert {i.audience for i in intents} == {ToRole("client_admin")}
     assert intents[0].params["path"] == (f"/t/{TENANT}/e/{engagement.id}/agreements/{agreement_id}/check-ins")
     assert len({i.key for i in intents}) == 3
+
+
+def test_each_reminder_also_stands_in_the_weekly_digest_of_its_week() -> None:
+    engagement, units = engagement_in(Phase.DANCE_CARDS)
+    card = accepted_card(engagement, units[0], units[1])
+    advance_to(engagement, Phase.DIALOGUES)
+    engagement.collect_events()
+    engagement.hold_dialogue(uuid4(), card, "Noter", (), (agreement(),), (), provenance(at=MADE))
+    events = engagement.collect_events()
+    reminders, digests = _decided(events), _decided(events, digests=True)
+    assert [d.params["week"] for d in digests] == ["2026-W37", "2027-W10", "2028-W10"]
+    assert [d.params["items"][0]["key"] for d in digests] == [r.key for r in reminders]
+    assert all(d.due_at <= r.due_at for d, r in zip(digests, reminders, strict=True))
 
 
 def test_a_check_in_makes_the_reminder_of_the_next_point_void_and_not_the_later_ones() -> None:
