@@ -102,6 +102,9 @@ async def test_a_recipient_turns_a_kind_of_message_off_by_its_link_once_without_
     assert "Udført: hr@soeby.example modtager ikke flere beskeder" in done.text
     again = await stranger.post(link, {})
     assert "modtager allerede ikke beskeder af denne slags" in again.text
+    # A mail program's one-click unsubscribe (RFC 8058): no cookies, no form token; harmless again.
+    one_click = await site.client.post(link, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert one_click.status_code == 200
 
     settings = await notification_settings(site.container, tenant_id)
     assert settings is not None
@@ -115,6 +118,20 @@ async def test_a_recipient_turns_a_kind_of_message_off_by_its_link_once_without_
     # The planning group sees who turned what off.
     manager = await signed_in_browser(site.client, team.emails["manager"], language="en")
     assert "hr@soeby.example" in await manager.get(f"/t/{tenant_id}/notifications")
+
+
+async def test_one_click_from_a_mail_program_turns_a_kind_of_message_off(site: Story) -> None:
+    team = await tenant_with_team(site, "Søby Kommune", "soeby")
+    tenant_id = UUID(team.tenant_id)
+    link = unsubscribe_path(
+        key_for(site.container.settings), Unsubscribe(tenant_id, Topic.THEME_DAY, "b@soeby.example")
+    )
+    site.client.cookies.clear()
+    answer = await site.client.post(link, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+    assert answer.status_code == 200
+    settings = await notification_settings(site.container, tenant_id)
+    assert settings is not None
+    assert settings.is_turned_off("b@soeby.example", Topic.THEME_DAY)
 
 
 async def test_a_link_changed_by_hand_turns_nothing_off(site: Story) -> None:

@@ -2,31 +2,31 @@
 sign-in, the signed token is the proof. The page says what the link turns off and asks for a
 click (a mail scanner that fetches every link must not turn anything off); the click records
 the choice as an event in the organisation's store, with the recipient as its actor. Following
-the link again, or sending the form twice, records nothing new."""
+the link again, or sending the form twice, records nothing new. A mail program's one-click
+unsubscribe (RFC 8058: a POST without cookies, announced by the message's List-Unsubscribe-Post
+header) is the same click, so the form asks for no CSRF token: the signed token is the proof."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.params import FromPath
 from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.provenance import Provenance
 from services.access import PUBLIC, Policy
-from services.auth.jwt import CSRF_COOKIE
 from services.mail.unsubscribe import PATH_PREFIX, TokenInvalid, Unsubscribe, key_for, read_token
 from services.requests.commands import container_of
 from services.requests.provenance import correlation_id_of
 from services.usecases.bus import execute
 from services.usecases.notifications import TurnOffMessages
+from services.web.forms import SIGNED_LINK_OPT
 from services.web.notifications.words import topic_label
-from services.web.rendering import NEW_CSRF_STATE, page
+from services.web.rendering import page
 
 Req = Request[Any, Any, Any]
 PATH = PATH_PREFIX + "{token:str}"
@@ -42,7 +42,7 @@ def _read(request: Req, token: str) -> Unsubscribe | None:
 
 
 def _answer(request: Req, what: Unsubscribe | None, *, done: bool = False, news: bool = False) -> Template:
-    response = page(
+    return page(
         "notifications/unsubscribe.html",
         status_code=200 if what is not None else 404,
         what=what,
@@ -50,21 +50,15 @@ def _answer(request: Req, what: Unsubscribe | None, *, done: bool = False, news:
         done=done,
         news=news,
     )
-    if not request.cookies.get(CSRF_COOKIE):
-        token = secrets.token_urlsafe(32)
-        request.state[NEW_CSRF_STATE] = token
-        secure = container_of(request).settings.cookie_secure
-        response.cookies.append(Cookie(key=CSRF_COOKIE, value=token, samesite="lax", secure=secure, path="/"))
-    return response
 
 
-@get(PATH, exclude_from_auth=True, include_in_schema=False)
+@get(PATH, exclude_from_auth=True, include_in_schema=False, opt={SIGNED_LINK_OPT: True})
 async def unsubscribe_page(request: Req, token: FromPath[str]) -> Template:
     """What the link turns off, and the button that does it."""
     return _answer(request, _read(request, token))
 
 
-@post(PATH, exclude_from_auth=True, include_in_schema=False, status_code=200)
+@post(PATH, exclude_from_auth=True, include_in_schema=False, status_code=200, opt={SIGNED_LINK_OPT: True})
 async def unsubscribe(request: Req, token: FromPath[str]) -> Response[Any]:
     """Turns the topic off for the link's recipient; recorded once however often it is sent."""
     what = _read(request, token)
