@@ -22,7 +22,7 @@ from services.controlplane import ControlPlane
 from services.mail.outbox import Outbox, outbox_store
 from services.mail.preferences import settings_in
 from services.mail.sender import Sender
-from services.mail.transport import transport_for
+from services.mail.transport import outbox_directory, transport_for
 from services.mail.unsubscribe import unsubscribe_key
 from services.migrations import check_schema
 from services.offloop import OffLoop
@@ -116,7 +116,7 @@ def build_container(settings: Settings) -> Container:
     keys = TenantKeys(settings)
     mappers = TenantMappers(keys.get, keys.legacy_until)
     views = view_backend(settings, mappers)
-    outbox = Outbox(outbox_store(settings), control, views)
+    outbox = Outbox(outbox_store(settings), control, views, outbox_directory(settings))
     container = Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),

@@ -27,6 +27,7 @@ from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
 from services.web.notifications import settings as notification_settings
 from services.web.notifications import unsubscribe
+from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
@@ -53,6 +54,7 @@ _AREAS = (
     audit_pages,
     notification_settings,
     unsubscribe,
+    outbox_pages,
 )
 
 
