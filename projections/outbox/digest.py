@@ -15,6 +15,7 @@ import msgspec
 
 from projections.outbox.due import digest_due_at, digest_key, iso_week, local_day
 from projections.outbox.intents import MessageIntent
+from projections.outbox.voiding import matches
 
 WEEKLY_DIGEST = "weekly_digest"
 # The reminders a digest lists, and the words of their params it shows.
@@ -67,8 +68,8 @@ def merged(waiting: MessageIntent, more: MessageIntent) -> MessageIntent:
 
 def without(waiting: MessageIntent, cancelled: Iterable[str]) -> MessageIntent:
     """The waiting digest without the items of reminders made void."""
-    gone = set(cancelled)
-    return _with_items(waiting, [i for i in _items(waiting) if i["key"] not in gone])
+    gone = list(cancelled)
+    return _with_items(waiting, [i for i in _items(waiting) if not any(matches(c, i["key"]) for c in gone)])
 
 
 def is_empty(digest: MessageIntent) -> bool:

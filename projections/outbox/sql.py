@@ -65,6 +65,11 @@ CANCEL_MESSAGE = (
     "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
     "WHERE key = ? AND state IN ('waiting', 'failing', 'failed')"
 )
+# A cancel naming a key that ends in `*` voids every key it begins (all of a proposal's reminders).
+CANCEL_MESSAGES_LIKE = (
+    "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
+    "WHERE key LIKE ? ESCAPE '!' AND state IN ('waiting', 'failing', 'failed')"
+)
 UPSERT_PERSON = (
     "INSERT INTO {t}outbox_people (user_id, email, name, active) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, name = excluded.name"

@@ -14,7 +14,7 @@ from projections.outbox.digest import WEEKLY_DIGEST, is_empty, merged, without
 from projections.outbox.intents import MessageIntent, decode_intent, encode_intent
 from projections.outbox.project import OutboxBatch, Person
 from projections.outbox.rows import Outgoing, SendAgain, State
-from projections.outbox.voiding import is_void
+from projections.outbox.voiding import is_prefix, is_void, like_pattern
 from projections.projector import PositionMoved
 
 
@@ -87,7 +87,13 @@ class SqlOutbox:
 
     def _cancel(self, conn: Any, intent: MessageIntent) -> None:
         for cancelled in intent.cancels:
-            conn.execute(self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled))
+            if is_prefix(cancelled):
+                pattern = like_pattern(cancelled)
+                conn.execute(
+                    self._statement(sql.CANCEL_MESSAGES_LIKE), (f"cancelled by {intent.key}", pattern)
+                )
+            else:
+                conn.execute(self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled))
         if not intent.cancels:
             return
         rows = conn.execute(

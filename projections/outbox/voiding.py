@@ -1,5 +1,7 @@
 """An intent that sends nothing and only makes earlier intents void (a check-in recorded, an
-agreement rejected): its kind is `VOID`, and the outbox records its `cancels` without sending."""
+agreement rejected, a proposal decided again): its kind is `VOID`, and the outbox records its
+`cancels` without sending. A cancel ending in `*` names every key that begins with the rest
+(`all_of`): a later event can void what an earlier one decided without knowing its dates."""
 
 from __future__ import annotations
 
@@ -26,3 +28,25 @@ def void(key: str, tenant_id: UUID, at: datetime, cancels: Sequence[str]) -> Mes
 
 def is_void(intent: MessageIntent) -> bool:
     return intent.kind == VOID
+
+
+ALL = "*"
+
+
+def all_of(prefix: str) -> str:
+    """A cancel that names every key beginning with `prefix`."""
+    return prefix + ALL
+
+
+def is_prefix(cancel: str) -> bool:
+    return cancel.endswith(ALL)
+
+
+def matches(cancel: str, key: str) -> bool:
+    return key.startswith(cancel[: -len(ALL)]) if is_prefix(cancel) else key == cancel
+
+
+def like_pattern(cancel: str) -> str:
+    """The SQL LIKE pattern (escaped with `!`) of a prefix cancel."""
+    prefix = cancel[: -len(ALL)]
+    return prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"

@@ -16,7 +16,7 @@ from domain.proposals import ProposalStatus
 from projections.outbox.digest import WEEKLY_DIGEST
 from projections.outbox.intents import CalendarEntry, MessageIntent, RuleContext, ToAddress, ToRole
 from projections.outbox.registry import intents_for
-from projections.outbox.voiding import is_void
+from projections.outbox.voiding import is_void, matches
 from services.mail.calendar import ics
 from services.mail.render import render
 from tests.unit.factories import (
@@ -34,11 +34,12 @@ TENANT = UUID("00000000-0000-4000-8000-0000000007e0")
 MADE = datetime(2026, 3, 10, 9, tzinfo=UTC)
 
 
-def _decided(events: list[Any], *, digests: bool = False) -> list[MessageIntent]:
-    """What the events decide: the reminders and invitations (or only the weekly digests)."""
+def _decided(events: list[Any], *, digests: bool = False, voids: bool = False) -> list[MessageIntent]:
+    """What the events decide: the reminders and invitations (or only the weekly digests, or
+    only the intents that make others void)."""
     context = RuleContext(tenant_id=TENANT, position=1)
     decided = [i for e in events for i in intents_for(e, context)]
-    return [i for i in decided if (i.kind == WEEKLY_DIGEST) is digests]
+    return [i for i in decided if (i.kind == WEEKLY_DIGEST) is digests and is_void(i) is voids]
 
 
 def _with_agreement(needs_acceptance: bool = False) -> tuple[Engagement, UUID, list[MessageIntent]]:
@@ -84,8 +85,7 @@ def test_a_check_in_makes_the_reminder_of_the_next_point_void_and_not_the_later_
     engagement.check_in(
         uuid4(), agreement_id, CheckInStatus.IN_PROGRESS, "", provenance(at=MADE + timedelta(days=120))
     )
-    [voiding] = _decided(engagement.collect_events())
-    assert is_void(voiding)
+    [voiding] = _decided(engagement.collect_events(), voids=True)
     assert six in voiding.cancels
     assert twelve not in voiding.cancels
     assert twenty_four not in voiding.cancels
@@ -96,9 +96,10 @@ def test_a_rejected_agreement_is_not_reminded_of_at_all() -> None:
     advance_to(engagement, Phase.FOLLOW_UP_MEETING)
     engagement.collect_events()
     engagement.decide_agreement(agreement_id, False, "", "Direktør", provenance(at=MADE + timedelta(days=40)))
-    [voiding] = _decided(engagement.collect_events())
-    assert is_void(voiding)
-    assert {i.key for i in intents} <= set(voiding.cancels)
+    events = engagement.collect_events()
+    [voiding] = _decided(events, voids=True)
+    assert all(any(matches(c, i.key) for c in voiding.cancels) for i in intents)
+    assert not any(matches(c, f"{TENANT}:agreement:{uuid4()}:check-in:2026-09") for c in voiding.cancels)
 
 
 def test_an_investigation_is_reminded_of_a_week_before_and_when_overdue_to_an_owner_with_an_address() -> None:
@@ -140,6 +141,33 @@ def test_an_owner_named_without_an_address_is_reminded_through_the_planning_grou
     assert overdue.kind == "investigation_overdue"
     assert overdue.audience == ToRole("client_admin")
     assert overdue.params["owner"] == "Mads fra HR"
+
+
+def test_a_proposal_decided_again_voids_the_reminders_of_its_earlier_decision_and_only_those() -> None:
+    engagement, _, _ = _with_agreement()
+    advance_to(engagement, Phase.FOLLOW_UP_MEETING)
+    [proposal_id] = engagement.proposals
+    engagement.decide_proposal(
+        proposal_id,
+        ProposalStatus.UNDER_INVESTIGATION,
+        "",
+        "Direktør",
+        provenance(at=MADE + timedelta(days=50)),
+        owner="HR",
+        due=date(2026, 6, 30),
+    )
+    first = _decided(engagement.collect_events())
+    engagement.decide_proposal(
+        proposal_id, ProposalStatus.APPROVED, "", "Direktør", provenance(at=MADE + timedelta(days=60))
+    )
+    events = engagement.collect_events()
+    assert _decided(events) == []
+    [voiding] = _decided(events, voids=True)
+    assert [k.kind for k in first] == ["investigation_due_soon", "investigation_overdue"]
+    assert all(any(matches(c, i.key) for c in voiding.cancels) for i in first)
+    assert not any(
+        matches(c, f"{TENANT}:proposal:{uuid4()}:investigation_overdue@9") for c in voiding.cancels
+    )
 
 
 def test_a_proposal_deferred_to_a_date_comes_back_on_that_date() -> None:

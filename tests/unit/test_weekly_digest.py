@@ -13,7 +13,7 @@ from projections.outbox.intents import MessageIntent, ToRole
 from projections.outbox.project import OutboxBatch
 from projections.outbox.rows import State
 from projections.outbox.sqlite_store import SQLiteOutbox
-from projections.outbox.voiding import void
+from projections.outbox.voiding import all_of, void
 from services.mail.render import render
 
 TENANT = UUID("00000000-0000-4000-8000-0000000007e0")
@@ -86,3 +86,24 @@ def test_the_digest_lists_its_items_in_danish_and_english_with_links() -> None:
     subject, text, _ = render(WEEKLY_DIGEST, "en", {**digest.params, "base_url": ""})
     assert subject == "This week's digest, week 53: 2 things fall due"
     assert '3 January 2027: the 6-month check-in on the agreement "Fælles tavle"' in text
+
+
+def test_a_cancel_naming_a_prefix_voids_every_key_it_begins_and_no_other(tmp_path: Path) -> None:
+    store = SQLiteOutbox(tmp_path / "outbox.sqlite3")
+    mine, other = f"{TENANT}:proposal:1:due@5", f"{TENANT}:proposal:10:due@5"
+    odd = f"{TENANT}:proposal:1x:due@5"
+    _commit(
+        store,
+        0,
+        *(x for r in (_reminder(mine, THURSDAY), _reminder(other, SUNDAY)) for x in (r, digest_of(r))),
+    )  # type: ignore[misc]
+    _commit(store, 1, _reminder(odd, THURSDAY))
+    # LIKE's wildcards in a prefix are only characters: "1_" is not "1x".
+    _commit(store, 2, void(str(uuid4()), TENANT, THURSDAY, [all_of(f"{TENANT}:proposal:1_")]))
+    assert store.message(odd).state is State.WAITING  # type: ignore[union-attr]
+    _commit(store, 3, void(str(uuid4()), TENANT, THURSDAY, [all_of(f"{TENANT}:proposal:1:")]))
+    assert store.message(mine).state is State.VOID  # type: ignore[union-attr]
+    assert store.message(other).state is State.WAITING  # type: ignore[union-attr]
+    assert store.message(odd).state is State.WAITING  # type: ignore[union-attr]
+    [digest] = [m for m in store.messages() if m.kind == WEEKLY_DIGEST]
+    assert [i["key"] for i in digest.intent.params["items"]] == [other]

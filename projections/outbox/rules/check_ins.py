@@ -4,19 +4,18 @@ point makes its reminder void, and so does rejecting the agreement."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.roles import Role
-from projections.outbox.due import add_months, check_in_key, check_in_points, local_day, months_voided_by
+from projections.outbox.digest import digests
+from projections.outbox.due import check_in_key, check_in_points, months_voided_by
 from projections.outbox.intents import MessageIntent, RuleContext, ToRole, intent_key
 from projections.outbox.paths import check_in_path
 from projections.outbox.registry import Rule
-from projections.outbox.voiding import void
+from projections.outbox.voiding import all_of, void
 
 CHECK_IN_DUE = "check_in_due"
-# A rejected agreement's points all lie within this many months of its rejection.
-LAST_POINT_MONTHS = 24
 
 
 def reminders_of_agreement(event: Any, context: RuleContext) -> list[MessageIntent]:
@@ -57,15 +56,18 @@ def checked_in(event: Any, context: RuleContext) -> list[MessageIntent]:
 def rejected(event: Any, context: RuleContext) -> list[MessageIntent]:
     """Engagement.AgreementRejected: none of its check-ins will be asked for."""
     at: datetime = event.provenance.occurred_at
-    day = local_day(at)
-    first = datetime(day.year, day.month, 1, tzinfo=UTC)
-    months = [add_months(first, n) for n in range(LAST_POINT_MONTHS + 1)]
-    cancels = [check_in_key(context.tenant_id, event.agreement_id, f"{m:%Y-%m}") for m in months]
+    cancels = [all_of(check_in_key(context.tenant_id, event.agreement_id, ""))]
     return [void(intent_key(context.tenant_id, event, "agreement_rejected"), context.tenant_id, at, cancels)]
 
 
+def agreement_made(event: Any, context: RuleContext) -> list[MessageIntent]:
+    """Engagement.AgreementMade: the reminders, each also in its week's digest."""
+    reminders = reminders_of_agreement(event, context)
+    return [*reminders, *digests(reminders)]
+
+
 rules = (
-    Rule("Engagement.AgreementMade", reminders_of_agreement),
+    Rule("Engagement.AgreementMade", agreement_made),
     Rule("Engagement.AgreementCheckedIn", checked_in),
     Rule("Engagement.AgreementRejected", rejected),
 )

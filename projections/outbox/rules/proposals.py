@@ -3,19 +3,23 @@ they are overdue; a proposal deferred to a date comes back to the planning group
 
 Who is reminded: the investigation's owner when the owner was given as an e-mail address
 (owners are names as the meeting wrote them, and a name cannot be mailed), else the planning
-group. A proposal decided again before a reminder falls due still gets it: the rule sees one
-decision at a time (see docs/adr/0031)."""
+group. The rule sees one decision at a time, so a decision voids every reminder of the
+proposal's earlier decisions before it decides its own (a proposal taken up again is not
+reminded of as it stood)."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from domain.proposals import ProposalStatus
 from domain.roles import Role
+from projections.outbox.digest import digests
 from projections.outbox.due import deferral_reminder, investigation_reminders
 from projections.outbox.intents import Audience, MessageIntent, RuleContext, ToAddress, ToRole, intent_key
 from projections.outbox.paths import follow_up_path
 from projections.outbox.registry import Rule
+from projections.outbox.voiding import all_of, void
 
 INVESTIGATION_DUE_SOON = "investigation_due_soon"
 INVESTIGATION_OVERDUE = "investigation_overdue"
@@ -40,6 +44,21 @@ def owner_or_planning_group(owner: str | None) -> Audience:
     return ToRole(Role.CLIENT_ADMIN.value)
 
 
+def proposal_keys(tenant_id: UUID, proposal_id: UUID) -> str:
+    """What the keys of a proposal's reminders begin with."""
+    return f"{tenant_id}:proposal:{proposal_id}:"
+
+
+def decided(event: Any, context: RuleContext) -> list[MessageIntent]:
+    """Engagement.ProposalDecided: the earlier decisions' reminders void, then this one's, each
+    also in its week's digest."""
+    earlier = all_of(proposal_keys(context.tenant_id, event.proposal_id))
+    at = event.provenance.recorded_at
+    reminders = reminders_of_decision(event, context)
+    voided = void(intent_key(context.tenant_id, event, "proposal_decided"), context.tenant_id, at, [earlier])
+    return [voided, *reminders, *digests(reminders)]
+
+
 def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageIntent]:
     """Engagement.ProposalDecided: the reminders its decision calls for (often none), those
     whose time had passed when the decision was recorded left out."""
@@ -54,7 +73,7 @@ def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageInten
 
     def intent(purpose: str, due_at: Any, audience: Audience, **more: Any) -> MessageIntent:
         return MessageIntent(
-            key=intent_key(context.tenant_id, event, purpose),
+            key=f"{proposal_keys(context.tenant_id, event.proposal_id)}{purpose}@{event.originator_version}",
             tenant_id=context.tenant_id,
             due_at=due_at,
             audience=audience,
@@ -89,4 +108,4 @@ def reminders_of_decision(event: Any, context: RuleContext) -> list[MessageInten
     return []
 
 
-rules = (Rule("Engagement.ProposalDecided", reminders_of_decision),)
+rules = (Rule("Engagement.ProposalDecided", decided),)
