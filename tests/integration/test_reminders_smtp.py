@@ -77,7 +77,7 @@ class Agreed(NamedTuple):
     made_at: datetime
 
 
-def agreement_made(container: Container, months_ago: int = 0) -> Agreed:
+def agreement_made(container: Container, months_ago: int = 0, *, needs_acceptance: bool = False) -> Agreed:
     """Blocking: an engagement of a past theme day (nobody is invited to it) whose dialogue
     made an agreement `months_ago` (typed in now), projected into the views and the outbox."""
     organisation = organisation_with_planner(container)
@@ -99,12 +99,25 @@ def agreement_made(container: Container, months_ago: int = 0) -> Agreed:
         accept_card(app, engagement, card, units[1], provenance(tenant_id))
         advance_phase(app, engagement, Phase.DANCE_CARDS, provenance(tenant_id))
         held = replace(provenance(tenant_id), occurred_at=made_at)
-        _, agreements, _ = hold_dialogue(app, engagement, card, "Noter", (), ((AGREEMENT, False),), (), held)
+        _, agreements, _ = hold_dialogue(
+            app, engagement, card, "Noter", (), ((AGREEMENT, needs_acceptance),), (), held
+        )
         return engagement, agreements[0]
 
     engagement_id, agreement_id = container.tenants.call(tenant_id, run)
     project(container, tenant_id)
     return Agreed(organisation, engagement_id, agreement_id, made_at)
+
+
+def to_follow_up_meeting(app: TenantApplication, agreed: Agreed) -> UUID:
+    engagement, tenant_id = agreed.engagement_id, agreed.organisation.tenant_id
+    for phase in (Phase.DIALOGUES, Phase.WRAP_UP):
+        advance_phase(app, engagement, phase, provenance(tenant_id))
+    app.on_engagement(
+        engagement, lambda e: e.hold_closing_plenary("", provenance(tenant_id)), None, provenance(tenant_id)
+    )
+    advance_phase(app, engagement, Phase.CLOSING_PLENARY, provenance(tenant_id))
+    return engagement
 
 
 def project(container: Container, tenant_id: UUID) -> None:
@@ -183,16 +196,7 @@ def test_a_check_in_recorded_before_the_point_makes_its_reminder_void(
     tenant_id = agreed.organisation.tenant_id
 
     def follow_up(app: TenantApplication) -> None:
-        engagement = agreed.engagement_id
-        for phase in (Phase.DIALOGUES, Phase.WRAP_UP):
-            advance_phase(app, engagement, phase, provenance(tenant_id))
-        app.on_engagement(
-            engagement,
-            lambda e: e.hold_closing_plenary("", provenance(tenant_id)),
-            None,
-            provenance(tenant_id),
-        )
-        advance_phase(app, engagement, Phase.CLOSING_PLENARY, provenance(tenant_id))
+        engagement = to_follow_up_meeting(app, agreed)
         check_in(
             app,
             engagement,
@@ -236,3 +240,28 @@ def test_the_organisation_may_send_check_in_reminders_to_its_consultants_instead
         key_for(container.settings), message["List-Unsubscribe"].strip("<>").split(PATH_PREFIX)[1]
     )
     assert (link.user_id, link.role) == (user_id, Role.CONSULTANT)
+
+
+def test_a_rejected_agreement_is_not_reminded_of_nor_listed_in_a_digest(
+    container: Container, mailbox: Mailbox
+) -> None:
+    agreed = agreement_made(container, needs_acceptance=True)
+    tenant_id = agreed.organisation.tenant_id
+    assert [state for _, state in check_in_rows(container, tenant_id)] == [State.WAITING] * 3
+
+    def reject(app: TenantApplication) -> None:
+        engagement = to_follow_up_meeting(app, agreed)
+        app.on_engagement(
+            engagement,
+            lambda e: e.decide_agreement(agreed.agreement_id, False, "", "Direktør", provenance(tenant_id)),
+            None,
+            provenance(tenant_id),
+        )
+
+    container.tenants.call(tenant_id, reject)
+    project(container, tenant_id)
+    assert [state for _, state in check_in_rows(container, tenant_id)] == [State.VOID] * 3
+    digests = [m for m in container.outbox.store.messages(tenant_id=tenant_id) if m.kind == "weekly_digest"]
+    assert [m.state for m in digests] == [State.VOID] * 3
+    assert send_at(container, agreed.made_at + timedelta(days=800)) == 0
+    assert mailbox.messages() == []
