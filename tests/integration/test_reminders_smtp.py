@@ -166,6 +166,7 @@ def test_a_check_in_falling_due_reaches_the_planning_group_once_and_can_be_turne
     unsubscribe = message["List-Unsubscribe"].strip("<>")
     path = unsubscribe[unsubscribe.index(PATH_PREFIX) :]
     assert f'href="{unsubscribe}"' in html.get_content()
+    assert f"Afmeld her: {unsubscribe}" in body.get_content()
     assert check_in_rows(container, tenant_id)[0] == (6, State.SENT)
 
     # The planner follows the link: check-in reminders are off for that address (an event).
