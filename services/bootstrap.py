@@ -20,8 +20,10 @@ from services.auth.revocation import Revocations
 from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
 from services.mail.outbox import Outbox, outbox_store
+from services.mail.preferences import settings_in
 from services.mail.sender import Sender
 from services.mail.transport import outbox_directory, transport_for
+from services.mail.unsubscribe import unsubscribe_key
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
@@ -149,6 +151,11 @@ def build_container(settings: Settings) -> Container:
             settings,
             clock=lambda: container.clock(),
             erased=control.erased,
+            # Who receives what and who turned what off, as the organisation's store says now.
+            settings_of=lambda tenant_id: container.tenants.call(
+                tenant_id, lambda app: settings_in(app, tenant_id)
+            ),
+            unsubscribe_key=unsubscribe_key(secret_keys),
         ),
     )
     return container

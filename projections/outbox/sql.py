@@ -65,6 +65,11 @@ CANCEL_MESSAGE = (
     "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
     "WHERE key = ? AND state IN ('waiting', 'failing', 'failed')"
 )
+# A cancel naming a key that ends in `*` voids every key it begins (all of a proposal's reminders).
+CANCEL_MESSAGES_LIKE = (
+    "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
+    "WHERE key LIKE ? ESCAPE '!' AND state IN ('waiting', 'failing', 'failed')"
+)
 UPSERT_PERSON = (
     "INSERT INTO {t}outbox_people (user_id, email, name, active) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, name = excluded.name"
@@ -139,3 +144,9 @@ SELECT_ACTIONS = (
     "SELECT key, actor_id, actor_role, at, correlation_id FROM {t}outbox_actions "
     "WHERE key = ? AND action = 'send_again' ORDER BY at"
 )
+# The weekly digest: one row per week, its items merged in while it waits (outbox/digest.py).
+SELECT_WAITING_INTENT = "SELECT intent FROM {t}outbox_messages WHERE key = ? AND state = 'waiting'"
+SELECT_WAITING_OF_KIND = (
+    "SELECT key, intent FROM {t}outbox_messages WHERE tenant_id = ? AND kind = ? AND state = 'waiting'"
+)
+UPDATE_WAITING_INTENT = "UPDATE {t}outbox_messages SET intent = ? WHERE key = ? AND state = 'waiting'"

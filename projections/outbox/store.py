@@ -10,9 +10,11 @@ from typing import Any
 from uuid import UUID
 
 from projections.outbox import sql
-from projections.outbox.intents import decode_intent, encode_intent
+from projections.outbox.digest import WEEKLY_DIGEST, is_empty, merged, without
+from projections.outbox.intents import MessageIntent, decode_intent, encode_intent
 from projections.outbox.project import OutboxBatch, Person
 from projections.outbox.rows import Outgoing, SendAgain, State
+from projections.outbox.voiding import is_prefix, is_void, like_pattern
 from projections.projector import PositionMoved
 
 
@@ -65,6 +67,11 @@ class SqlOutbox:
                         self._statement(sql.UPSERT_ROLE), (str(held.user_id), str(held.tenant_id), held.role)
                     )
             for intent in batch.intents:
+                if is_void(intent):  # sends nothing: only its cancels apply
+                    self._cancel(conn, intent)
+                    continue
+                if intent.kind == WEEKLY_DIGEST and self._merge_digest(conn, intent):
+                    continue
                 conn.execute(
                     self._statement(sql.INSERT_MESSAGE),
                     (
@@ -76,10 +83,39 @@ class SqlOutbox:
                         batch.position,
                     ),
                 )
-                for cancelled in intent.cancels:
-                    conn.execute(
-                        self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled)
-                    )
+                self._cancel(conn, intent)
+
+    def _cancel(self, conn: Any, intent: MessageIntent) -> None:
+        for cancelled in intent.cancels:
+            if is_prefix(cancelled):
+                pattern = like_pattern(cancelled)
+                conn.execute(
+                    self._statement(sql.CANCEL_MESSAGES_LIKE), (f"cancelled by {intent.key}", pattern)
+                )
+            else:
+                conn.execute(self._statement(sql.CANCEL_MESSAGE), (f"cancelled by {intent.key}", cancelled))
+        if not intent.cancels:
+            return
+        rows = conn.execute(
+            self._statement(sql.SELECT_WAITING_OF_KIND), (str(intent.tenant_id), WEEKLY_DIGEST)
+        ).fetchall()
+        for key, stored in rows:
+            digest = without(decode_intent(stored), intent.cancels)
+            if is_empty(digest):
+                conn.execute(self._statement(sql.CANCEL_MESSAGE), (f"emptied by {intent.key}", key))
+            else:
+                conn.execute(
+                    self._statement(sql.UPDATE_WAITING_INTENT), (encode_intent(digest).decode(), key)
+                )
+
+    def _merge_digest(self, conn: Any, intent: MessageIntent) -> bool:
+        """Adds the digest's items to its week's waiting row; False when there is none yet."""
+        rows = conn.execute(self._statement(sql.SELECT_WAITING_INTENT), (intent.key,)).fetchall()
+        if not rows:
+            return False
+        digest = merged(decode_intent(rows[0][0]), intent)
+        conn.execute(self._statement(sql.UPDATE_WAITING_INTENT), (encode_intent(digest).decode(), intent.key))
+        return True
 
     def rewind(self, log_id: UUID) -> None:
         """Read the log again from its start (a rebuild): queued keys stay as they are, so

@@ -12,23 +12,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.utils import parseaddr
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 import anyio
 import anyio.to_thread
+import msgspec
 
+from domain.roles import Role
 from projections.outbox.intents import PLATFORM_ID, Audience, ToAddress, ToRole, ToUser
 from projections.outbox.rows import Outgoing, State
 from projections.outbox.store import SqlOutbox
+from projections.outbox.topics import roles_reached, topic_of, turned_off
 from services.mail.compose import compose, message_id
+from services.mail.preferences import SettingsOf, no_settings
 from services.mail.render import DEFAULT_LANGUAGE, UnknownMessageKind
 from services.mail.transport import DeliveryFailed, Transport
+from services.mail.unsubscribe import Unsubscribe, unsubscribe_path
 from services.settings import Settings
 
 logger = logging.getLogger("balkort.outbox")
 
 PASS_LIMIT = 50
+
+
+class Recipient(NamedTuple):
+    """Whom a message goes to: the account and the role it was reached under, when known."""
+
+    name: str
+    address: str
+    user_id: UUID | None
+    role: str | None
 
 
 class Sender:
@@ -41,7 +57,11 @@ class Sender:
         clock: Callable[[], datetime],
         erased: Callable[[UUID], bool],
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settings_of: SettingsOf = no_settings,
+        unsubscribe_key: bytes | None = None,
     ) -> None:
+        self.settings_of = settings_of
+        self.unsubscribe_key = unsubscribe_key
         self.store = store
         self.transport = transport
         self.settings = settings
@@ -73,9 +93,7 @@ class Sender:
                 self.store.finish_void, outgoing.key, token, "the organisation was erased"
             )
             return 0
-        recipients, language = await anyio.to_thread.run_sync(
-            self._recipients, outgoing.intent.audience, tenant_id
-        )
+        recipients, language = await anyio.to_thread.run_sync(self._reached, outgoing, tenant_id)
         if not recipients:
             await anyio.to_thread.run_sync(
                 self.store.finish_void, outgoing.key, token, "nobody to send it to"
@@ -83,25 +101,22 @@ class Sender:
             return 0
         at = self.wall()
         try:
-            message = compose(
-                outgoing.intent,
-                recipients,
-                language,
-                sender=self.settings.mail_from,
-                base_url=self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}",
-                at=at,
-            )
+            copies = self._copies(outgoing, recipients, language, at)
         except UnknownMessageKind:
             await self._failed(
                 outgoing, token, f"no templates for messages of kind {outgoing.kind!r}", final=True
             )
             return 0
-        addresses = [address for _, address in recipients]
+        addresses = [r.address for r in recipients]
+        stored: list[str] = []
         try:
-            stored_as = await self.transport.deliver(outgoing.key, message, addresses)
+            for key, message, to in copies:
+                stored.append(await self.transport.deliver(key, message, to))
         except DeliveryFailed as error:
+            # Copies delivered already go again with the next attempt, under the same Message-ID.
             await self._failed(outgoing, token, str(error))
             return 0
+        stored_as = ", ".join(name for name in stored if name)
         marked = await anyio.to_thread.run_sync(
             self.store.finish_sent,
             outgoing.key,
@@ -127,6 +142,56 @@ class Sender:
             state, next_at = State.FAILING, self.wall() + timedelta(seconds=wait)
         logger.warning("sending message %s failed (attempt %d): %s", outgoing.key, attempts, error)
         await anyio.to_thread.run_sync(self.store.finish_retry, outgoing.key, token, error, state, next_at)
+
+    def _reached(self, outgoing: Outgoing, tenant_id: UUID) -> tuple[list[Recipient], str]:
+        """Whom the message reaches as the organisation's settings stand now: a message to the
+        planning group goes to the roles chosen for its topic, and not to an address that
+        turned its topic off."""
+        audience, kind = outgoing.intent.audience, outgoing.kind
+        chosen = None if tenant_id == PLATFORM_ID else self.settings_of(tenant_id)
+        if isinstance(audience, ToRole):
+            roles = sorted(roles_reached(chosen, kind, audience.role))
+            found = [
+                Recipient(p.name, p.email, p.user_id, role)
+                for role in roles
+                for p in self.store.role_holders(tenant_id, role)
+            ]
+            language = DEFAULT_LANGUAGE
+        else:
+            pairs, language = self._recipients(audience, tenant_id)
+            user_id = audience.user_id if isinstance(audience, ToUser) else None
+            found = [Recipient(name, address, user_id, None) for name, address in pairs]
+        unique = {r.address.lower(): r for r in found}
+        return [r for r in unique.values() if not turned_off(chosen, kind, r.address)], language
+
+    def _copies(
+        self, outgoing: Outgoing, recipients: list[Recipient], language: str, at: datetime
+    ) -> list[tuple[str, EmailMessage, list[str]]]:
+        """The message as delivered: one to all its recipients, or, when its recipients can turn
+        its topic off, one to each with the link that turns it off for them alone."""
+        intent = outgoing.intent
+        base_url = self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
+        topic = topic_of(outgoing.kind)
+        if topic is None or self.unsubscribe_key is None or intent.tenant_id == PLATFORM_ID:
+            pairs = [(r.name, r.address) for r in recipients]
+            message = compose(
+                intent, pairs, language, sender=self.settings.mail_from, base_url=base_url, at=at
+            )
+            return [(outgoing.key, message, [r.address for r in recipients])]
+        copies = []
+        for r in recipients:
+            link = Unsubscribe(intent.tenant_id, topic, r.address, r.user_id, Role(r.role or "client_admin"))
+            own = msgspec.structs.replace(
+                intent,
+                # One recipient: the message is the outbox's own (its Message-ID from the key).
+                key=intent.key if len(recipients) == 1 else f"{intent.key}/{r.address.lower()}",
+                params={**intent.params, "unsubscribe_path": unsubscribe_path(self.unsubscribe_key, link)},
+            )
+            message = compose(
+                own, [(r.name, r.address)], language, sender=self.settings.mail_from, base_url=base_url, at=at
+            )
+            copies.append((own.key, message, [r.address]))
+        return copies
 
     def _recipients(self, audience: Audience, tenant_id: UUID) -> tuple[list[tuple[str, str]], str]:
         """(name, address) pairs and the language to write in."""

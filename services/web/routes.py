@@ -29,6 +29,8 @@ from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.notifications import settings as notification_settings
+from services.web.notifications import unsubscribe
 from services.web.organisation import erasure, units
 from services.web.organisation import instruments as pinned_instruments
 from services.web.outbox import pages as outbox_pages
@@ -63,6 +65,8 @@ _AREAS = (
     admin_instruments,
     pinned_instruments,
     erasure,
+    notification_settings,
+    unsubscribe,
     outbox_pages,
 )
 

@@ -74,6 +74,8 @@ SHARED_PARAMS = {
     "file_path": "css/balkort.css",
     # Nobody's invitation: accepting it answers 404 to whoever may call the route.
     "invitation_id": str(uuid4()),
+    # No token signed here: turning messages off by it answers 404 to anyone.
+    "token": "not-a-token",
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,

@@ -39,7 +39,8 @@ _Prepared.__qualname__ = "Engagement.Prepared"
 def test_a_follow_up_meeting_set_on_preparation_is_sent_to_the_planning_group_with_its_calendar_entry():
     tenant_id = uuid4()
     event = _Prepared(date(2026, 6, 15))
-    [intent] = intents_for(event, RuleContext(tenant_id=tenant_id, position=7))
+    decided = intents_for(event, RuleContext(tenant_id=tenant_id, position=7))
+    [intent] = [i for i in decided if i.kind == "follow_up_meeting_set"]
     assert intent.audience == ToRole(Role.CLIENT_ADMIN.value)
     assert intent.kind == "follow_up_meeting_set"
     assert intent.due_at == _Provenance.recorded_at
@@ -47,11 +48,12 @@ def test_a_follow_up_meeting_set_on_preparation_is_sent_to_the_planning_group_wi
     assert intent.calendar.all_day
     assert intent.key == f"{tenant_id}:{event.originator_id}:1:follow_up_meeting_set"
     # The same event decides the same message on every rebuild.
-    assert intents_for(event, RuleContext(tenant_id=tenant_id, position=7)) == [intent]
+    assert intents_for(event, RuleContext(tenant_id=tenant_id, position=7)) == decided
 
 
 def test_an_engagement_prepared_without_a_follow_up_meeting_causes_no_message():
-    assert intents_for(_Prepared(None), RuleContext(tenant_id=uuid4(), position=1)) == []
+    decided = intents_for(_Prepared(None), RuleContext(tenant_id=uuid4(), position=1))
+    assert [i.kind for i in decided if i.kind.startswith("follow_up")] == []
 
 
 def test_a_message_is_rendered_in_danish_by_default_and_in_english_beside_it_with_absolute_links():
