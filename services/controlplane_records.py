@@ -21,7 +21,9 @@ from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
 from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
 from domain.join_code import JoinCode, JoinCodeRoster
+from domain.personal_codes import PersonalCodes
 from domain.provenance import Provenance
+from domain.ratings import RatingMode
 from domain.tenant import Tenant
 from services.persistence.base import BalkortApplication
 
@@ -210,6 +212,77 @@ class PlatformRecords(BalkortApplication):
         code.revoke(provenance)
         self.save(code)
         return code
+
+    # Personal codes: a join code per person of a unit (domain/personal_codes.py)
+
+    def issue_personal_codes(
+        self,
+        tenant_id: UUID,
+        engagement_id: UUID,
+        unit_id: UUID,
+        rating_mode: RatingMode,
+        digests: tuple[str, ...],
+        expires_at: datetime,
+        provenance: Provenance,
+    ) -> PersonalCodes:
+        """Records a join code per digest and adds them to the unit's personal codes (the first
+        batch, or an extension), all in one save: there are never codes without their batch, nor a
+        batch counting codes that do not exist. Raises AlreadyExists for a digest known already
+        (draw again) or a command that issued here before, InvariantViolated for a unit that
+        rates together or a count out of bounds."""
+        self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
+        if any(self._exists(JoinCode.create_id(digest)) for digest in digests):
+            raise AlreadyExists("join_code_issued")
+        batch_id = PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+        for _ in range(ROSTER_SAVE_ATTEMPTS):
+            codes = [
+                JoinCode.issue(tenant_id, engagement_id, unit_id, digest, expires_at, provenance)
+                for digest in digests
+            ]
+            code_ids = tuple(code.id for code in codes)
+            try:
+                batch: PersonalCodes = self.repository.get(batch_id)
+            except AggregateNotFoundError:
+                batch = PersonalCodes.issue(
+                    tenant_id, engagement_id, unit_id, rating_mode, code_ids, expires_at, provenance
+                )
+            else:
+                batch.extend(rating_mode, code_ids, expires_at, provenance)
+            try:
+                self.save(batch, *codes)
+            except IntegrityError:
+                continue
+            return batch
+        raise IntegrityError(f"the personal codes of unit {unit_id} kept changing; try again")
+
+    def personal_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> PersonalCodes | None:
+        """The unit's personal codes in the engagement; None before any were issued."""
+        try:
+            found: PersonalCodes = self.repository.get(
+                PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+            )
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def revoke_personal_codes(
+        self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, slip: int | None, provenance: Provenance
+    ) -> tuple[PersonalCodes, tuple[UUID, ...]]:
+        """Revokes one slip's code (`slip`), or every slip still usable (None), with the join
+        codes themselves, in one save; the batch and the ids of the codes revoked now."""
+        batch = self.personal_codes(tenant_id, engagement_id, unit_id)
+        if batch is None:
+            raise NotFound("no_personal_codes")
+        if slip is None:
+            revoked = batch.revoke_all(provenance)
+        else:
+            one = batch.revoke_slip(slip, provenance)
+            revoked = () if one is None else (one,)
+        codes = [self.join_code(code_id) for code_id in revoked]
+        for code in codes:
+            code.revoke(provenance)
+        self.save(batch, *codes)
+        return batch, revoked
 
     # Hash-chain anchors
 

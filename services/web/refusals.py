@@ -508,6 +508,30 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
         "",
         lambda f: _("That join code is not this unit's. Reload the page and try again."),
     ),
+    # personal_codes.py and the personal codes' service
+    "personal_codes_need_individual_rating": (
+        "people",
+        lambda f: _(
+            "Personal codes are for engagements where participants rate one by one. Here each unit "
+            "rates together: give each table a join code instead."
+        ),
+    ),
+    "personal_codes_people": (
+        "people",
+        lambda f: _("Give a number of people from 1 to %(most)s.", most=f["most"]),
+    ),
+    "personal_codes_issued_by_this_request": (
+        "",
+        lambda f: _(
+            "These personal codes were issued already and cannot be shown again. Revoke them if the "
+            "sheet is lost, and issue new ones."
+        ),
+    ),
+    "no_personal_code": (
+        "slip",
+        lambda f: _("There is no slip number %(slip)s for this unit.", slip=f["slip"]),
+    ),
+    "no_personal_codes": ("", lambda f: _("No personal codes have been issued for this unit.")),
 }
 
 

@@ -74,6 +74,8 @@ SHARED_PARAMS = {
     "file_path": "css/balkort.css",
     # Nobody's invitation: accepting it answers 404 to whoever may call the route.
     "invitation_id": str(uuid4()),
+    # A personal code's slip number: which unit's slip follows from the path's tenant and unit.
+    "slip": "1",
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
