@@ -107,6 +107,9 @@ async def test_slips_are_revoked_by_number_or_all_at_once(site: Story) -> None:
     )
     assert unknown.status_code == 409  # a rule of the method refused the form, as on every page
     assert "There is no slip number 7 for this unit." in unknown.text
+    home = engagement.units["Hjemmeplejen"]
+    assert f'id="slip-{home}" name="slip"' in unknown.text
+    assert f'aria-describedby="slip-{home}-error"' in unknown.text
     blank = await browser.post(f"{personal_codes_of(engagement, 'Hjemmeplejen')}/revoke-slip", {"slip": ""})
     assert blank.status_code == 400
     assert "Give the number printed on the slip." in blank.text
@@ -125,6 +128,7 @@ async def test_wrong_counts_and_units_that_rate_together_are_refused_and_record_
         refused = await issue(browser, engagement, "Visitationen", wrong)
         assert refused.status_code == 400, wrong
         assert "Angiv et antal personer fra 1 til 200." in refused.text
+        assert f'aria-describedby="people-{engagement.units["Visitationen"]}-error"' in refused.text
     missing = await engagement.admin.client.get(engagement.admin.base + api, headers=engagement.admin.headers)
     assert missing.status_code == 404
 

@@ -72,13 +72,19 @@ def _whole_number(form: FormData, field: str, most: int) -> int:
 
 
 async def _console_refusing(
-    request: Req, tenant_id: UUID, engagement_id: UUID, form: FormData, error: FormInvalid | DomainError
+    request: Req,
+    tenant_id: UUID,
+    engagement_id: UUID,
+    unit_id: UUID,
+    form: FormData,
+    error: FormInvalid | DomainError,
 ) -> Template:
+    """The console again, saying why above the forms and at the unit's field it concerns."""
     errors, status_code = refusal(error)
-    # The console has a form per unit: the message stands above them all, naming its field's rule.
     message = " ".join(errors.values())
+    shown = {"": message, **{f"{field}-{unit_id}": text for field, text in errors.items() if field}}
     return await console_page(
-        request, tenant_id, engagement_id, errors={"": message}, form=values(form), status_code=status_code
+        request, tenant_id, engagement_id, errors=shown, form=values(form), status_code=status_code
     )
 
 
@@ -108,7 +114,7 @@ class PersonalCodePages(Controller):
                 container, tenant_id, command, provenance, str(request.base_url)
             )
         except (FormInvalid, DomainError) as error:
-            return await _console_refusing(request, tenant_id, engagement_id, form, error)
+            return await _console_refusing(request, tenant_id, engagement_id, unit_id, form, error)
         name = names_at(organisation, None).get(unit_id, str(unit_id))
         slips = [
             Slip(name, slip, slip.join_url.split("#", 1)[0], _qr(slip.join_url, name))
@@ -140,7 +146,7 @@ class PersonalCodePages(Controller):
         try:
             slip = _slip_number(form)
         except FormInvalid as error:
-            return await _console_refusing(request, tenant_id, engagement_id, form, error)
+            return await _console_refusing(request, tenant_id, engagement_id, unit_id, form, error)
         return await self._revoke(request, tenant_id, engagement_id, unit_id, form, slip)
 
     @post("/console/units/{unit_id:uuid}/personal-codes/revoke", opt=FACILITATE.opt(), status_code=303)
@@ -168,7 +174,7 @@ class PersonalCodePages(Controller):
                 container, tenant_id, engagement_id, unit_id, slip, provenance
             )
         except DomainError as error:
-            return await _console_refusing(request, tenant_id, engagement_id, form, error)
+            return await _console_refusing(request, tenant_id, engagement_id, unit_id, form, error)
         for code_id in revoked:
             await end_streams(request.app, join_code_id=code_id)
         return Redirect(console_url(tenant_id, engagement_id, "personal-codes"), status_code=303)
