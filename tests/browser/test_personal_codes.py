@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import CONSULTANT, Browsing
 from tests.browser.test_theme_day import Table, _advance, _map_relations, _rate_everything, _today
@@ -16,6 +16,14 @@ from tests.browser.test_theme_day import Table, _advance, _map_relations, _rate_
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 UNITS = ("Visitationen", "Hjemmesygeplejen")
+
+
+def _visitation(page: Page, table: str) -> Locator:
+    """Visitationen's count in the console's `table` (personal codes, or progress)."""
+    row = page.locator(f"{table} tr").filter(
+        has=page.get_by_role("rowheader", name="Visitationen", exact=True)
+    )
+    return row.locator("[data-personal-codes], [data-people-rated]")
 
 
 def test_a_unit_rates_one_by_one_with_a_slip_each_and_the_console_counts_them(browsing: Browsing) -> None:
@@ -52,7 +60,7 @@ def test_a_unit_rates_one_by_one_with_a_slip_each_and_the_console_counts_them(br
 
     console.goto(f"{base}/console")
     _advance(console, "Mapping and rating")
-    expect(console.locator("[data-personal-codes]").first).to_have_text("0 of 3 rated")
+    expect(_visitation(console, "#personal-codes")).to_have_text("0 of 3 rated")
 
     # Two people, each with their own slip on their own phone.
     for index, code in enumerate(codes[:2]):
@@ -64,13 +72,13 @@ def test_a_unit_rates_one_by_one_with_a_slip_each_and_the_console_counts_them(br
         _rate_everything(table, 2 + index)
 
     console.goto(f"{base}/console")
-    expect(console.locator("#personal-codes [data-personal-codes]").first).to_have_text("2 of 3 rated")
-    expect(console.locator("#progress [data-people-rated]").first).to_have_text("2 of 3 rated")
+    expect(_visitation(console, "#personal-codes")).to_have_text("2 of 3 rated")
+    expect(_visitation(console, "#progress")).to_have_text("2 of 3 rated")
     assert all(code not in console.content() for code in codes)
 
     danish = browsing.signed_in(CONSULTANT)
     danish.context.add_cookies([{"name": "balkort_lang", "value": "da", "url": app.base_url}])
     danish.goto(f"{base}/console")
     expect(danish.get_by_role("heading", name="Personlige koder")).to_be_visible()
-    expect(danish.locator("#personal-codes [data-personal-codes]").first).to_have_text("2 af 3 har vurderet")
+    expect(_visitation(danish, "#personal-codes")).to_have_text("2 af 3 har vurderet")
     browsing.check(danish, "console-personal-codes-da")
