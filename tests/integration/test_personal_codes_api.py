@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from services.auth.join_codes import end_of_theme_day
 from services.settings import Settings
 from tests.http_harness import ADMIN, Person, Story, flat, onboard, serving
 from tests.integration.test_join_codes_api import assert_problem, join
@@ -69,58 +68,6 @@ def progress_of(board: dict[str, Any], unit: str) -> tuple[int, int | None]:
 
 def cell(matrix: dict[str, Any], unit: str, counterpart: str) -> dict[str, Any]:
     return next(c for c in matrix["cells"] if (c["unit_id"], c["counterpart_id"]) == (unit, counterpart))
-
-
-async def test_personal_codes_rate_one_by_one_and_the_aggregate_shows_once_enough_have_rated(
-    backend: Settings,
-) -> None:
-    async with serving(backend, quick_hashes=True) as story:
-        day = await rated_one_by_one(story)
-        a, b, _c = day.units
-        issued = await day.admin.post(day.codes_of(a), {"people": 4})
-        assert issued["people"] == 4
-        assert [s["slip"] for s in issued["slips"]] == [1, 2, 3, 4]
-        codes = [s["code"] for s in issued["slips"]]
-        assert len(set(codes)) == 4
-        theme_date = datetime.now(UTC).date() + timedelta(days=30)
-        assert datetime.fromisoformat(issued["expires_at"]) == end_of_theme_day(theme_date)
-        assert all(
-            s["join_url"].endswith(f"/join#{s['code']}") and "<svg" in s["qr_svg"] for s in issued["slips"]
-        )
-
-        # The first person rates, then again on another phone: the same rater, rating anew.
-        await rate(story, day, codes[0], 1)
-        board = await day.admin.get(f"{day.engagement}/board")
-        assert progress_of(board, a) == (1, 4)
-        await rate(story, day, codes[0], 5)
-        board = await day.admin.get(f"{day.engagement}/board")
-        assert progress_of(board, a) == (1, 4)
-        assert progress_of(board, b) == (0, None)
-        await rate(story, day, codes[1], 3)
-        assert progress_of(await day.admin.get(f"{day.engagement}/board"), a) == (2, 4)
-        assert (await day.admin.get(day.codes_of(a)))["rated"] == 2
-
-        # Two raters are fewer than the threshold: nothing of the relation is shown.
-        await day.admin.post(f"{day.engagement}/phase/advance", {"expected_phase": "mapping"}, expect=200)
-        hidden = cell(await day.admin.get(f"{day.engagement}/matrix"), a, b)
-        assert hidden["shown"] is False
-        assert hidden["raters"] is None
-
-        # A third person comes late: the facilitator steps back, they rate, and the figure shows.
-        await day.admin.post(
-            f"{day.engagement}/phase/back",
-            {"expected_phase": "dance_cards", "reason": "En kom sent"},
-            expect=200,
-        )
-        await rate(story, day, codes[2], 3)
-        await day.admin.post(f"{day.engagement}/phase/advance", {"expected_phase": "mapping"}, expect=200)
-        shown = cell(await day.admin.get(f"{day.engagement}/matrix"), a, b)
-        assert shown["shown"] is True
-        assert shown["raters"] == THRESHOLD
-        # The first person's second rating replaced their first: (5 + 3 + 3) / 3.
-        assert shown["index"] == "3.67"
-        board = await day.admin.get(f"{day.engagement}/board")
-        assert progress_of(board, a) == (3, 4)
 
 
 async def test_a_unit_that_rates_together_gets_no_personal_codes(backend: Settings) -> None:
