@@ -46,6 +46,7 @@ async def test_the_console_issues_a_sheet_of_slips_once_in_danish_and_counts_who
     browser = await signed_in_browser(site.client, ADMIN)
     console = await browser.get(console_of(engagement))
     assert "Personlige koder" in console
+    assert "et bords deltagerkode tæller som én person" in console
 
     sheet = await issue(browser, engagement, "Visitationen", "3")
     assert sheet.status_code == 200, sheet.text[:2000]
@@ -136,6 +137,7 @@ async def test_wrong_counts_and_units_that_rate_together_are_refused_and_record_
     await together.advance("prepared", "theme_day_open")
     console = await browser.get(console_of(together))
     assert "Personlige koder" not in console
+    assert 'id="table-code-counts-once"' not in console
     refused = await issue(browser, together, "Akutteamet", "4")
     assert refused.status_code == 409
     assert "Personlige koder er til forløb, hvor deltagerne vurderer hver for sig." in refused.text
