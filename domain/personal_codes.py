@@ -13,13 +13,16 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.errors import InvariantViolated, NotFound
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 
 PERSONAL_CODES_NAMESPACE = UUID("5c0e7a2d-3b91-5f46-8d2a-9e1b4c6f0a73")
 # A batch (the first or an extension) is for this many people at most: a unit's table, not a city.
 MOST_PEOPLE_PER_BATCH = 200
+# A slip's code is derived from its batch and number; one equal to a code issued before (a chance
+# of one in 2**50 per pair) is derived again with the next draw, this many at most.
+DRAWS_PER_SLIP = 3
 
 
 def check_personal_codes_allowed(rating_mode: RatingMode) -> None:
@@ -46,10 +49,19 @@ class PersonalCodes(Aggregate):
     expires_at: datetime
     headcounts: tuple[tuple[datetime, int], ...]
     commands: frozenset[UUID]
+    # Each batch (the first or an extension) by the command that issued it: (command id, first
+    # slip, how many slips). A retried command is answered with its batch's slips again.
+    batches: tuple[tuple[UUID, int, int], ...]
 
     @staticmethod
     def create_id(tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> UUID:
         return uuid5(PERSONAL_CODES_NAMESPACE, f"{tenant_id}/{engagement_id}/{unit_id}")
+
+    @staticmethod
+    def batch_id(codes_id: UUID, command_id: UUID) -> UUID:
+        """The id of the batch a command issues to the unit's codes `codes_id`: the same for a
+        retry of the command (its command id is the same), another for every other command."""
+        return uuid5(PERSONAL_CODES_NAMESPACE, f"{codes_id}/batch/{command_id}")
 
     @classmethod
     def issue(
@@ -91,6 +103,7 @@ class PersonalCodes(Aggregate):
         self.expires_at = expires_at
         self.headcounts = ((provenance.occurred_at, len(code_ids)),)
         self.commands = frozenset({provenance.command_id})
+        self.batches = ((provenance.command_id, 1, len(code_ids)),)
 
     @property
     def people(self) -> int:
@@ -103,11 +116,21 @@ class PersonalCodes(Aggregate):
             return self.people
         return next((n for at, n in reversed(self.headcounts) if at <= moment), 0)
 
-    def check_new_command(self, provenance: Provenance) -> None:
-        """A command that already issued slips here (a retried request) issues none again: the
-        codes it drew were shown once and are not kept."""
-        if provenance.command_id in self.commands:
-            raise AlreadyExists("personal_codes_issued_by_this_request")
+    def slips_issued_by(self, command_id: UUID, people: int) -> tuple[int, ...] | None:
+        """The slips a command issued (a retried request is answered with them again), or None
+        when it issued none here. The same command for another number of people is refused."""
+        for issuer, first, count in self.batches:
+            if issuer == command_id:
+                if count != people:
+                    raise InvariantViolated("personal_codes_request_changed", issued=count, people=people)
+                return tuple(range(first, first + count))
+        return None
+
+    def batch_of(self, slip: int) -> UUID:
+        """The id of the batch that issued `slip`."""
+        self.code_of(slip)
+        issuer = next(c for c, first, count in self.batches if first <= slip < first + count)
+        return self.batch_id(self.id, issuer)
 
     def extend(
         self,
@@ -116,14 +139,17 @@ class PersonalCodes(Aggregate):
         expires_at: datetime,
         provenance: Provenance,
     ) -> None:
-        """More slips for people who came later; numbered on from the last."""
+        """More slips for people who came later; numbered on from the last. A command that
+        issued slips here already (a retried request) records nothing new."""
+        if self.slips_issued_by(provenance.command_id, len(code_ids)) is not None:
+            return
         check_personal_codes_allowed(rating_mode)
         check_people(len(code_ids))
-        self.check_new_command(provenance)
         self._extended(code_ids=tuple(code_ids), expires_at=expires_at, provenance=provenance)
 
     @event("Extended")
     def _extended(self, code_ids: tuple[UUID, ...], expires_at: datetime, provenance: Provenance) -> None:
+        self.batches = (*self.batches, (provenance.command_id, len(self.slips) + 1, len(code_ids)))
         self.slips = (*self.slips, *code_ids)
         self.expires_at = max(self.expires_at, expires_at)
         self._count(provenance)

@@ -133,8 +133,13 @@ SENTENCES: dict[str, str] = {
         "personal codes are for engagements rated by individuals; here each unit rates together"
     ),
     "personal_codes_people": "a batch of personal codes is for 1 to {most} people, not {people}",
-    "personal_codes_issued_by_this_request": (
-        "this request issued its personal codes already; they were shown once and are not kept"
+    "personal_codes_request_changed": (
+        "this request issued personal codes for {issued} people before, not {people}; "
+        "send a new request for more"
+    ),
+    "personal_code_not_derivable": (
+        "the code of slip {slip} was made under a platform secret no longer configured; "
+        "revoke the slip and issue a new code"
     ),
     "no_personal_code": "no personal code {slip} for this unit",
     "no_personal_codes": "no personal codes were issued for this unit",

@@ -7,6 +7,7 @@ table in, and the anchors of each tenant's hash chain kept outside its own store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -21,7 +22,7 @@ from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
 from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
 from domain.join_code import JoinCode, JoinCodeRoster
-from domain.personal_codes import PersonalCodes
+from domain.personal_codes import DRAWS_PER_SLIP, PersonalCodes
 from domain.provenance import Provenance
 from domain.ratings import RatingMode
 from domain.tenant import Tenant
@@ -221,28 +222,38 @@ class PlatformRecords(BalkortApplication):
         engagement_id: UUID,
         unit_id: UUID,
         rating_mode: RatingMode,
-        digests: tuple[str, ...],
+        people: int,
+        digest_for: Callable[[UUID, int, int], str],
         expires_at: datetime,
         provenance: Provenance,
-    ) -> PersonalCodes:
-        """Records a join code per digest and adds them to the unit's personal codes (the first
-        batch, or an extension), all in one save: there are never codes without their batch, nor a
-        batch counting codes that do not exist. Raises AlreadyExists for a digest known already
-        (draw again) or a command that issued here before, InvariantViolated for a unit that
-        rates together or a count out of bounds."""
+    ) -> tuple[PersonalCodes, tuple[int, ...]]:
+        """Records a join code for each of `people` slips and adds them to the unit's personal
+        codes (the first batch, or an extension), all in one save: there are never codes without
+        their batch, nor a batch counting codes that do not exist. `digest_for(batch id, slip,
+        draw)` gives the digest of a slip's derived code. The batch and its slips' numbers; for a
+        command that issued here before (a retried request), those it issued then, recording
+        nothing new. Raises InvariantViolated for a unit that rates together, a count out of
+        bounds or a command sent again for another count."""
         self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
-        if any(self._exists(JoinCode.create_id(digest)) for digest in digests):
-            raise AlreadyExists("join_code_issued")
-        batch_id = PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+        codes_id = PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+        batch_id = PersonalCodes.batch_id(codes_id, provenance.command_id)
         for _ in range(ROSTER_SAVE_ATTEMPTS):
+            try:
+                batch: PersonalCodes | None = self.repository.get(codes_id)
+            except AggregateNotFoundError:
+                batch = None
+            if batch is not None:
+                issued = batch.slips_issued_by(provenance.command_id, people)
+                if issued is not None:
+                    return batch, issued
+            first = 1 if batch is None else len(batch.slips) + 1
+            numbers = tuple(range(first, first + people))
             codes = [
                 JoinCode.issue(tenant_id, engagement_id, unit_id, digest, expires_at, provenance)
-                for digest in digests
+                for digest in self._fresh_digests(batch_id, numbers, digest_for)
             ]
             code_ids = tuple(code.id for code in codes)
-            try:
-                batch: PersonalCodes = self.repository.get(batch_id)
-            except AggregateNotFoundError:
+            if batch is None:
                 batch = PersonalCodes.issue(
                     tenant_id, engagement_id, unit_id, rating_mode, code_ids, expires_at, provenance
                 )
@@ -252,8 +263,23 @@ class PlatformRecords(BalkortApplication):
                 self.save(batch, *codes)
             except IntegrityError:
                 continue
-            return batch
+            return batch, numbers
         raise IntegrityError(f"the personal codes of unit {unit_id} kept changing; try again")
+
+    def _fresh_digests(
+        self, batch_id: UUID, numbers: tuple[int, ...], digest_for: Callable[[UUID, int, int], str]
+    ) -> list[str]:
+        """A digest per slip, of its first derived code not issued before."""
+        chosen: list[str] = []
+        for slip in numbers:
+            for draw in range(DRAWS_PER_SLIP):
+                digest = digest_for(batch_id, slip, draw)
+                if digest not in chosen and not self._exists(JoinCode.create_id(digest)):
+                    chosen.append(digest)
+                    break
+            else:
+                raise AlreadyExists("join_code_issued")
+        return chosen
 
     def personal_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> PersonalCodes | None:
         """The unit's personal codes in the engagement; None before any were issued."""

@@ -47,7 +47,7 @@ from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
 from domain.roles import Role
 from projections.lineage import NodeKind
-from services.http.idempotency import MAX_KEY_LENGTH, REFUSED_ON_RETRY_SUFFIXES, IdempotencyMiddleware
+from services.http.idempotency import ANSWERED_BY_COMMAND_SUFFIXES, MAX_KEY_LENGTH, IdempotencyMiddleware
 from services.usecases.bus import HANDLERS
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -258,11 +258,11 @@ IDEMPOTENCY_KEY = _header(
     "Keys are kept per caller, method and path.",
     {"type": "string", "maxLength": MAX_KEY_LENGTH},
 )
-RETRY_REFUSED_KEY = _header(
+COMMAND_KEY = _header(
     "Idempotency-Key",
-    "Any string the client chooses per command. The answer carries codes, which are not kept, so "
-    "a retry with the same key is not answered again: it is refused (409, "
-    "`personal_codes_issued_by_this_request`) and records nothing new.",
+    "Any string the client chooses per command. The answer carries codes, which are not kept: a "
+    "retry with the same key (and body) is answered with the same codes, derived again, and "
+    "records nothing new; the same key for another number of people is refused (409).",
     {"type": "string", "maxLength": MAX_KEY_LENGTH},
 )
 OCCURRED_AT = _header(
@@ -312,8 +312,8 @@ def _declare_headers(document: dict[str, Any], found: list[Operation]) -> None:
             continue
         if op.keyed:
             _add_parameter(operation, IDEMPOTENCY_KEY)
-        elif op.method == "post" and op.path.endswith(REFUSED_ON_RETRY_SUFFIXES):
-            _add_parameter(operation, RETRY_REFUSED_KEY)
+        elif op.method == "post" and op.path.endswith(ANSWERED_BY_COMMAND_SUFFIXES):
+            _add_parameter(operation, COMMAND_KEY)
         if op.conditional:
             _add_parameter(operation, IF_MATCH)
         if op.dated:

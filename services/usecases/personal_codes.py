@@ -1,7 +1,9 @@
 """Personal codes: a join code per person of a unit, where participants rate one by one.
 
-The facilitator says how many people a unit has; a code is drawn for each, shown this once on a
-sheet of slips (code, QR code, join link) and kept only as a digest, like every join code. Each
+The facilitator says how many people a unit has; a code is derived for each (from the batch the
+request's command id names and the slip's number, services/auth/personal_codes.py), shown on a
+sheet of slips (code, QR code, join link) and kept only as a digest, like every join code. A
+retried request gets the same codes again. Each
 code rates as its own pseudonymous rater (its holder's ratings are recorded under a pseudonym of
 the code's id, `TenantApplication.pseudonym`), so the same code on another phone is the same
 rater. Progress is a count: how many of the unit's people have rated, never which.
@@ -17,17 +19,15 @@ from uuid import UUID
 
 import msgspec
 
-from domain.errors import AlreadyExists, NotFound
+from domain.errors import InvariantViolated, NotFound
 from domain.personal_codes import PersonalCodes, check_people
 from domain.provenance import Provenance
-from services.auth.join_codes import digest_of, end_of_theme_day, new_code
+from services.auth.join_codes import digest_of, end_of_theme_day
+from services.auth.personal_codes import code_of_slip, derived_code
 from services.bootstrap import Container
 from services.usecases.bus import query
 from services.usecases.join_codes import join_url, qr_code_svg
 from services.usecases.reads import engagement_view
-
-# A batch whose freshly drawn codes collide with issued ones is drawn again, this often.
-DRAWS = 3
 
 
 class IssuePersonalCodes(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,7 +39,7 @@ class IssuePersonalCodes(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PersonalSlip(msgspec.Struct, frozen=True, kw_only=True):
-    """One person's slip: shown this once, never again."""
+    """One person's slip: shown in the answer to the request that issued it (and to its retries)."""
 
     slip: int
     code: str
@@ -49,7 +49,8 @@ class PersonalSlip(msgspec.Struct, frozen=True, kw_only=True):
 
 class PersonalCodesIssued(msgspec.Struct, frozen=True, kw_only=True):
     """The slips just issued (numbered on from earlier batches), and how many people the unit's
-    personal codes are for now. The codes appear here and nowhere else."""
+    personal codes are for now. The codes appear here and nowhere else; a retried request gets
+    the same slips again."""
 
     unit_id: UUID
     people: int
@@ -84,42 +85,51 @@ def _unit_codes_out(batch: PersonalCodes, rated: int) -> PersonalCodesOut:
 async def issue_personal_codes(
     container: Container, tenant_id: UUID, command: IssuePersonalCodes, provenance: Provenance, base_url: str
 ) -> PersonalCodesIssued:
-    """Draw a code for each of `command.people` people of the unit, valid until the end of the
+    """Derive a code for each of `command.people` people of the unit, valid until the end of the
     theme day (Danish time), and record them with the unit's personal codes in one save.
-    Refused where units rate together, for a unit not taking part, after the theme day, and for
-    a request that issued codes before (its codes were shown once and are not kept)."""
+    Refused where units rate together, for a unit not taking part and after the theme day. A
+    retried request (the same command id) is answered with the codes it issued, derived again,
+    and records nothing new."""
     check_people(command.people)
     engagement = await query(container, tenant_id, lambda app: app.engagement(command.engagement_id))
     if command.unit_id not in engagement.unit_ids:
         raise NotFound("unit_not_taking_part", unit=str(command.unit_id))
     expires_at = end_of_theme_day(engagement.preparation.theme_day)
-    for attempt in range(DRAWS):
-        codes = [new_code() for _ in range(command.people)]
-        digests = tuple(digest_of(container.join_code_key, code.replace("-", "")) for code in codes)
-        try:
-            batch: PersonalCodes = await container.offloop(
-                container.control.issue_personal_codes,
-                tenant_id,
-                command.engagement_id,
-                command.unit_id,
-                engagement.rating_mode,
-                digests,
-                expires_at,
-                provenance,
-            )
-        except AlreadyExists as drawn_twice:
-            if drawn_twice.code != "join_code_issued" or attempt == DRAWS - 1:
-                raise
-            continue
-        first = len(batch.slips) - len(codes) + 1
-        slips = []
-        for number, code in enumerate(codes, start=first):
-            url = join_url(base_url, container, code)
-            slips.append(PersonalSlip(slip=number, code=code, join_url=url, qr_svg=qr_code_svg(url)))
-        return PersonalCodesIssued(
-            unit_id=command.unit_id, people=batch.people, expires_at=batch.expires_at, slips=slips
-        )
-    raise AssertionError("unreachable")  # pragma: no cover
+    key, digesting = container.personal_code_keys[0], container.join_code_key
+
+    def digest_for(batch_id: UUID, slip: int, draw: int) -> str:
+        return digest_of(digesting, derived_code(key, tenant_id, batch_id, slip, draw))
+
+    batch, numbers = await container.offloop(
+        container.control.issue_personal_codes,
+        tenant_id,
+        command.engagement_id,
+        command.unit_id,
+        engagement.rating_mode,
+        command.people,
+        digest_for,
+        expires_at,
+        provenance,
+    )
+    slips = [_slip(container, batch, number, base_url) for number in numbers]
+    return PersonalCodesIssued(
+        unit_id=command.unit_id, people=batch.people, expires_at=batch.expires_at, slips=slips
+    )
+
+
+def _slip(container: Container, batch: PersonalCodes, number: int, base_url: str) -> PersonalSlip:
+    code = code_of_slip(
+        container.personal_code_keys,
+        (container.join_code_key, *container.earlier_join_code_keys),
+        batch.tenant_id,
+        batch.batch_of(number),
+        number,
+        batch.code_of(number),
+    )
+    if code is None:
+        raise InvariantViolated("personal_code_not_derivable", slip=number)
+    url = join_url(base_url, container, code)
+    return PersonalSlip(slip=number, code=code, join_url=url, qr_svg=qr_code_svg(url))
 
 
 async def revoke_personal_codes(

@@ -520,11 +520,20 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
         "people",
         lambda f: _("Give a number of people from 1 to %(most)s.", most=f["most"]),
     ),
-    "personal_codes_issued_by_this_request": (
+    "personal_codes_request_changed": (
+        "people",
+        lambda f: _(
+            "This form issued codes for %(issued)s people already, not %(people)s. Reload the console "
+            "to issue codes for more people.",
+            issued=f["issued"],
+            people=f["people"],
+        ),
+    ),
+    "personal_code_not_derivable": (
         "",
         lambda f: _(
-            "These personal codes were issued already and cannot be shown again. Revoke them if the "
-            "sheet is lost, and issue new ones."
+            "The code of slip %(slip)s can no longer be shown. Revoke the slip and issue a new code.",
+            slip=f["slip"],
         ),
     ),
     "no_personal_code": (

@@ -25,6 +25,10 @@ class RatedOneByOne:
     engagement: str
     units: list[str]
 
+    @property
+    def engagement_id(self) -> UUID:
+        return UUID(self.engagement.rsplit("/", 1)[1])
+
     def codes_of(self, unit: str) -> str:
         return f"{self.engagement}/units/{unit}/personal-codes"
 
@@ -85,7 +89,7 @@ async def test_a_unit_that_rates_together_gets_no_personal_codes(backend: Settin
         await day.admin.post(f"{day.engagement}/units/{a}/join-codes", {})
 
 
-async def test_a_batch_is_extended_and_revoked_by_slip_or_whole_and_never_issued_twice(
+async def test_a_batch_is_extended_and_revoked_by_slip_or_whole_and_a_retry_answers_the_same_codes(
     backend: Settings,
 ) -> None:
     async with serving(backend, quick_hashes=True) as story:
@@ -95,13 +99,32 @@ async def test_a_batch_is_extended_and_revoked_by_slip_or_whole_and_never_issued
         more = await day.admin.post(day.codes_of(a), {"people": 3})
         assert [s["slip"] for s in more["slips"]] == [3, 4, 5]
         assert more["people"] == 5
-        # The same request again: its codes were shown once, so it is refused, not issued twice.
+        recorded = story.container.control.personal_codes(day.tenant_id, day.engagement_id, UUID(a))
+        assert recorded is not None
+        # The same request again (its first answer was lost): the same slips and codes, derived
+        # again, and nothing recorded.
         retried = await day.admin.client.post(
             day.admin.base + day.codes_of(a),
             json={"people": 2},
             headers={**day.admin.headers, "Idempotency-Key": "forste-ark"},
         )
-        assert assert_problem(retried, 409)["code"] == "personal_codes_issued_by_this_request"
+        assert retried.status_code == 201, retried.text
+        assert retried.headers["cache-control"] == "no-store"
+        assert [(s["slip"], s["code"], s["join_url"]) for s in retried.json()["slips"]] == [
+            (s["slip"], s["code"], s["join_url"]) for s in first["slips"]
+        ]
+        again = story.container.control.personal_codes(day.tenant_id, day.engagement_id, UUID(a))
+        assert again is not None
+        assert again.version == recorded.version
+        # The same key for another number of people is not the same request.
+        changed = await day.admin.client.post(
+            day.admin.base + day.codes_of(a),
+            json={"people": 4},
+            headers={**day.admin.headers, "Idempotency-Key": "forste-ark"},
+        )
+        assert assert_problem(changed, 409)["code"] == "personal_codes_request_changed"
+        codes = [s["code"] for s in first["slips"] + more["slips"]]
+        assert len(set(codes)) == 5
         for wrong in (0, 201, "to"):
             response = await day.admin.client.post(
                 day.admin.base + day.codes_of(a), json={"people": wrong}, headers=day.admin.headers

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
-from domain.errors import AlreadyExists, InvariantViolated, NotFound
+from domain.errors import InvariantViolated, NotFound
 from domain.personal_codes import MOST_PEOPLE_PER_BATCH, PersonalCodes
 from domain.phases import Phase
 from domain.provenance import Provenance
@@ -67,14 +67,32 @@ def test_a_batch_is_for_one_to_two_hundred_people(people: int) -> None:
     assert refused.value.params == {"most": MOST_PEOPLE_PER_BATCH, "people": people}
 
 
-def test_the_request_that_issued_a_batch_issues_nothing_again() -> None:
+def test_the_request_that_issued_a_batch_is_answered_with_its_slips_and_records_nothing_new() -> None:
+    first, second = anew(), anew(5)
+    codes = PersonalCodes.issue(
+        TENANT_ID, ENGAGEMENT_ID, UNIT_ID, RatingMode.INDIVIDUAL, (uuid4(), uuid4()), EXPIRES, first
+    )
+    codes.extend(RatingMode.INDIVIDUAL, (uuid4(),), EXPIRES, second)
+    recorded = len(codes.collect_events())
+    codes.extend(RatingMode.INDIVIDUAL, (uuid4(),), EXPIRES, second)
+    assert codes.collect_events() == []
+    assert recorded == 2
+    assert (codes.people, codes.slips_issued_by(first.command_id, 2)) == (3, (1, 2))
+    assert codes.slips_issued_by(second.command_id, 1) == (3,)
+    assert codes.slips_issued_by(anew().command_id, 1) is None
+    assert codes.batch_of(2) == PersonalCodes.batch_id(codes.id, first.command_id)
+    assert codes.batch_of(3) == PersonalCodes.batch_id(codes.id, second.command_id) != codes.batch_of(1)
+
+
+def test_the_same_request_for_another_number_of_people_is_refused() -> None:
     first = anew()
     codes = PersonalCodes.issue(
         TENANT_ID, ENGAGEMENT_ID, UNIT_ID, RatingMode.INDIVIDUAL, (uuid4(),), EXPIRES, first
     )
-    with pytest.raises(AlreadyExists) as refused:
-        codes.extend(RatingMode.INDIVIDUAL, (uuid4(),), EXPIRES, first)
-    assert refused.value.code == "personal_codes_issued_by_this_request"
+    with pytest.raises(InvariantViolated) as refused:
+        codes.extend(RatingMode.INDIVIDUAL, (uuid4(), uuid4()), EXPIRES, first)
+    assert refused.value.code == "personal_codes_request_changed"
+    assert refused.value.params == {"issued": 1, "people": 2}
     assert codes.people == 1
 
 
