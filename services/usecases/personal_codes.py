@@ -132,6 +132,23 @@ def _slip(container: Container, batch: PersonalCodes, number: int, base_url: str
     return PersonalSlip(slip=number, code=code, join_url=url, qr_svg=qr_code_svg(url))
 
 
+async def personal_code_sheet(
+    container: Container, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, base_url: str
+) -> tuple[PersonalCodesIssued, frozenset[int]]:
+    """Every slip of the unit again, with the codes they were issued with (derived again, as for
+    a retried request), and the numbers of the slips revoked: the printed sheet shown again
+    (docs/adr/0032). The codes of revoked slips are left out. NotFound before any were issued."""
+    batch = await container.offloop(container.control.personal_codes, tenant_id, engagement_id, unit_id)
+    if batch is None:
+        raise NotFound("no_personal_codes")
+    usable = batch.usable_slips()
+    slips = [_slip(container, batch, number, base_url) for number in usable]
+    sheet = PersonalCodesIssued(
+        unit_id=unit_id, people=batch.people, expires_at=batch.expires_at, slips=slips
+    )
+    return sheet, frozenset(batch.revoked)
+
+
 async def revoke_personal_codes(
     container: Container,
     tenant_id: UUID,

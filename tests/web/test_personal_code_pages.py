@@ -164,3 +164,42 @@ async def test_a_form_sent_twice_issues_its_slips_once_and_shows_the_same_sheet_
     assert "Denne formular har allerede udstedt koder til 2 personer, ikke 3." in changed.text
     api = f"{engagement.api}/units/{engagement.units['Visitationen']}/personal-codes"
     assert (await engagement.admin.get(api))["people"] == 2
+
+
+async def test_the_console_prints_a_units_sheet_again_with_the_same_codes_and_revoked_slips_marked(
+    site: Story,
+) -> None:
+    engagement = await one_by_one(site)
+    browser = await signed_in_browser(site.client, ADMIN)
+    sheet_url = f"{personal_codes_of(engagement, 'Visitationen')}/sheet"
+    assert f'href="{sheet_url}"' not in await browser.get(console_of(engagement))
+    missing = await browser.request("GET", sheet_url)
+    assert missing.status_code == 409  # the console again, saying why
+    assert "Der er ikke udstedt personlige koder til denne enhed." in missing.text
+
+    first = CODE.findall((await issue(browser, engagement, "Visitationen", "2")).text)
+    more = CODE.findall((await issue(browser, engagement, "Visitationen", "2")).text)
+    revoked = await browser.post(
+        f"{personal_codes_of(engagement, 'Visitationen')}/revoke-slip", {"slip": "3"}
+    )
+    assert revoked.status_code == 303
+    console = await browser.get(console_of(engagement))
+    assert f'href="{sheet_url}"' in console
+    assert "Udskriv sedlerne til Visitationen igen" in console
+
+    again = await browser.request("GET", sheet_url)
+    assert again.status_code == 200
+    assert again.headers["cache-control"] == "no-store"
+    assert CODE.findall(again.text) == [first[0], first[1], more[1]]
+    assert [f"Seddel {n}" in again.text for n in (1, 2, 3, 4)] == [True, True, True, True]
+    assert again.text.count("Tilbagekaldt: sedlens kode virker ikke længere.") == 1
+    assert 'class="join-card personal-slip revoked" data-slip="3"' in again.text
+    assert "de samme koder, som da de blev udstedt" in again.text
+    browser.speak("en")
+    english = await browser.get(sheet_url)
+    assert "The sheet printed again: the same codes as when they were issued." in english
+    assert english.count("Do not hand it out.") == 1
+    # Printing again records nothing: the unit still has its slips, one revoked.
+    api = f"{engagement.api}/units/{engagement.units['Visitationen']}/personal-codes"
+    counted = await engagement.admin.get(api)
+    assert (counted["people"], counted["slips_issued"], counted["revoked_slips"]) == (3, 4, [3])

@@ -1,6 +1,7 @@
 """Personal codes on the facilitator console: a code per person of a unit where participants
 rate one by one, issued for as many people as the facilitator says (more when people come
-later), shown once on a sheet of slips to cut apart, and revoked by slip number or all at once.
+later), shown on a sheet of slips to cut apart (again on request, the same codes, revoked slips
+marked), and revoked by slip number or all at once.
 
 The API does the same through the same use case (`services/http/personal_code_routes.py`).
 What the console shows of them is a count: how many people, how many have rated, never who."""
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ControllerRouterHandler
@@ -19,6 +20,7 @@ from markupsafe import Markup
 
 from domain.errors import DomainError
 from domain.personal_codes import MOST_PEOPLE_PER_BATCH
+from projections.documents import EngagementOut, OrganisationOut
 from projections.queries import names_at
 from services.access import FACILITATE, PAGE_TENANT_PREFIX, Policy
 from services.live import end_streams
@@ -26,8 +28,10 @@ from services.requests.provenance import build_provenance
 from services.usecases.join_codes import qr_code_svg
 from services.usecases.personal_codes import (
     IssuePersonalCodes,
+    PersonalCodesIssued,
     PersonalSlip,
     issue_personal_codes,
+    personal_code_sheet,
     revoke_personal_codes,
 )
 from services.web.consultant.console import (
@@ -56,6 +60,20 @@ class Slip:
     issued: PersonalSlip
     join_page: str
     qr: Markup
+    revoked = False
+
+    @property
+    def number(self) -> int:
+        return self.issued.slip
+
+
+@dataclass(frozen=True)
+class RevokedSlip:
+    """A slip revoked, on a sheet printed again: its number, marked, without its code."""
+
+    unit: str
+    number: int
+    revoked = True
 
 
 def _qr(url: str, unit: str) -> Markup:
@@ -100,7 +118,8 @@ class PersonalCodePages(Controller):
         unit_id: FromPath[UUID],
         data: Form,
     ) -> Response[Any]:
-        """Personal codes for the number of people given, shown this once on a sheet of slips."""
+        """Personal codes for the number of people given, shown on a sheet of slips (the same
+        sheet again when the form is sent twice)."""
         form = FormData(data)
         engagement, organisation = await read_engagement(request, tenant_id, engagement_id)
         container = app_container(request)
@@ -115,22 +134,21 @@ class PersonalCodePages(Controller):
             )
         except (FormInvalid, DomainError) as error:
             return await _console_refusing(request, tenant_id, engagement_id, unit_id, form, error)
-        name = names_at(organisation, None).get(unit_id, str(unit_id))
-        slips = [
-            Slip(name, slip, slip.join_url.split("#", 1)[0], _qr(slip.join_url, name))
-            for slip in issued.slips
-        ]
-        host = (request.url.hostname or "").lower()
-        return page(
-            "consultant/personal_code_sheet.html",
-            engagement=engagement,
-            tenant_id=tenant_id,
-            unit=name,
-            slips=slips,
-            people=issued.people,
-            valid_through=valid_through(issued.expires_at),
-            unreachable=container.settings.public_url is None and host in LOCAL_HOSTS,
-        )
+        return _sheet(request, engagement, organisation, tenant_id, unit_id, issued, frozenset(), again=False)
+
+    @get("/console/units/{unit_id:uuid}/personal-codes/sheet", opt=FACILITATE.opt())
+    async def sheet(
+        self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], unit_id: FromPath[UUID]
+    ) -> Response[Any]:
+        """The unit's sheet of slips printed again: the same codes, revoked slips marked."""
+        engagement, organisation = await read_engagement(request, tenant_id, engagement_id)
+        try:
+            issued, revoked = await personal_code_sheet(
+                app_container(request), tenant_id, engagement_id, unit_id, str(request.base_url)
+            )
+        except DomainError as error:
+            return await _console_refusing(request, tenant_id, engagement_id, unit_id, FormData({}), error)
+        return _sheet(request, engagement, organisation, tenant_id, unit_id, issued, revoked, again=True)
 
     @post("/console/units/{unit_id:uuid}/personal-codes/revoke-slip", opt=FACILITATE.opt(), status_code=303)
     async def revoke_slip(
@@ -180,6 +198,36 @@ class PersonalCodePages(Controller):
         return Redirect(console_url(tenant_id, engagement_id, "personal-codes"), status_code=303)
 
 
+def _sheet(
+    request: Req,
+    engagement: EngagementOut,
+    organisation: OrganisationOut,
+    tenant_id: UUID,
+    unit_id: UUID,
+    issued: PersonalCodesIssued,
+    revoked: frozenset[int],
+    *,
+    again: bool,
+) -> Template:
+    name = names_at(organisation, None).get(unit_id, str(unit_id))
+    shown: list[Slip | RevokedSlip] = [
+        Slip(name, slip, slip.join_url.split("#", 1)[0], _qr(slip.join_url, name)) for slip in issued.slips
+    ]
+    shown += [RevokedSlip(name, number) for number in revoked]
+    host = (request.url.hostname or "").lower()
+    return page(
+        "consultant/personal_code_sheet.html",
+        engagement=engagement,
+        tenant_id=tenant_id,
+        unit=name,
+        slips=sorted(shown, key=lambda slip: slip.number),
+        people=issued.people,
+        again=again,
+        valid_through=valid_through(issued.expires_at),
+        unreachable=app_container(request).settings.public_url is None and host in LOCAL_HOSTS,
+    )
+
+
 def _slip_number(form: FormData) -> int:
     raw = str(form.get("slip") or "").strip()
     if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
@@ -190,6 +238,7 @@ def _slip_number(form: FormData) -> int:
 PAGES: list[ControllerRouterHandler] = [PersonalCodePages]
 POLICY: dict[tuple[str, str], Policy] = {
     ("POST", _UNIT): FACILITATE,
+    ("GET", f"{_UNIT}/sheet"): FACILITATE,
     ("POST", f"{_UNIT}/revoke-slip"): FACILITATE,
     ("POST", f"{_UNIT}/revoke"): FACILITATE,
 }
