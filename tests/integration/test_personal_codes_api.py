@@ -4,6 +4,7 @@ says how many of a unit's people have rated, never who (docs/adr/0032)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,3 +159,29 @@ async def test_a_batch_is_extended_and_revoked_by_slip_or_whole_and_a_retry_answ
         # Later arrivals still get codes, numbered on.
         again = await day.admin.post(day.codes_of(a), {"people": 1})
         assert (again["people"], again["slips"][0]["slip"]) == (1, 6)
+
+
+async def test_two_copies_of_one_request_sent_at_once_issue_one_batch_and_answer_the_same_codes(
+    backend: Settings,
+) -> None:
+    async with serving(backend, quick_hashes=True) as story:
+        day = await rated_one_by_one(story)
+        a, b = day.units[:2]
+        headers = {**day.admin.headers, "Idempotency-Key": "afbrudt"}
+        answers = await asyncio.gather(
+            *(
+                day.admin.client.post(day.admin.base + day.codes_of(a), json={"people": 3}, headers=headers)
+                for _ in range(2)
+            )
+        )
+        assert [answer.status_code for answer in answers] == [201, 201], [answer.text for answer in answers]
+        first, second = (answer.json() for answer in answers)
+        assert first["slips"] == second["slips"]
+        assert [s["slip"] for s in first["slips"]] == [1, 2, 3]
+        counted = await day.admin.get(day.codes_of(a))
+        assert (counted["people"], counted["slips_issued"]) == (3, 3)
+        # The same key for another unit is another request: other codes.
+        other = await day.admin.post(day.codes_of(b), {"people": 3}, **{"Idempotency-Key": "afbrudt"})
+        assert {s["code"] for s in other["slips"]}.isdisjoint(s["code"] for s in first["slips"])
+        for slip in first["slips"]:
+            await join(story, slip["code"], base=day.admin.base)
