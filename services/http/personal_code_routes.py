@@ -1,7 +1,8 @@
 """Personal codes: a join code per person of a unit, where participants rate one by one.
 
 Issued in batches by facilitators (the first for as many people as the unit has, more when
-people come later); each answer carries its slips' codes, join links and QR codes this once.
+people come later); each answer carries its slips' codes, join links and QR codes, the same
+again for a retry of the same request.
 Listed as a count of people and of those who have rated, and the slips revoked by number:
 never a code, never who rated, never when (docs/adr/0032).
 """
@@ -58,8 +59,9 @@ class PersonalCodeController(Controller):
         """Issue a personal code for each of `people` people of the unit: each rates as a
         pseudonymous rater of its own, until the end of the theme day (Danish time). Only where
         participants rate one by one (409 where units rate together). Slips are numbered on from
-        earlier batches; the answer is the only place their codes appear, and a retried request
-        (same Idempotency-Key) is refused with 409 rather than issuing twice."""
+        earlier batches; the answer is the only place the API shows their codes. A retried request
+        (same Idempotency-Key and body) answers the same slips and codes again and records nothing
+        new; the same key for another number of people is refused (409)."""
         provenance = build_provenance(request, request.user, tenant_id, "IssuePersonalCodes")
         command = IssuePersonalCodes(engagement_id=engagement_id, unit_id=unit_id, people=data.people)
         issued = await issue_personal_codes(container, tenant_id, command, provenance, str(request.base_url))
