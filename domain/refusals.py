@@ -129,6 +129,21 @@ SENTENCES: dict[str, str] = {
     "join_code_after_theme_day": "a join code expires with its theme day at the latest",
     "join_code_issued": "this join code has been issued already",
     "no_join_code": "no join code {code} for this unit",
+    # Personal codes (personal_codes.py)
+    "personal_codes_need_individual_rating": (
+        "personal codes are for engagements rated by individuals; here each unit rates together"
+    ),
+    "personal_codes_people": "a batch of personal codes is for 1 to {most} people, not {people}",
+    "personal_codes_request_changed": (
+        "this request issued personal codes for {issued} people before, not {people}; "
+        "send a new request for more"
+    ),
+    "personal_code_not_derivable": (
+        "the code of slip {slip} was made under a platform secret no longer configured; "
+        "revoke the slip and issue a new code"
+    ),
+    "no_personal_code": "no personal code {slip} for this unit",
+    "no_personal_codes": "no personal codes were issued for this unit",
     # Client organisations (tenant.py)
     "tenant_needs_name": "a client organisation needs a name",
     "slug_invalid": "slug {slug!r} must be lower-case letters, digits and inner hyphens",

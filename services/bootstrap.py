@@ -62,6 +62,8 @@ class Container:
     # keys are looked up under those.
     join_code_key: bytes
     earlier_join_code_keys: tuple[bytes, ...]
+    # Derive personal codes (services/auth/personal_codes.py), the current key first.
+    personal_code_keys: tuple[bytes, ...]
     # Sign-in and join-code attempts, and tokens signed out before they expire.
     attempts: Attempts
     revocations: Revocations
@@ -139,6 +141,7 @@ def build_container(settings: Settings) -> Container:
         ),
         join_code_key=secret_keys.join_codes,
         earlier_join_code_keys=secret_keys.earlier_join_codes,
+        personal_code_keys=(secret_keys.personal_codes, *secret_keys.earlier_personal_codes),
         attempts=attempts_for(settings, redis),
         revocations=Revocations(redis, settings.rate_limit_namespace),
         keys=keys,

@@ -94,6 +94,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/revoke"): FACILITATE,
     ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.svg"): FACILITATE,
     ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.png"): FACILITATE,
+    # Personal codes, a join code per person where individuals rate: issued in batches, counted
+    # (people and how many rated, never who), revoked by slip or all at once, by facilitators.
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes"): FACILITATE,
+    ("GET", f"{_E}/units/{{unit_id:uuid}}/personal-codes"): FACILITATE,
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes/revoke"): FACILITATE,
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes/{{slip:int}}/revoke"): FACILITATE,
     # The theme day: mapping and ratings, dance cards, the schedule, dialogues, wrap-ups.
     ("PUT", f"{_E}/units/{{unit_id:uuid}}/relations"): TAKE_PART_AT_TABLE,
     ("GET", f"{_E}/relations"): READ_AT_TABLE,

@@ -516,6 +516,39 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
         "",
         lambda f: _("That join code is not this unit's. Reload the page and try again."),
     ),
+    # personal_codes.py and the personal codes' service
+    "personal_codes_need_individual_rating": (
+        "people",
+        lambda f: _(
+            "Personal codes are for engagements where participants rate one by one. Here each unit "
+            "rates together: give each table a join code instead."
+        ),
+    ),
+    "personal_codes_people": (
+        "people",
+        lambda f: _("Give a number of people from 1 to %(most)s.", most=f["most"]),
+    ),
+    "personal_codes_request_changed": (
+        "people",
+        lambda f: _(
+            "This form issued codes for %(issued)s people already, not %(people)s. Reload the console "
+            "to issue codes for more people.",
+            issued=f["issued"],
+            people=f["people"],
+        ),
+    ),
+    "personal_code_not_derivable": (
+        "",
+        lambda f: _(
+            "The code of slip %(slip)s can no longer be shown. Revoke the slip and issue a new code.",
+            slip=f["slip"],
+        ),
+    ),
+    "no_personal_code": (
+        "slip",
+        lambda f: _("There is no slip number %(slip)s for this unit.", slip=f["slip"]),
+    ),
+    "no_personal_codes": ("", lambda f: _("No personal codes have been issued for this unit.")),
 }
 
 

@@ -23,7 +23,7 @@ from services.web.admin import organisations as admin_organisations
 from services.web.audit import pages as audit_pages
 from services.web.auth import pages as auth_pages
 from services.web.board import pages as board_pages
-from services.web.consultant import console, join_codes, portfolio, schedule
+from services.web.consultant import console, join_codes, personal_codes, portfolio, schedule
 from services.web.dashboards import exports
 from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
@@ -44,6 +44,7 @@ _AREAS = (
     portfolio,
     console,
     join_codes,
+    personal_codes,
     schedule,
     table,
     mapping,

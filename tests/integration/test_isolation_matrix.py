@@ -76,6 +76,8 @@ SHARED_PARAMS = {
     "invitation_id": str(uuid4()),
     # No token signed here: turning messages off by it answers 404 to anyone.
     "token": "not-a-token",
+    # A personal code's slip number: which unit's slip follows from the path's tenant and unit.
+    "slip": "1",
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
