@@ -57,6 +57,8 @@ class Container:
     # keys are looked up under those.
     join_code_key: bytes
     earlier_join_code_keys: tuple[bytes, ...]
+    # Keys the one-time links of invitations and forgotten passwords (services/auth/links.py).
+    link_key: bytes
     # Sign-in and join-code attempts, and tokens signed out before they expire.
     attempts: Attempts
     revocations: Revocations
@@ -128,6 +130,7 @@ def build_container(settings: Settings) -> Container:
         ),
         join_code_key=secret_keys.join_codes,
         earlier_join_code_keys=secret_keys.earlier_join_codes,
+        link_key=secret_keys.links,
         attempts=attempts_for(settings, redis),
         revocations=Revocations(redis, settings.rate_limit_namespace),
         keys=keys,

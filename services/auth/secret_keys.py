@@ -157,6 +157,11 @@ class SecretKeys:
         previous = tuple(hkdf(r.encode(), b"balkort/join-codes/v2") for r in self.earlier_roots[1:])
         return previous + tuple(legacy_join_code_key(r) for r in self.earlier_roots)
 
+    @property
+    def links(self) -> bytes:
+        """Keys the one-time links of invitations and forgotten passwords (docs/adr/0029)."""
+        return hkdf(self.root, b"balkort/links/v1")
+
     def pseudonyms(self, store: str) -> str:
         """A tenant store's key for the pseudonyms of individual raters."""
         return hkdf(self.root, f"balkort/pseudonyms/v2/{store}".encode()).hex()
