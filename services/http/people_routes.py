@@ -2,9 +2,11 @@
 accounts and forgotten passwords (docs/adr/0029). The use cases are `services.usecases.people`.
 
 What someone does through a link (taking up an invitation, setting a new password) and asking
-for a new password need no token; they live under `/api/v1/auth/`, whose answers are never
-kept by the idempotency keys (they may carry a token), and the link's token travels in the
-body, never in a URL that logs would keep.
+for a new password need no token. Opening and taking up an invitation live under
+`/api/v1/auth/`, whose answers are never kept by the idempotency keys (taking one up answers
+with a token; its link is used up, so a retry records nothing); the forgotten password's routes
+keep their answers like any command. A link's token travels in the body, never in a URL that
+logs would keep.
 """
 
 from __future__ import annotations
@@ -49,14 +51,14 @@ _INVITATION = f"{_T}/invitations/{{invitee_id:uuid}}"
 _NO_CONTENT = ResponseSpec(None, description="Done; no content.")
 
 
-class Invitation(msgspec.Struct, frozen=True, kw_only=True):
+class Invitation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An invitation to a role in this organisation, for whoever reads the address."""
 
     email: people.Email
     role: Role
 
 
-class LinkToken(msgspec.Struct, frozen=True, kw_only=True):
+class LinkToken(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The token of an invitation's link (the last part of `/invitations/{token}`)."""
 
     token: Token
@@ -231,7 +233,7 @@ async def accept_by_link(
 
 
 @post(
-    "/api/v1/auth/password/forgot",
+    "/api/v1/password-resets",
     exclude_from_auth=True,
     status_code=202,
     responses=problem_responses(400, 429, 503),
@@ -250,7 +252,7 @@ async def forgot_password(
 
 
 @post(
-    "/api/v1/auth/password/reset",
+    "/api/v1/password-resets/new-password",
     exclude_from_auth=True,
     status_code=204,
     responses={**problem_responses(400, 404, 409, 503), 204: _NO_CONTENT},

@@ -72,8 +72,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     # addresses have accounts, and asking is limited like signing in.
     ("POST", "/api/v1/auth/invitation"): PUBLIC,
     ("POST", "/api/v1/auth/invitation/accept"): PUBLIC,
-    ("POST", "/api/v1/auth/password/forgot"): PUBLIC,
-    ("POST", "/api/v1/auth/password/reset"): PUBLIC,
+    ("POST", "/api/v1/password-resets"): PUBLIC,
+    ("POST", "/api/v1/password-resets/new-password"): PUBLIC,
     # The consultancy's portfolio: staff only, over the tenants each may act in.
     ("GET", "/api/v1/portfolio"): SEE_PORTFOLIO,
     # A tenant and its members.

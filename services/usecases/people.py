@@ -38,7 +38,7 @@ DisplayName = Annotated[str, name_rule(min_length=1, max_length=200)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-class InviteByEmail(msgspec.Struct, frozen=True, kw_only=True):
+class InviteByEmail(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Offer `role` in the organisation to whoever reads `email`."""
 
     tenant_id: UUID
@@ -46,17 +46,17 @@ class InviteByEmail(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
 
 
-class ResendInvitation(msgspec.Struct, frozen=True, kw_only=True):
+class ResendInvitation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     tenant_id: UUID
     invitee_id: UUID
 
 
-class RevokeInvitation(msgspec.Struct, frozen=True, kw_only=True):
+class RevokeInvitation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     tenant_id: UUID
     invitee_id: UUID
 
 
-class AcceptInvitationByLink(msgspec.Struct, frozen=True, kw_only=True):
+class AcceptInvitationByLink(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Take up an invitation through its link: with the password of the account the address
     has, or, without one, a name and a new password for the account it then gets."""
 
@@ -65,20 +65,20 @@ class AcceptInvitationByLink(msgspec.Struct, frozen=True, kw_only=True):
     display_name: DisplayName | None = None
 
 
-class DeactivateAccount(msgspec.Struct, frozen=True, kw_only=True):
+class DeactivateAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     user_id: UUID
 
 
-class RequestPasswordReset(msgspec.Struct, frozen=True, kw_only=True):
+class RequestPasswordReset(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     email: Email
 
 
-class ResetPassword(msgspec.Struct, frozen=True, kw_only=True):
+class ResetPassword(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     token: Token
     password: Password
 
 
-class Invited(msgspec.Struct, frozen=True, kw_only=True):
+class Invited(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The answer to an invitation: the same for every address."""
 
     tenant_id: UUID
@@ -88,7 +88,7 @@ class Invited(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: datetime
 
 
-class Members(msgspec.Struct, frozen=True, kw_only=True):
+class Members(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An organisation's people: who holds which role, and who is invited to which."""
 
     members: list[Person]

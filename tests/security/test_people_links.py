@@ -199,7 +199,7 @@ async def test_a_forgotten_password_answers_alike_for_every_address_and_its_link
     someone = await register(story.container)
     unknown = f"ingen-{uuid4().hex[:10]}@example.dk"
     answers = [
-        await story.client.post("/api/v1/auth/password/forgot", json={"email": email})
+        await story.client.post("/api/v1/password-resets", json={"email": email})
         for email in (someone.email, unknown)
     ]
     known_answer, unknown_answer = ((a.status_code, a.json()) for a in answers)
@@ -210,11 +210,11 @@ async def test_a_forgotten_password_answers_alike_for_every_address_and_its_link
     assert user.reset_link is not None
     token = reset_token(story.container.link_key, someone.user_id, user.reset_link.issue)
     done = await story.client.post(
-        "/api/v1/auth/password/reset", json={"token": token, "password": NEW_PASSWORD}
+        "/api/v1/password-resets/new-password", json={"token": token, "password": NEW_PASSWORD}
     )
     assert done.status_code == 204, done.text
     again = await story.client.post(
-        "/api/v1/auth/password/reset", json={"token": token, "password": PASSWORD + "x"}
+        "/api/v1/password-resets/new-password", json={"token": token, "password": PASSWORD + "x"}
     )
     assert again.status_code == 404
     old = await story.client.post("/api/v1/auth/login", json={"email": someone.email, "password": PASSWORD})
@@ -226,14 +226,14 @@ async def test_a_forgotten_password_answers_alike_for_every_address_and_its_link
     story.client.cookies.clear()
 
     # An expired link is refused.
-    await story.client.post("/api/v1/auth/password/forgot", json={"email": someone.email})
+    await story.client.post("/api/v1/password-resets", json={"email": someone.email})
     user = await story.container.offloop(story.container.control.user, someone.user_id)
     assert user.reset_link is not None
     late = reset_token(story.container.link_key, someone.user_id, user.reset_link.issue)
     minutes = story.container.settings.password_reset_link_minutes
     story.container.clock = lambda: system_provenance("Test").recorded_at + timedelta(minutes=minutes + 1)
     expired = await story.client.post(
-        "/api/v1/auth/password/reset", json={"token": late, "password": PASSWORD}
+        "/api/v1/password-resets/new-password", json={"token": late, "password": PASSWORD}
     )
     assert expired.status_code == 409
     assert expired.json()["code"] == "reset_link_expired"
