@@ -26,6 +26,8 @@ from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
+from services.web.people import links as people_links
+from services.web.people import members as people_members
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
 
@@ -49,6 +51,8 @@ _AREAS = (
     report_pages,
     exports,
     audit_pages,
+    people_members,
+    people_links,
 )
 
 

@@ -74,6 +74,8 @@ SHARED_PARAMS = {
     "file_path": "css/balkort.css",
     # Nobody's invitation: accepting it answers 404 to whoever may call the route.
     "invitation_id": str(uuid4()),
+    # No link's token: opening or using it answers 404 (or 400 for an empty form) to everyone.
+    "token": "not-a-link-token",
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
@@ -300,6 +302,8 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
             # A member's id of this tenant alone; nobody holds a role under it, so changing or
             # removing it answers 404 to whoever may call the route, and the walk disturbs no caller.
             "user_id": str(uuid4()),
+            # Nobody invited under it: resending or withdrawing answers 404 to whoever may call.
+            "invitee_id": str(uuid4()),
         },
     )
 

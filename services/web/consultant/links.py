@@ -20,7 +20,7 @@ ENGAGEMENT_PAGES = (
     "agreements",
     "report",
 )
-TENANT_PAGES = ("engagements/new", "history", "audit")
+TENANT_PAGES = ("engagements/new", "history", "audit", "people")
 
 
 def _caller(principal: Principal, tenant_id: UUID) -> Caller | None:
