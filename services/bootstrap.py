@@ -19,6 +19,9 @@ from services.application import TenantApplication
 from services.auth.revocation import Revocations
 from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
+from services.mail.outbox import Outbox, outbox_store
+from services.mail.sender import Sender
+from services.mail.transport import transport_for
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
@@ -62,6 +65,9 @@ class Container:
     # Sign-in and join-code attempts, and tokens signed out before they expire.
     attempts: Attempts
     revocations: Revocations
+    # What events decide must be sent, and what sends it (docs/adr/0030).
+    outbox: Outbox
+    mail: Sender
     # What join codes are checked against; tests move it to see codes expire.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     closed: bool = False
@@ -76,6 +82,7 @@ class Container:
         await self.idempotency.close()
         if self.redis is not None:
             await self.redis.aclose()
+        await self.offloop(self.outbox.close)
         await self.offloop(self.tenants.close)
         await self.offloop(self.control.close)
 
@@ -109,7 +116,8 @@ def build_container(settings: Settings) -> Container:
     keys = TenantKeys(settings)
     mappers = TenantMappers(keys.get, keys.legacy_until)
     views = view_backend(settings, mappers)
-    return Container(
+    outbox = Outbox(outbox_store(settings), control, views)
+    container = Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),
         control=control,
@@ -127,6 +135,7 @@ def build_container(settings: Settings) -> Container:
             poll_seconds=settings.projector_poll_seconds,
             # Who projects what in this process (docs/adr/0021).
             scope=settings.in_process_projection,
+            follow=outbox.follow_tenant,
         ),
         join_code_key=secret_keys.join_codes,
         earlier_join_code_keys=secret_keys.earlier_join_codes,
@@ -136,7 +145,16 @@ def build_container(settings: Settings) -> Container:
         keys=keys,
         mappers=mappers,
         reports=report_renderer(settings, redis),
+        outbox=outbox,
+        mail=Sender(
+            outbox.store,
+            transport_for(settings),
+            settings,
+            clock=lambda: container.clock(),
+            erased=control.erased,
+        ),
     )
+    return container
 
 
 @contextmanager
@@ -150,6 +168,7 @@ def container_for(settings: Settings) -> Iterator[Container]:
         close_views = getattr(container.views, "close_blocking", None)
         if close_views is not None:
             close_views()
+        container.outbox.close()
         container.tenants.close()
         container.control.close()
 

@@ -43,7 +43,9 @@ def erase_tenant(container: Container, slug: str, provenance: Provenance) -> UUI
 
 
 def finish_erasure(container: Container, tenant_id: UUID) -> None:
-    """The destructive part of an erasure (idempotent): key, store and views."""
+    """The destructive part of an erasure (idempotent): its messages not yet sent, key,
+    store and views."""
+    container.outbox.forget(tenant_id)
     container.keys.delete(tenant_id)
     container.mappers.forget(tenant_id)
     container.views.forget(tenant_id)

@@ -1,0 +1,155 @@
+"""The sender: messages whose time has come (by the product's clock) are leased, composed,
+handed to the transport and marked — each outcome written only by the holder of the lease.
+
+Exactly once, as far as it can be had (docs/adr/0030): a sender that dies before the transport
+accepted a message leaves it leased; the lease runs out and another pass sends it. A sender
+that dies after the server accepted it but before marking it sent leaves the one window: the
+message goes again, with the same Message-ID (and, on the embedded default, into the same .eml
+file, so there it is not doubled at all)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
+from uuid import UUID, uuid4
+
+import anyio
+import anyio.to_thread
+
+from projections.outbox.intents import PLATFORM_ID, Audience, ToAddress, ToRole, ToUser
+from projections.outbox.rows import Outgoing, State
+from projections.outbox.store import SqlOutbox
+from services.mail.compose import compose, message_id
+from services.mail.render import DEFAULT_LANGUAGE, UnknownMessageKind
+from services.mail.transport import DeliveryFailed, Transport
+from services.settings import Settings
+
+logger = logging.getLogger("balkort.outbox")
+
+PASS_LIMIT = 50
+
+
+class Sender:
+    def __init__(
+        self,
+        store: SqlOutbox,
+        transport: Transport,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime],
+        erased: Callable[[UUID], bool],
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.settings = settings
+        self.clock = clock
+        self.erased = erased
+        self.wall = wall
+        self._wake = anyio.Event()
+
+    def wake(self) -> None:
+        """Look for messages due now rather than at the next poll."""
+        self._wake.set()
+
+    async def pass_once(self) -> int:
+        """Sends what is due; returns how many messages were sent."""
+        token = uuid4().hex
+        lease = timedelta(seconds=self.settings.outbox_lease_seconds)
+        claimed = await anyio.to_thread.run_sync(
+            self.store.claim_due, self.clock(), self.wall(), lease, token, PASS_LIMIT
+        )
+        sent = 0
+        for outgoing in claimed:
+            sent += await self._send(outgoing, token)
+        return sent
+
+    async def _send(self, outgoing: Outgoing, token: str) -> int:
+        tenant_id = outgoing.tenant_id
+        if tenant_id != PLATFORM_ID and await anyio.to_thread.run_sync(self.erased, tenant_id):
+            await anyio.to_thread.run_sync(
+                self.store.finish_void, outgoing.key, token, "the organisation was erased"
+            )
+            return 0
+        recipients, language = await anyio.to_thread.run_sync(
+            self._recipients, outgoing.intent.audience, tenant_id
+        )
+        if not recipients:
+            await anyio.to_thread.run_sync(
+                self.store.finish_void, outgoing.key, token, "nobody to send it to"
+            )
+            return 0
+        at = self.wall()
+        try:
+            message = compose(
+                outgoing.intent,
+                recipients,
+                language,
+                sender=self.settings.mail_from,
+                base_url=self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}",
+                at=at,
+            )
+        except UnknownMessageKind:
+            await self._failed(
+                outgoing, token, f"no templates for messages of kind {outgoing.kind!r}", final=True
+            )
+            return 0
+        addresses = [address for _, address in recipients]
+        try:
+            stored_as = await self.transport.deliver(outgoing.key, message, addresses)
+        except DeliveryFailed as error:
+            await self._failed(outgoing, token, str(error))
+            return 0
+        marked = await anyio.to_thread.run_sync(
+            self.store.finish_sent,
+            outgoing.key,
+            token,
+            at,
+            message_id(outgoing.key, self.settings.mail_from),
+            stored_as,
+            ", ".join(addresses),
+        )
+        if not marked:
+            logger.warning("message %s was sent after its lease ran out", outgoing.key)
+        return 1
+
+    async def _failed(self, outgoing: Outgoing, token: str, error: str, final: bool = False) -> None:
+        attempts = outgoing.attempts + 1
+        if final or attempts >= self.settings.outbox_max_attempts:
+            state, next_at = State.FAILED, None
+        else:
+            wait = min(
+                self.settings.outbox_retry_seconds * 2 ** (attempts - 1),
+                self.settings.outbox_max_retry_seconds,
+            )
+            state, next_at = State.FAILING, self.wall() + timedelta(seconds=wait)
+        logger.warning("sending message %s failed (attempt %d): %s", outgoing.key, attempts, error)
+        await anyio.to_thread.run_sync(self.store.finish_retry, outgoing.key, token, error, state, next_at)
+
+    def _recipients(self, audience: Audience, tenant_id: UUID) -> tuple[list[tuple[str, str]], str]:
+        """(name, address) pairs and the language to write in."""
+        match audience:
+            case ToAddress(email=email, name=name, language=language):
+                return ([(name, email)] if parseaddr(email)[1] else []), language
+            case ToUser(user_id=user_id):
+                person = self.store.person(user_id)
+                found = [] if person is None or not person.active else [(person.name, person.email)]
+                return found, DEFAULT_LANGUAGE
+            case ToRole(role=role):
+                return [(p.name, p.email) for p in self.store.role_holders(tenant_id, role)], DEFAULT_LANGUAGE
+
+    async def run(self, follow: Callable[[], object] | None = None) -> None:
+        """Until cancelled: follow the logs (when told how), send what is due, wait."""
+        while True:
+            try:
+                if follow is not None:
+                    await anyio.to_thread.run_sync(follow)
+                while await self.pass_once() == PASS_LIMIT:
+                    pass
+            except Exception:
+                logger.exception("an outbox pass failed; trying again at the next")
+            with anyio.move_on_after(self.settings.outbox_poll_seconds):
+                await self._wake.wait()
+            self._wake = anyio.Event()
