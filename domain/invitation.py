@@ -94,7 +94,9 @@ class Invitations(Aggregate):
         del self.pending[str(tenant_id)]
         self.links = {t: link for t, link in self.links.items() if t != str(tenant_id)}
 
-    def send_link(self, tenant_id: UUID, email: str, expires_at: datetime, provenance: Provenance) -> int:
+    def send_link(
+        self, tenant_id: UUID, tenant_name: str, email: str, expires_at: datetime, provenance: Provenance
+    ) -> int:
         """Issues a new link to the offer waiting in `tenant_id`, sent to `email`; every earlier
         link stops working. The first is `LinkIssued`, each later one `LinkResent`. Returns the
         new link's issue number."""
@@ -106,6 +108,8 @@ class Invitations(Aggregate):
         send = self._link_resent if resent else self._link_issued
         send(
             tenant_id=tenant_id,
+            tenant_name=tenant_name,
+            invitee_id=self.invitee_id,
             role=role,
             email=email,
             issue=issue,
@@ -118,6 +122,8 @@ class Invitations(Aggregate):
     def _link_issued(
         self,
         tenant_id: UUID,
+        tenant_name: str,
+        invitee_id: UUID,
         role: Role,
         email: str,
         issue: int,
@@ -130,6 +136,8 @@ class Invitations(Aggregate):
     def _link_resent(
         self,
         tenant_id: UUID,
+        tenant_name: str,
+        invitee_id: UUID,
         role: Role,
         email: str,
         issue: int,

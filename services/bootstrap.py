@@ -152,6 +152,7 @@ def build_container(settings: Settings) -> Container:
             settings,
             clock=lambda: container.clock(),
             erased=control.erased,
+            link_key=secret_keys.links,
         ),
     )
     return container

@@ -370,7 +370,8 @@ class ControlPlane(PlatformRecords):
         (every earlier link stops working); its issue number. Raises NotFound without one."""
         for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
             inbox = self._invitations(invitee_id, provenance)
-            issue = inbox.send_link(tenant_id, normalise_email(email), expires_at, provenance)
+            name = self.tenant(tenant_id).name
+            issue = inbox.send_link(tenant_id, name, normalise_email(email), expires_at, provenance)
             try:
                 self.save(inbox)
             except IntegrityError:

@@ -41,8 +41,11 @@ class Sender:
         clock: Callable[[], datetime],
         erased: Callable[[UUID], bool],
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        link_key: bytes = b"",
     ) -> None:
         self.store = store
+        # Makes the one-time links messages carry (services/mail/links.py).
+        self.link_key = link_key
         self.transport = transport
         self.settings = settings
         self.clock = clock
@@ -90,6 +93,7 @@ class Sender:
                 sender=self.settings.mail_from,
                 base_url=self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}",
                 at=at,
+                link_key=self.link_key,
             )
         except UnknownMessageKind:
             await self._failed(

@@ -30,7 +30,7 @@ def at(moment: datetime) -> Provenance:
 def inbox_with_link() -> tuple[Invitations, int]:
     inbox = Invitations.open(uuid4(), at(NOW))
     inbox.invite(TENANT_ID, Role.PARTICIPANT, at(NOW))
-    return inbox, inbox.send_link(TENANT_ID, "ny@example.dk", NOW + WEEK, at(NOW))
+    return inbox, inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW + WEEK, at(NOW))
 
 
 def test_a_token_reads_back_what_it_names_under_its_key_and_purpose_only() -> None:
@@ -67,7 +67,7 @@ def test_an_invitations_link_works_until_it_expires_and_then_says_so() -> None:
 
 def test_a_resent_link_stops_the_earlier_one_and_the_events_hold_no_token() -> None:
     inbox, first = inbox_with_link()
-    second = inbox.send_link(TENANT_ID, "ny@example.dk", NOW + WEEK, at(NOW))
+    second = inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW + WEEK, at(NOW))
     assert second == first + 1
     with pytest.raises(NotFound):
         inbox.check_link(TENANT_ID, first, NOW)
@@ -85,7 +85,7 @@ def test_an_accepted_or_revoked_invitations_link_never_works_again_even_when_inv
     with pytest.raises(NotFound):
         inbox.check_link(TENANT_ID, issue, NOW)
     inbox.invite(TENANT_ID, Role.AUDITOR, at(NOW))
-    later = inbox.send_link(TENANT_ID, "ny@example.dk", NOW + WEEK, at(NOW))
+    later = inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW + WEEK, at(NOW))
     assert later > issue
     with pytest.raises(NotFound):
         inbox.check_link(TENANT_ID, issue, NOW)
@@ -100,7 +100,7 @@ def test_a_link_that_expires_before_it_is_issued_is_refused() -> None:
     inbox = Invitations.open(uuid4(), at(NOW))
     inbox.invite(TENANT_ID, Role.PARTICIPANT, at(NOW))
     with pytest.raises(InvariantViolated):
-        inbox.send_link(TENANT_ID, "ny@example.dk", NOW, at(NOW))
+        inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW, at(NOW))
 
 
 def test_a_forgotten_passwords_link_works_once_only_while_newest_and_unexpired() -> None:
