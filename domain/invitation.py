@@ -23,11 +23,13 @@ INVITATIONS_NAMESPACE = UUID("5e0a7c93-1b4d-5f28-a6c1-3d9e8b2f4a70")
 
 
 class Link(NamedTuple):
-    """The one link of an invitation that works now: its issue number, until when, to whom."""
+    """The one link of an invitation that works now: its issue number, until when, to whom, and
+    the command that issued it (the same command again issues no second link)."""
 
     issue: int
     expires_at: datetime
     email: str
+    command_id: UUID
 
 
 def invitation_id(tenant_id: UUID, invitee_id: UUID) -> UUID:
@@ -99,8 +101,11 @@ class Invitations(Aggregate):
     ) -> int:
         """Issues a new link to the offer waiting in `tenant_id`, sent to `email`; every earlier
         link stops working. The first is `LinkIssued`, each later one `LinkResent`. Returns the
-        new link's issue number."""
+        new link's issue number. The same command again (a retried request) issues none."""
         role = self._waiting(tenant_id)
+        current = self.links.get(str(tenant_id))
+        if current is not None and current.command_id == provenance.command_id:
+            return current.issue
         if expires_at <= provenance.recorded_at:
             raise InvariantViolated("link_expires_in_the_past")
         issue = self.issued.get(str(tenant_id), 0) + 1
@@ -130,7 +135,7 @@ class Invitations(Aggregate):
         expires_at: datetime,
         provenance: Provenance,
     ) -> None:
-        self._new_link(tenant_id, Link(issue, expires_at, email))
+        self._new_link(tenant_id, Link(issue, expires_at, email, provenance.command_id))
 
     @event("LinkResent")
     def _link_resent(
@@ -144,7 +149,7 @@ class Invitations(Aggregate):
         expires_at: datetime,
         provenance: Provenance,
     ) -> None:
-        self._new_link(tenant_id, Link(issue, expires_at, email))
+        self._new_link(tenant_id, Link(issue, expires_at, email, provenance.command_id))
 
     def _new_link(self, tenant_id: UUID, link: Link) -> None:
         self.links = {**self.links, str(tenant_id): link}

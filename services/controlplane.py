@@ -379,6 +379,15 @@ class ControlPlane(PlatformRecords):
             return issue
         raise ConcurrentModification("invitations_kept_changing")
 
+    def link_issued_by(self, invitee_id: UUID, tenant_id: UUID, command_id: UUID) -> bool:
+        """True when the link that works now for this invitation was issued by `command_id`."""
+        try:
+            inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+        except AggregateNotFoundError:
+            return False
+        link = inbox.link(tenant_id)
+        return link is not None and link.command_id == command_id
+
     def revoke_invitation(self, invitee_id: UUID, tenant_id: UUID, provenance: Provenance) -> Role:
         """Withdraws the invitation waiting for `invitee_id` in `tenant_id`; its links stop
         working. Returns the role it offered; raises NotFound when none waits."""

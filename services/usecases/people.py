@@ -111,6 +111,9 @@ async def invite_by_email(container: Container, c: InviteByEmail, provenance: Pr
     invitee_id = User.create_id(email)
 
     def invite() -> datetime:
+        # The same command again (a retried form or request) records nothing new.
+        if container.control.link_issued_by(invitee_id, c.tenant_id, provenance.command_id):
+            return _expiry(container, provenance)
         _memberships(container).invite(c.tenant_id, invitee_id, c.role, provenance)
         expires_at = _expiry(container, provenance)
         container.control.send_invitation_link(invitee_id, c.tenant_id, email, expires_at, provenance)

@@ -24,7 +24,9 @@ WEEK = timedelta(days=7)
 
 
 def at(moment: datetime) -> Provenance:
-    return replace(provenance(role=Role.CONSULTANT), recorded_at=moment, occurred_at=moment)
+    return replace(
+        provenance(role=Role.CONSULTANT), recorded_at=moment, occurred_at=moment, command_id=uuid4()
+    )
 
 
 def inbox_with_link() -> tuple[Invitations, int]:
@@ -77,6 +79,15 @@ def test_a_resent_link_stops_the_earlier_one_and_the_events_hold_no_token() -> N
     token = invitation_token(KEY, TENANT_ID, inbox.invitee_id, second)
     assert all(token not in repr(vars(e)) for e in events)
     assert (events[-1].issue, events[-1].expires_at) == (second, NOW + WEEK)  # type: ignore[attr-defined]
+
+
+def test_the_same_command_again_issues_no_second_link() -> None:
+    inbox = Invitations.open(uuid4(), at(NOW))
+    inbox.invite(TENANT_ID, Role.PARTICIPANT, at(NOW))
+    once = at(NOW)
+    first = inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW + WEEK, once)
+    assert inbox.send_link(TENANT_ID, "Søby Kommune", "ny@example.dk", NOW + WEEK, once) == first
+    assert [type(e).__name__ for e in inbox.collect_events()] == ["Opened", "Invited", "LinkIssued"]
 
 
 def test_an_accepted_or_revoked_invitations_link_never_works_again_even_when_invited_anew() -> None:

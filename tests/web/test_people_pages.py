@@ -191,3 +191,22 @@ async def test_the_people_pages_are_closed_to_participants_and_the_admin_page_to
     )
     browser = await signed_in_browser(site.client, participant.email)
     await browser.get(f"/t/{tenant_id}/people", expect=403)
+
+
+async def test_an_invitation_form_sent_twice_invites_once_and_sends_one_link(site: Story) -> None:
+    tenant_id, manager = await planning_group(site, "Kerteminde Kommune")
+    email = f"ny-{uuid4().hex[:8]}@example.dk"
+    for _ in range(2):
+        sent = await manager.post(
+            f"/t/{tenant_id}/people/invitations",
+            {"email": email, "role": "participant"},
+            key="samme-formular",
+        )
+        assert sent.status_code == 303
+    invitee_id = User.create_id(email)
+    for _ in range(2):
+        resent = await manager.post(f"/t/{tenant_id}/people/invitations/{invitee_id}/resend", {}, key="igen")
+        assert resent.status_code == 303
+    inbox_id = Invitations.id_for(invitee_id)
+    topics = [e.topic.rpartition(".")[2] for e in site.container.control.recorder.select_events(inbox_id)]
+    assert topics == ["Opened", "Invited", "LinkIssued", "LinkResent"]

@@ -115,10 +115,13 @@ class MemberPages(Controller):
     @post("/invitations", opt=PLAN.opt(), status_code=303)
     async def invite(self, request: Req, tenant_id: FromPath[UUID], data: Form) -> Response[Any]:
         """Invite an address to a role here: a one-time link goes to it."""
-        form = values(FormData(data))
+        posted = FormData(data)
+        form = values(posted)
         try:
             entry = decode(form, InviteForm)
-            provenance = build_provenance(request, request.user, tenant_id, "InviteByEmail")
+            provenance = build_provenance(
+                request, request.user, tenant_id, "InviteByEmail", command_key=posted.key
+            )
             command = people.InviteByEmail(tenant_id=tenant_id, email=entry.email, role=entry.role)
             await people.invite_by_email(_container(request), command, provenance)
         except (FormInvalid, DomainError) as error:
@@ -128,10 +131,12 @@ class MemberPages(Controller):
 
     @post("/invitations/{invitee_id:uuid}/resend", opt=PLAN.opt(), status_code=303)
     async def resend(
-        self, request: Req, tenant_id: FromPath[UUID], invitee_id: FromPath[UUID]
+        self, request: Req, tenant_id: FromPath[UUID], invitee_id: FromPath[UUID], data: Form
     ) -> Response[Any]:
-        """A new link for an invitation waiting here; the earlier one stops working."""
-        provenance = build_provenance(request, request.user, tenant_id, "ResendInvitation")
+        """A new link for an invitation waiting here; the earlier one stops working (the same
+        form sent twice sends one)."""
+        key = FormData(data).key
+        provenance = build_provenance(request, request.user, tenant_id, "ResendInvitation", command_key=key)
         command = people.ResendInvitation(tenant_id=tenant_id, invitee_id=invitee_id)
         return await self._act(
             request, tenant_id, people.resend_invitation(_container(request), command, provenance)
@@ -230,10 +235,13 @@ async def accounts(request: Req, sent: FromQuery[str | None] = None) -> Template
 async def admin_invite(request: Req, data: Form) -> Response[Any]:
     """Invite an address to a role in any organisation."""
     _admin_only(request)
-    form = values(FormData(data))
+    posted = FormData(data)
+    form = values(posted)
     try:
         entry = decode(form, AdminInviteForm)
-        provenance = build_provenance(request, request.user, entry.tenant_id, "InviteByEmail")
+        provenance = build_provenance(
+            request, request.user, entry.tenant_id, "InviteByEmail", command_key=posted.key
+        )
         command = people.InviteByEmail(tenant_id=entry.tenant_id, email=entry.email, role=entry.role)
         await people.invite_by_email(_container(request), command, provenance)
     except (FormInvalid, DomainError) as error:
