@@ -4,6 +4,7 @@ through its link; the consultancy admin deactivates an account. Danish first."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -210,3 +211,24 @@ async def test_an_invitation_form_sent_twice_invites_once_and_sends_one_link(sit
     inbox_id = Invitations.id_for(invitee_id)
     topics = [e.topic.rpartition(".")[2] for e in site.container.control.recorder.select_events(inbox_id)]
     assert topics == ["Opened", "Invited", "LinkIssued", "LinkResent"]
+
+
+async def test_an_expired_invitation_link_says_so_and_its_use_is_recorded(site: Story) -> None:
+    tenant_id, manager = await planning_group(site, "Nordfyns Kommune")
+    email = f"sen-{uuid4().hex[:8]}@example.dk"
+    await manager.post(f"/t/{tenant_id}/people/invitations", {"email": email, "role": "participant"})
+    address = link(site, tenant_id, email)
+    later = system_provenance("Test").recorded_at + timedelta(
+        hours=site.container.settings.invitation_link_hours + 1
+    )
+    site.container.clock = lambda: later
+    invitee = Browser(site.client)
+    shown = await invitee.get(address, expect=410)
+    assert "Dette invitationslink er udløbet. Bed om et nyt." in shown
+    await invitee.get("/login")
+    tried = await invitee.post(address, {"password": NEW_PASSWORD, "display_name": "Sen"})
+    assert tried.status_code == 410
+    inbox_id = Invitations.id_for(User.create_id(email))
+    topics = [e.topic.rpartition(".")[2] for e in site.container.control.recorder.select_events(inbox_id)]
+    assert topics[-1] == "ExpiredUseRefused"
+    assert await site.container.offloop(site.container.control.find_user, User.create_id(email)) is None
