@@ -21,7 +21,7 @@ from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
 from services.mail.outbox import Outbox, outbox_store
 from services.mail.sender import Sender
-from services.mail.transport import transport_for
+from services.mail.transport import outbox_directory, transport_for
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
@@ -116,7 +116,7 @@ def build_container(settings: Settings) -> Container:
     keys = TenantKeys(settings)
     mappers = TenantMappers(keys.get, keys.legacy_until)
     views = view_backend(settings, mappers)
-    outbox = Outbox(outbox_store(settings), control, views)
+    outbox = Outbox(outbox_store(settings), control, views, outbox_directory(settings))
     container = Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),

@@ -57,10 +57,12 @@ class MessageIntent(msgspec.Struct, frozen=True, kw_only=True):
 
     `key` is deterministic (the same event gives the same key on every rebuild): the outbox
     holds one row per key, and the Message-ID is made from it, so a message is never queued
-    twice. `due_at` is the moment it may go out (not before). `kind` names the templates
+    twice. `tenant_id` is the organisation the message belongs to (the admin's page files it
+    there; an erasure removes it), PLATFORM_ID for none. `due_at` is the moment it may go out
+    (not before, by the product's clock). `kind` names the templates
     (services/mail/templates/<kind>.txt, .html); `params` are what they are filled with (plain
-    JSON data; a `path` is made a link on the public URL, an `unsubscribe_path` also becomes the
-    List-Unsubscribe header). `cancels` lists keys of earlier intents this one makes void (a
+    JSON data; the templates' `link` filter makes a path absolute on the public URL; an
+    `unsubscribe_path` is linked at the foot of the HTML and becomes the List-Unsubscribe header). `cancels` lists keys of earlier intents this one makes void (a
     meeting moved: the old reminder is not sent)."""
 
     key: str

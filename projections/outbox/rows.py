@@ -23,10 +23,6 @@ class State(str, Enum):
     VOID = "void"
 
 
-# The states the sender picks from.
-PENDING = (State.WAITING, State.FAILING)
-
-
 class Outgoing(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     tenant_id: UUID

@@ -107,9 +107,14 @@ FINISH_VOID = (
     "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL, "
     "lease_until = NULL WHERE key = ? AND lease_token = ?"
 )
-VOID_TENANT = (
-    "UPDATE {t}outbox_messages SET state = 'void', last_error = ?, lease_token = NULL "
-    "WHERE tenant_id = ? AND state IN ('waiting', 'failing', 'failed')"
+# An erased organisation leaves nothing here: its messages (their words are its data), its
+# position, who held roles in it.
+SELECT_FILES_OF_TENANT = "SELECT stored_as FROM {t}outbox_messages WHERE tenant_id = ? AND stored_as <> ''"
+ERASE_TENANT = (
+    "DELETE FROM {t}outbox_actions WHERE key IN (SELECT key FROM {t}outbox_messages WHERE tenant_id = ?)",
+    "DELETE FROM {t}outbox_messages WHERE tenant_id = ?",
+    "DELETE FROM {t}outbox_roles WHERE tenant_id = ?",
+    "DELETE FROM {t}outbox_position WHERE log_id = ?",
 )
 SEND_AGAIN = (
     "UPDATE {t}outbox_messages SET state = 'waiting', attempts = 0, next_attempt_at = NULL, "
@@ -130,3 +135,7 @@ SELECT_ROLE_HOLDERS = (
     "WHERE r.tenant_id = ? AND r.role = ? AND p.active ORDER BY p.email"
 )
 COUNT_BY_STATE = "SELECT tenant_id, state, count(*) FROM {t}outbox_messages GROUP BY tenant_id, state"
+SELECT_ACTIONS = (
+    "SELECT key, actor_id, actor_role, at, correlation_id FROM {t}outbox_actions "
+    "WHERE key = ? AND action = 'send_again' ORDER BY at"
+)

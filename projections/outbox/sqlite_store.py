@@ -25,6 +25,8 @@ class SQLiteOutbox(SqlOutbox):
         # One writer at a time (BEGIN IMMEDIATE): a claim reads and leases in one step.
         with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten, not left in free pages (an erased organisation's words).
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -32,6 +34,11 @@ class SQLiteOutbox(SqlOutbox):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _after_erasure(self) -> None:
+        # The write-ahead log still holds the erased pages until it is checkpointed and emptied.
+        with closing(sqlite3.connect(self.path, timeout=30)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _statement(self, template: str) -> str:
         return template.format(t="")

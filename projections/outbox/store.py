@@ -129,13 +129,21 @@ class SqlOutbox:
         with self._transaction() as conn:
             return bool(conn.execute(self._statement(statement), params).rowcount == 1)
 
-    def void_tenant(self, tenant_id: UUID) -> int:
-        """The tenant was erased: nothing of its is sent from now on."""
+    def erase_tenant(self, tenant_id: UUID) -> list[str]:
+        """Everything of an erased organisation's removed; returns the files its messages were
+        written to (the caller deletes them)."""
         with self._transaction() as conn:
-            cursor = conn.execute(
-                self._statement(sql.VOID_TENANT), ("the organisation was erased", str(tenant_id))
-            )
-            return int(cursor.rowcount)
+            files = [
+                name
+                for (name,) in conn.execute(self._statement(sql.SELECT_FILES_OF_TENANT), (str(tenant_id),))
+            ]
+            for statement in sql.ERASE_TENANT:
+                conn.execute(self._statement(statement), (str(tenant_id),))
+        self._after_erasure()
+        return files
+
+    def _after_erasure(self) -> None:
+        """What a backend does so that erased rows are gone from its files too."""
 
     def send_again(self, action: SendAgain) -> bool:
         """A failed message back to waiting, its attempts from zero; the action recorded with
@@ -155,6 +163,13 @@ class SqlOutbox:
                 ),
             )
             return True
+
+    def sent_again(self, key: str) -> list[SendAgain]:
+        """Who sent the message again, when: each time recorded."""
+        return [
+            SendAgain(key=k, actor_id=UUID(a), actor_role=r, at=self._read_moment(at), correlation_id=c)
+            for k, a, r, at, c in self._rows(sql.SELECT_ACTIONS, (key,))
+        ]
 
     # -- who to write to -----------------------------------------------------------------
 

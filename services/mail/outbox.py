@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper
@@ -39,9 +40,11 @@ class Outbox:
     """Blocking: run its methods off the event loop."""
 
     def __init__(
-        self, store: SqlOutbox, control: ControlPlane, views: ViewBackend, batch_size: int = 500
+        self, store: SqlOutbox, control: ControlPlane, views: ViewBackend, files: Path, batch_size: int = 500
     ) -> None:
         self.store = store
+        # Where the embedded default writes messages (.eml).
+        self.files = files
         self.control = control
         self.views = views
         self.batch_size = batch_size
@@ -71,8 +74,10 @@ class Outbox:
         return read
 
     def forget(self, tenant_id: UUID) -> None:
-        """The tenant was erased: nothing of its is sent."""
-        self.store.void_tenant(tenant_id)
+        """The tenant was erased: nothing of its is sent, nothing of its is kept (its messages
+        and, on the embedded default, the .eml files they were written to)."""
+        for name in self.store.erase_tenant(tenant_id):
+            (self.files / name).unlink(missing_ok=True)
 
     def close(self) -> None:
         if isinstance(self.store, PostgresOutbox):

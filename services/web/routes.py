@@ -25,6 +25,7 @@ from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
 from services.web.people import links as people_links
 from services.web.people import members as people_members
@@ -53,6 +54,7 @@ _AREAS = (
     audit_pages,
     people_members,
     people_links,
+    outbox_pages,
 )
 
 
