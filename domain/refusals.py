@@ -170,6 +170,13 @@ SENTENCES: dict[str, str] = {
     "invitation_for_another": "only the invited person accepts an invitation",
     "no_invitation_for": "no invitation for {user} waits here",
     "no_such_invitation": "no such invitation",
+    "role_by_consultancy": "only the consultancy gives, changes or takes away the role {role}",
+    "own_account_deactivated": "nobody deactivates their own account; another consultancy admin does",
+    "link_expires_in_the_past": "a link must expire after it is issued",
+    "invitation_link_invalid": "this invitation link does not work (used, withdrawn or replaced by a newer one)",
+    "invitation_link_expired": "this invitation link has expired; ask for a new one",
+    "reset_link_invalid": "this link to set a new password does not work (used or replaced by a newer one)",
+    "reset_link_expired": "this link to set a new password has expired; ask for a new one",
     # Instruments (instrument.py, instrument_directory.py)
     "scale_inverted": "the scale's minimum must lie below its maximum",
     "no_dimensions": "an instrument needs at least one dimension",

@@ -64,6 +64,8 @@ class Container:
     earlier_join_code_keys: tuple[bytes, ...]
     # Derive personal codes (services/auth/personal_codes.py), the current key first.
     personal_code_keys: tuple[bytes, ...]
+    # Keys the one-time links of invitations and forgotten passwords (services/auth/links.py).
+    link_key: bytes
     # Sign-in and join-code attempts, and tokens signed out before they expire.
     attempts: Attempts
     revocations: Revocations
@@ -142,6 +144,7 @@ def build_container(settings: Settings) -> Container:
         join_code_key=secret_keys.join_codes,
         earlier_join_code_keys=secret_keys.earlier_join_codes,
         personal_code_keys=(secret_keys.personal_codes, *secret_keys.earlier_personal_codes),
+        link_key=secret_keys.links,
         attempts=attempts_for(settings, redis),
         revocations=Revocations(redis, settings.rate_limit_namespace),
         keys=keys,
@@ -159,6 +162,7 @@ def build_container(settings: Settings) -> Container:
                 tenant_id, lambda app: settings_in(app, tenant_id)
             ),
             unsubscribe_key=unsubscribe_key(secret_keys),
+            link_key=secret_keys.links,
         ),
     )
     return container

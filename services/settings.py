@@ -109,6 +109,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Sign-in attempts per minute per account, and from one address (over every account).
     login_failures_per_minute: int = 10
     login_failures_per_address_per_minute: int = 30
+    # How long an invitation's link and a forgotten password's link work (docs/adr/0029).
+    invitation_link_hours: int = 7 * 24
+    password_reset_link_minutes: int = 60
     rate_limit_namespace: str = "balkort:rate-limit"
     # The follow-up report's PDF is rendered in worker processes (CPU bound, holds the GIL):
     # this many at once, this many more waiting, beyond that refused with Retry-After; a

@@ -168,6 +168,11 @@ class SecretKeys:
         again (a retried request) under the key it was made with."""
         return tuple(hkdf(r.encode(), b"balkort/personal-codes/v1") for r in self.earlier_roots[1:])
 
+    @property
+    def links(self) -> bytes:
+        """Keys the one-time links of invitations and forgotten passwords (docs/adr/0029)."""
+        return hkdf(self.root, b"balkort/links/v1")
+
     def pseudonyms(self, store: str) -> str:
         """A tenant store's key for the pseudonyms of individual raters."""
         return hkdf(self.root, f"balkort/pseudonyms/v2/{store}".encode()).hex()

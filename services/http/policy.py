@@ -64,14 +64,29 @@ POLICY: dict[tuple[str, str], Policy] = {
     # Platform administration: onboarding tenants, registering users.
     ("POST", "/api/v1/tenants"): ADMINISTER,
     ("POST", "/api/v1/users"): ADMINISTER,
+    # People (docs/adr/0029): every account, and deactivating one.
+    ("GET", "/api/v1/users"): ADMINISTER,
+    ("POST", "/api/v1/users/{user_id:uuid}/deactivate"): ADMINISTER,
+    # Through an invitation's or a forgotten password's one-time link, or asking for one: the
+    # link's token (or the address's inbox) is the credential; the answers never tell which
+    # addresses have accounts, and asking is limited like signing in.
+    ("POST", "/api/v1/auth/invitation"): PUBLIC,
+    ("POST", "/api/v1/auth/invitation/accept"): PUBLIC,
+    ("POST", "/api/v1/password-resets"): PUBLIC,
+    ("POST", "/api/v1/password-resets/new-password"): PUBLIC,
     # The consultancy's portfolio: staff only, over the tenants each may act in.
     ("GET", "/api/v1/portfolio"): SEE_PORTFOLIO,
     # A tenant and its members.
     ("GET", _T): READ,
-    # Who may change whose role within these is a rule of its own (docs/adr/0017).
-    ("POST", f"{_T}/members"): FACILITATE,
-    ("PUT", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
-    ("DELETE", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
+    # Who may change whose role within these is a rule of its own (docs/adr/0017, 0029): the
+    # planning group manages its own and the participants' roles, the consultancy the rest.
+    ("POST", f"{_T}/members"): PLAN,
+    ("PUT", f"{_T}/members/{{user_id:uuid}}"): PLAN,
+    ("DELETE", f"{_T}/members/{{user_id:uuid}}"): PLAN,
+    ("GET", f"{_T}/people"): PLAN,
+    ("POST", f"{_T}/invitations"): PLAN,
+    ("POST", f"{_T}/invitations/{{invitee_id:uuid}}/resend"): PLAN,
+    ("DELETE", f"{_T}/invitations/{{invitee_id:uuid}}"): PLAN,
     # The organisation: units, renames, mergers, splits, retirements.
     ("GET", f"{_T}/organisation"): READ,
     ("PUT", f"{_T}/organisation"): PLAN,

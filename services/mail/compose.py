@@ -12,6 +12,7 @@ from typing import Any
 
 from projections.outbox.intents import MessageIntent
 from services.mail.calendar import ics
+from services.mail.links import with_link
 from services.mail.render import render
 
 
@@ -29,9 +30,11 @@ def compose(
     sender: str,
     base_url: str,
     at: datetime,
+    link_key: bytes = b"",
 ) -> EmailMessage:
-    """The message of `intent` to `recipients` ((name, address) pairs) in `language`."""
-    params: dict[str, Any] = {**intent.params, "base_url": base_url}
+    """The message of `intent` to `recipients` ((name, address) pairs) in `language`; a link it
+    names (an invitation's, a forgotten password's) is made with `link_key`."""
+    params: dict[str, Any] = {**with_link(dict(intent.params), link_key), "base_url": base_url}
     subject, text, html = render(intent.kind, language, params)
     message = EmailMessage()
     message["Subject"] = subject

@@ -59,10 +59,13 @@ class Sender:
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         settings_of: SettingsOf = no_settings,
         unsubscribe_key: bytes | None = None,
+        link_key: bytes = b"",
     ) -> None:
         self.settings_of = settings_of
         self.unsubscribe_key = unsubscribe_key
         self.store = store
+        # Makes the one-time links messages carry (services/mail/links.py).
+        self.link_key = link_key
         self.transport = transport
         self.settings = settings
         self.clock = clock
@@ -175,7 +178,13 @@ class Sender:
         if topic is None or self.unsubscribe_key is None or intent.tenant_id == PLATFORM_ID:
             pairs = [(r.name, r.address) for r in recipients]
             message = compose(
-                intent, pairs, language, sender=self.settings.mail_from, base_url=base_url, at=at
+                intent,
+                pairs,
+                language,
+                sender=self.settings.mail_from,
+                base_url=base_url,
+                at=at,
+                link_key=self.link_key,
             )
             return [(outgoing.key, message, [r.address for r in recipients])]
         copies = []
@@ -188,7 +197,13 @@ class Sender:
                 params={**intent.params, "unsubscribe_path": unsubscribe_path(self.unsubscribe_key, link)},
             )
             message = compose(
-                own, [(r.name, r.address)], language, sender=self.settings.mail_from, base_url=base_url, at=at
+                own,
+                [(r.name, r.address)],
+                language,
+                sender=self.settings.mail_from,
+                base_url=base_url,
+                at=at,
+                link_key=self.link_key,
             )
             copies.append((own.key, message, [r.address]))
         return copies

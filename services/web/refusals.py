@@ -549,6 +549,14 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
         lambda f: _("There is no slip number %(slip)s for this unit.", slip=f["slip"]),
     ),
     "no_personal_codes": ("", lambda f: _("No personal codes have been issued for this unit.")),
+    # people: invitations, links, accounts (invitation.py, user.py, members.py)
+    "role_by_consultancy": ("role", lambda f: _("Only the consultancy gives, changes or removes this role.")),
+    "own_account_deactivated": ("", lambda f: _("You cannot deactivate your own account.")),
+    "link_expires_in_the_past": ("", lambda f: _("A link must expire after it is sent.")),
+    "invitation_link_invalid": ("", lambda f: _("This invitation link no longer works.")),
+    "invitation_link_expired": ("", lambda f: _("This invitation link has expired. Ask for a new one.")),
+    "reset_link_invalid": ("", lambda f: _("This link no longer works. Ask for a new one.")),
+    "reset_link_expired": ("", lambda f: _("This link has expired. Ask for a new one.")),
 }
 
 

@@ -35,6 +35,8 @@ from services.web.organisation import erasure, units
 from services.web.organisation import instruments as pinned_instruments
 from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
+from services.web.people import links as people_links
+from services.web.people import members as people_members
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
 
@@ -68,6 +70,8 @@ _AREAS = (
     erasure,
     notification_settings,
     unsubscribe,
+    people_members,
+    people_links,
     outbox_pages,
 )
 

@@ -21,7 +21,7 @@ ENGAGEMENT_PAGES = (
     "report",
     "participants/erasure",
 )
-TENANT_PAGES = ("engagements/new", "history", "audit", "units", "instruments", "notifications")
+TENANT_PAGES = ("engagements/new", "history", "audit", "people", "units", "instruments", "notifications")
 
 
 def _caller(principal: Principal, tenant_id: UUID) -> Caller | None:
