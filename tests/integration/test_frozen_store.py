@@ -37,6 +37,7 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from services.bootstrap import build_container
+from tests.frozen.added import ADDED_SINCE
 from tests.frozen.make_frozen_store import ANSWERS, STORE, answers_of, unpack
 from tests.frozen.questions import settings_for, the_tenant
 from tests.frozen.replay import topics_in
@@ -44,11 +45,6 @@ from tests.frozen.topics import domain_event_topics
 
 FROZEN = Path(__file__).parent.parent / "frozen"
 COPIES = sorted(folder for folder in FROZEN.iterdir() if (folder / STORE).exists())
-
-# Fields or questions a later release added on purpose, by name, with the release and the reason:
-# an old copy's answers lack them, and only these may be new. Never a field whose meaning changed,
-# never a field taken away; empty so far.
-ADDED_SINCE: dict[str, str] = {}
 
 
 def differences(expected: Any, actual: Any, where: str = "") -> Iterator[str]:
