@@ -34,18 +34,24 @@ async def _onboarded(browser: Browser, name: str, slug: str) -> UUID:
     return UUID(location.rsplit("/", 1)[1])
 
 
-async def test_the_admin_home_links_to_organisations_and_instruments_in_danish_and_english(
+async def test_the_admin_home_links_to_organisations_people_instruments_and_the_outbox_in_danish_and_english(
     site: Story,
 ) -> None:
     browser = await _admin(site, "da")
     danish = await browser.get("/admin")
     assert "<h1>Administration</h1>" in danish
     assert 'href="/admin/organisations">Organisationer</a>' in danish
+    assert 'href="/admin/people">Personer</a>' in danish
     assert 'href="/admin/instruments">Instrumenter</a>' in danish
+    assert 'href="/admin/outbox">Udbakke</a>' in danish
     browser.speak("en")
     english = await browser.get("/admin")
     assert 'href="/admin/organisations">Organisations</a>' in english
+    assert 'href="/admin/people">People</a>' in english
     assert 'href="/admin/instruments">Instruments</a>' in english
+    assert 'href="/admin/outbox">Outbox</a>' in english
+    for section in ("/admin/organisations", "/admin/people", "/admin/instruments", "/admin/outbox"):
+        await browser.get(section)
     portfolio = await browser.get("/portfolio")
     assert 'href="/admin"' in portfolio
 
