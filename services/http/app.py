@@ -58,6 +58,7 @@ def api_routes() -> list[ControllerRouterHandler]:
     from services.http.instrument_routes import INSTRUMENT_ROUTES
     from services.http.join_code_routes import JOIN_CODE_ROUTES
     from services.http.member_routes import MEMBER_ROUTES
+    from services.http.notification_routes import NOTIFICATION_ROUTES
     from services.http.people_routes import PEOPLE_ROUTES
     from services.http.personal_code_routes import PERSONAL_CODE_ROUTES
 
@@ -67,6 +68,7 @@ def api_routes() -> list[ControllerRouterHandler]:
         *ADMIN_ROUTES,
         *MEMBER_ROUTES,
         *PEOPLE_ROUTES,
+        *NOTIFICATION_ROUTES,
         *INSTRUMENT_ROUTES,
         *ENGAGEMENT_ROUTES,
         *JOIN_CODE_ROUTES,

@@ -87,6 +87,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", f"{_T}/invitations"): PLAN,
     ("POST", f"{_T}/invitations/{{invitee_id:uuid}}/resend"): PLAN,
     ("DELETE", f"{_T}/invitations/{{invitee_id:uuid}}"): PLAN,
+    # Who receives which messages (docs/adr/0031).
+    ("GET", f"{_T}/notifications"): PLAN,
+    ("PUT", f"{_T}/notifications"): PLAN,
     # The organisation: units, renames, mergers, splits, retirements.
     ("GET", f"{_T}/organisation"): READ,
     ("PUT", f"{_T}/organisation"): PLAN,
