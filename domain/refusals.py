@@ -153,6 +153,7 @@ SENTENCES: dict[str, str] = {
     "no_tenant": "no tenant {tenant}",
     # Users, members and invitations (user.py, members.py, invitation.py)
     "email_invalid": "not an email address: {email!r}",
+    "language_unknown": "messages are written in Danish (da) or English (en), not {language!r}",
     "user_needs_display_name": "a user needs a display name",
     "not_a_platform_role": "{role} is not a platform role",
     "not_a_tenant_role": "{role} is not a role within a tenant",

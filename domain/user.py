@@ -19,6 +19,11 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# The languages messages are written in; Danish unless the person chose English.
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+
 class ResetLink(NamedTuple):
     """The one forgotten-password link of an account that works now."""
 
@@ -39,13 +44,20 @@ class User(Aggregate):
     # replaced or expired link never works again).
     reset_link: ResetLink | None
     resets_issued: int
+    # The language messages to the account are written in ("da" or "en").
+    language: str
     # Version 2 added the forgotten-password links; a snapshot of version 1 had none.
-    class_version = 2
+    # Version 3 added the language; a snapshot of version 2 was Danish.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, object]) -> None:
         state["reset_link"] = None
         state["resets_issued"] = 0
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, object]) -> None:
+        state["language"] = DEFAULT_LANGUAGE
 
     @staticmethod
     def create_id(email: str) -> UUID:
@@ -92,6 +104,21 @@ class User(Aggregate):
         self.active = True
         self.reset_link = None
         self.resets_issued = 0
+        self.language = DEFAULT_LANGUAGE
+
+    def choose_language(self, language: str, provenance: Provenance) -> bool:
+        """Messages to the account are written in `language` from now on; answers whether it
+        changed (choosing the language in force records nothing)."""
+        if language not in LANGUAGES:
+            raise InvariantViolated("language_unknown", language=language)
+        if language == self.language:
+            return False
+        self._language_chosen(language=language, provenance=provenance)
+        return True
+
+    @event("LanguageChosen")
+    def _language_chosen(self, language: str, provenance: Provenance) -> None:
+        self.language = language
 
     def change_password(self, password_hash: str, provenance: Provenance) -> None:
         self._require_active()

@@ -512,6 +512,13 @@ class ControlPlane(PlatformRecords):
         user.revoke_membership(tenant_id, provenance)
         self.save(user)
 
+    def choose_language(self, user_id: UUID, language: str, provenance: Provenance) -> bool:
+        """Messages to the user are written in `language`; answers whether it changed."""
+        user = self.user(user_id)
+        changed = user.choose_language(language, provenance)
+        self.save(user)
+        return changed
+
     def deactivate_user(self, user_id: UUID, provenance: Provenance) -> None:
         """Stops a user from signing in; their history stays."""
         user = self.user(user_id)

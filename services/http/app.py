@@ -52,6 +52,7 @@ def provide_provenance_for(request: Request[Any, Any, Any]) -> ProvenanceFor:
 
 def api_routes() -> list[ControllerRouterHandler]:
     """Every route of the API, the operator's routes included."""
+    from services.http.account_routes import ACCOUNT_ROUTES
     from services.http.admin_routes import ADMIN_ROUTES
     from services.http.auth_routes import AUTH_ROUTES
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
@@ -65,6 +66,7 @@ def api_routes() -> list[ControllerRouterHandler]:
     return [
         *OPERATOR_ROUTES,
         *AUTH_ROUTES,
+        *ACCOUNT_ROUTES,
         *ADMIN_ROUTES,
         *MEMBER_ROUTES,
         *PEOPLE_ROUTES,

@@ -52,6 +52,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     # The signed-in account: answers only about the caller and what it may see.
     ("POST", "/api/v1/auth/logout"): ACCOUNT,
     ("GET", "/api/v1/me"): ACCOUNT,
+    ("GET", "/api/v1/me/language"): ACCOUNT,
+    ("PUT", "/api/v1/me/language"): ACCOUNT,
     ("GET", "/api/v1/tenants"): ACCOUNT,  # only the tenants the caller may act in
     # Roles offered to the caller, and taking one up: only the caller's own invitations.
     ("GET", "/api/v1/me/invitations"): ACCOUNT,

@@ -552,6 +552,7 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
     # people: invitations, links, accounts (invitation.py, user.py, members.py)
     "role_by_consultancy": ("role", lambda f: _("Only the consultancy gives, changes or removes this role.")),
     "own_account_deactivated": ("", lambda f: _("You cannot deactivate your own account.")),
+    "language_unknown": ("language", lambda f: _("Choose Danish or English.")),
     "link_expires_in_the_past": ("", lambda f: _("A link must expire after it is sent.")),
     "invitation_link_invalid": ("", lambda f: _("This invitation link no longer works.")),
     "invitation_link_expired": ("", lambda f: _("This invitation link has expired. Ask for a new one.")),
