@@ -22,6 +22,14 @@ class Person(msgspec.Struct, frozen=True, kw_only=True):
     email: str
     name: str
     active: bool = True
+    language: str = "da"  # the language the account chose for its messages
+
+
+class LanguageChosen(msgspec.Struct, frozen=True, kw_only=True):
+    """An account's messages are written in `language` from now on."""
+
+    user_id: UUID
+    language: str
 
 
 class RoleHeld(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,6 +51,7 @@ class OutboxBatch(msgspec.Struct, kw_only=True):
     people: list[Person] = msgspec.field(default_factory=list)
     deactivated: list[UUID] = msgspec.field(default_factory=list)
     roles: list[RoleHeld] = msgspec.field(default_factory=list)
+    languages: list[LanguageChosen] = msgspec.field(default_factory=list)
 
 
 def outbox_batch(log_id: UUID, log: Log, after: int, records: Sequence[Recorded]) -> OutboxBatch:
@@ -66,6 +75,8 @@ def _people(event: Any, batch: OutboxBatch) -> None:
             batch.roles.append(
                 RoleHeld(user_id=event.originator_id, tenant_id=event.tenant_id, role=str(_value(event.role)))
             )
+        case "User.LanguageChosen":
+            batch.languages.append(LanguageChosen(user_id=event.originator_id, language=event.language))
         case "User.MembershipRevoked":
             batch.roles.append(RoleHeld(user_id=event.originator_id, tenant_id=event.tenant_id, role=None))
         case "User.Deactivated":

@@ -34,6 +34,12 @@ TABLES = (
         name TEXT NOT NULL,
         active BOOLEAN NOT NULL
     )""",
+    # The language each account chose for its messages (none: Danish), a table of its own so
+    # that an outbox written before accounts had a language gains it without a migration.
+    """CREATE TABLE IF NOT EXISTS {t}outbox_languages (
+        user_id TEXT PRIMARY KEY,
+        language TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS {t}outbox_roles (
         user_id TEXT NOT NULL,
         tenant_id TEXT NOT NULL,
@@ -73,6 +79,10 @@ CANCEL_MESSAGES_LIKE = (
 UPSERT_PERSON = (
     "INSERT INTO {t}outbox_people (user_id, email, name, active) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, name = excluded.name"
+)
+UPSERT_LANGUAGE = (
+    "INSERT INTO {t}outbox_languages (user_id, language) VALUES (?, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET language = excluded.language"
 )
 DEACTIVATE_PERSON = "UPDATE {t}outbox_people SET active = ? WHERE user_id = ?"
 UPSERT_ROLE = (
@@ -133,10 +143,14 @@ SELECT_MESSAGES = (
     "SELECT key, tenant_id, kind, intent, due_at, state, attempts, next_attempt_at, last_error, "
     "sent_at, message_id, stored_as, recipients FROM {t}outbox_messages"
 )
-SELECT_PERSON = "SELECT user_id, email, name, active FROM {t}outbox_people WHERE user_id = ?"
+SELECT_PERSON = (
+    "SELECT p.user_id, p.email, p.name, p.active, l.language FROM {t}outbox_people p "
+    "LEFT JOIN {t}outbox_languages l ON l.user_id = p.user_id WHERE p.user_id = ?"
+)
 SELECT_ROLE_HOLDERS = (
-    "SELECT p.user_id, p.email, p.name, p.active FROM {t}outbox_roles r "
+    "SELECT p.user_id, p.email, p.name, p.active, l.language FROM {t}outbox_roles r "
     "JOIN {t}outbox_people p ON p.user_id = r.user_id "
+    "LEFT JOIN {t}outbox_languages l ON l.user_id = p.user_id "
     "WHERE r.tenant_id = ? AND r.role = ? AND p.active ORDER BY p.email"
 )
 COUNT_BY_STATE = "SELECT tenant_id, state, count(*) FROM {t}outbox_messages GROUP BY tenant_id, state"

@@ -57,6 +57,8 @@ class SqlOutbox:
                 conn.execute(
                     self._statement(sql.UPSERT_PERSON), (str(person.user_id), person.email, person.name, True)
                 )
+            for chosen in batch.languages:
+                conn.execute(self._statement(sql.UPSERT_LANGUAGE), (str(chosen.user_id), chosen.language))
             for user_id in batch.deactivated:
                 conn.execute(self._statement(sql.DEACTIVATE_PERSON), (False, str(user_id)))
             for held in batch.roles:
@@ -273,8 +275,10 @@ class SqlOutbox:
 
 
 def _person(row: Sequence[Any]) -> Person:
-    user_id, email, name, active = row
-    return Person(user_id=UUID(str(user_id)), email=email, name=name, active=bool(active))
+    user_id, email, name, active, language = row
+    return Person(
+        user_id=UUID(str(user_id)), email=email, name=name, active=bool(active), language=language or "da"
+    )
 
 
 def tables(prefix: str, timestamp: str) -> Iterator[str]:

@@ -5,29 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request, get, put
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.types import ControllerRouterHandler
 
-from domain.roles import Role
 from services.auth.principal import Principal
 from services.bootstrap import Container
-from services.controlplane import PLATFORM_ID
 from services.requests.problems import problem_responses
-from services.requests.provenance import build_provenance
+from services.requests.provenance import own_account_provenance
 from services.usecases import account
 from services.usecases.account import ChooseLanguage, LanguageOut
 
 LANGUAGE = "/api/v1/me/language"
-
-
-def on_own_account(principal: Principal) -> Principal:
-    """The person acting on their own account, on the platform: under their platform role, or
-    else a role they hold in an organisation (the account is theirs whatever the role)."""
-    held = principal.platform_role or min(principal.memberships.values(), default=Role.PARTICIPANT)
-    return msgspec.structs.replace(principal, memberships={**principal.memberships, PLATFORM_ID: held})
 
 
 @get(LANGUAGE, responses=problem_responses(401), tags=["auth"])
@@ -48,7 +38,7 @@ async def choose_language(
     """Messages to the signed-in person are written in `da` (Danish) or `en` (English) from
     now on. A change is an event on their account; choosing the language in force records
     nothing."""
-    provenance = build_provenance(request, on_own_account(principal), PLATFORM_ID, "ChooseLanguage")
+    provenance = own_account_provenance(request, principal, "ChooseLanguage")
     await account.choose_language(container, principal.user_id, data, provenance)
     return LanguageOut(language=data.language)
 

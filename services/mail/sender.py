@@ -28,7 +28,7 @@ from projections.outbox.store import SqlOutbox
 from projections.outbox.topics import roles_reached, topic_of, turned_off
 from services.mail.compose import compose, message_id
 from services.mail.preferences import SettingsOf, no_settings
-from services.mail.render import DEFAULT_LANGUAGE, UnknownMessageKind
+from services.mail.render import UnknownMessageKind
 from services.mail.transport import DeliveryFailed, Transport
 from services.mail.unsubscribe import Unsubscribe, unsubscribe_path
 from services.settings import Settings
@@ -45,6 +45,7 @@ class Recipient(NamedTuple):
     address: str
     user_id: UUID | None
     role: str | None
+    language: str  # the one the account chose, or the one the message was asked in
 
 
 class Sender:
@@ -96,7 +97,7 @@ class Sender:
                 self.store.finish_void, outgoing.key, token, "the organisation was erased"
             )
             return 0
-        recipients, language = await anyio.to_thread.run_sync(self._reached, outgoing, tenant_id)
+        recipients = await anyio.to_thread.run_sync(self._reached, outgoing, tenant_id)
         if not recipients:
             await anyio.to_thread.run_sync(
                 self.store.finish_void, outgoing.key, token, "nobody to send it to"
@@ -104,7 +105,7 @@ class Sender:
             return 0
         at = self.wall()
         try:
-            copies = self._copies(outgoing, recipients, language, at)
+            copies = self._copies(outgoing, recipients, at)
         except UnknownMessageKind:
             await self._failed(
                 outgoing, token, f"no templates for messages of kind {outgoing.kind!r}", final=True
@@ -146,7 +147,7 @@ class Sender:
         logger.warning("sending message %s failed (attempt %d): %s", outgoing.key, attempts, error)
         await anyio.to_thread.run_sync(self.store.finish_retry, outgoing.key, token, error, state, next_at)
 
-    def _reached(self, outgoing: Outgoing, tenant_id: UUID) -> tuple[list[Recipient], str]:
+    def _reached(self, outgoing: Outgoing, tenant_id: UUID) -> list[Recipient]:
         """Whom the message reaches as the organisation's settings stand now: a message to the
         planning group goes to the roles chosen for its topic, and not to an address that
         turned its topic off."""
@@ -155,38 +156,42 @@ class Sender:
         if isinstance(audience, ToRole):
             roles = sorted(roles_reached(chosen, kind, audience.role))
             found = [
-                Recipient(p.name, p.email, p.user_id, role)
+                Recipient(p.name, p.email, p.user_id, role, p.language)
                 for role in roles
                 for p in self.store.role_holders(tenant_id, role)
             ]
-            language = DEFAULT_LANGUAGE
         else:
-            pairs, language = self._recipients(audience, tenant_id)
-            user_id = audience.user_id if isinstance(audience, ToUser) else None
-            found = [Recipient(name, address, user_id, None) for name, address in pairs]
+            found = self._recipients(audience, tenant_id)
         unique = {r.address.lower(): r for r in found}
-        return [r for r in unique.values() if not turned_off(chosen, kind, r.address)], language
+        return [r for r in unique.values() if not turned_off(chosen, kind, r.address)]
 
     def _copies(
-        self, outgoing: Outgoing, recipients: list[Recipient], language: str, at: datetime
+        self, outgoing: Outgoing, recipients: list[Recipient], at: datetime
     ) -> list[tuple[str, EmailMessage, list[str]]]:
-        """The message as delivered: one to all its recipients, or, when its recipients can turn
-        its topic off, one to each with the link that turns it off for them alone."""
+        """The message as delivered, each recipient's in their own language: one to all its
+        recipients who read one language, or, when its recipients can turn its topic off, one to
+        each with the link that turns it off for them alone."""
         intent = outgoing.intent
         base_url = self.settings.public_url or f"http://{self.settings.host}:{self.settings.port}"
         topic = topic_of(outgoing.kind)
         if topic is None or self.unsubscribe_key is None or intent.tenant_id == PLATFORM_ID:
-            pairs = [(r.name, r.address) for r in recipients]
-            message = compose(
-                intent,
-                pairs,
-                language,
-                sender=self.settings.mail_from,
-                base_url=base_url,
-                at=at,
-                link_key=self.link_key,
-            )
-            return [(outgoing.key, message, [r.address for r in recipients])]
+            languages = sorted({r.language for r in recipients})
+            copies = []
+            for language in languages:
+                readers = [r for r in recipients if r.language == language]
+                # One language: the message is the outbox's own (its Message-ID from the key).
+                key = intent.key if len(languages) == 1 else f"{intent.key}/{language}"
+                message = compose(
+                    msgspec.structs.replace(intent, key=key),
+                    [(r.name, r.address) for r in readers],
+                    language,
+                    sender=self.settings.mail_from,
+                    base_url=base_url,
+                    at=at,
+                    link_key=self.link_key,
+                )
+                copies.append((key, message, [r.address for r in readers]))
+            return copies
         copies = []
         for r in recipients:
             link = Unsubscribe(intent.tenant_id, topic, r.address, r.user_id, Role(r.role or "client_admin"))
@@ -199,7 +204,7 @@ class Sender:
             message = compose(
                 own,
                 [(r.name, r.address)],
-                language,
+                r.language,
                 sender=self.settings.mail_from,
                 base_url=base_url,
                 at=at,
@@ -208,17 +213,22 @@ class Sender:
             copies.append((own.key, message, [r.address]))
         return copies
 
-    def _recipients(self, audience: Audience, tenant_id: UUID) -> tuple[list[tuple[str, str]], str]:
-        """(name, address) pairs and the language to write in."""
+    def _recipients(self, audience: Audience, tenant_id: UUID) -> list[Recipient]:
+        """Whom an address or an account is, and the language to write to them in: the
+        account's own choice, or for an address the language the message was asked in."""
         match audience:
             case ToAddress(email=email, name=name, language=language):
-                return ([(name, email)] if parseaddr(email)[1] else []), language
+                return [Recipient(name, email, None, None, language)] if parseaddr(email)[1] else []
             case ToUser(user_id=user_id):
                 person = self.store.person(user_id)
-                found = [] if person is None or not person.active else [(person.name, person.email)]
-                return found, DEFAULT_LANGUAGE
+                if person is None or not person.active:
+                    return []
+                return [Recipient(person.name, person.email, user_id, None, person.language)]
             case ToRole(role=role):
-                return [(p.name, p.email) for p in self.store.role_holders(tenant_id, role)], DEFAULT_LANGUAGE
+                return [
+                    Recipient(p.name, p.email, p.user_id, role, p.language)
+                    for p in self.store.role_holders(tenant_id, role)
+                ]
 
     async def run(self, follow: Callable[[], object] | None = None) -> None:
         """Until cancelled: follow the logs (when told how), send what is due, wait."""
