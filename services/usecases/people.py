@@ -31,6 +31,7 @@ from services.bootstrap import Container
 from services.controlplane import OfferedByLink, Person, WaitingInvitation, system_provenance
 from services.memberships import Memberships
 from services.text import EMAIL_PATTERN, name_rule, text_rule
+from services.usecases.account import Language
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
 Password = Annotated[str, text_rule(min_length=12, max_length=1024)]
@@ -63,6 +64,8 @@ class AcceptInvitationByLink(msgspec.Struct, frozen=True, kw_only=True, forbid_u
     token: Token
     password: Password
     display_name: DisplayName | None = None
+    # The language of the e-mails the invitee receives from now on (docs/adr/0033); none: as it is.
+    language: Language | None = None
 
 
 class DeactivateAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -241,9 +244,12 @@ async def accept_invitation_by_link(
             if c.display_name is None or not c.display_name.strip():
                 raise InvariantViolated("user_needs_display_name")
             container.control.register_user(offer.email, c.display_name, c.password, None, provenance)
-        return _memberships(container).accept_by_link(
+        role = _memberships(container).accept_by_link(
             offer.tenant_id, offer.invitee_id, link.issue, provenance
         )
+        if c.language is not None:
+            container.control.choose_language(offer.invitee_id, c.language, provenance)
+        return role
 
     role: Role = await container.offloop(accept)
     container.projections.notify(offer.tenant_id)

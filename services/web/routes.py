@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
+from services.web.account import pages as account_pages
 from services.web.admin import home as admin_home
 from services.web.admin import instruments as admin_instruments
 from services.web.admin import lifecycle as organisation_lifecycle
@@ -73,6 +74,7 @@ _AREAS = (
     people_members,
     people_links,
     outbox_pages,
+    account_pages,
 )
 
 

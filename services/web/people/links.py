@@ -30,6 +30,7 @@ from services.requests.provenance import correlation_id_of
 from services.requests.rate_limits import Throttled
 from services.requests.sign_in import authenticate, password_reset_attempt, signed_in
 from services.usecases import people
+from services.usecases.account import Language
 from services.web.forms import Form, FormData, FormInvalid, decode, domain_message, values
 from services.web.i18n import gettext as _
 from services.web.rendering import NEW_CSRF_STATE, page
@@ -40,6 +41,7 @@ Req = Request[Any, Any, Any]
 class AcceptForm(msgspec.Struct, frozen=True, kw_only=True):
     password: people.Password
     display_name: people.DisplayName | None = None
+    language: Language | None = None
 
 
 class ForgotForm(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,7 +77,15 @@ def _accept_page(
     request: Req, token: str, offer: OfferedByLink, errors: dict[str, str], status: int = 200
 ) -> Template:
     return _with_csrf_cookie(
-        request, page("people/accept.html", status_code=status, token=token, offer=offer, errors=errors)
+        request,
+        page(
+            "people/accept.html",
+            status_code=status,
+            token=token,
+            offer=offer,
+            errors=errors,
+            languages=[("da", _("Danish")), ("en", _("English"))],
+        ),
     )
 
 
@@ -119,7 +129,7 @@ async def accept_invitation(request: Req, token: FromPath[str], data: Form) -> R
     elif entry.display_name is None:
         return _accept_page(request, token, offer, {"display_name": _("Please fill this in.")}, 400)
     command = people.AcceptInvitationByLink(
-        token=token, password=entry.password, display_name=entry.display_name
+        token=token, password=entry.password, display_name=entry.display_name, language=entry.language
     )
     provenance = people.link_provenance(offer, "AcceptInvitationByLink", correlation_id, container.clock())
     try:
