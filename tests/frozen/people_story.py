@@ -21,6 +21,7 @@ from uuid import UUID
 
 from domain.default_instrument import DEFAULT_INSTRUMENT
 from domain.notifications import Receivers, Topic
+from domain.phases import Phase
 from domain.preparation import Preparation
 from domain.ratings import RatingMode
 from domain.roles import Role
@@ -33,6 +34,7 @@ from services.demo import Actor, demo_id
 from services.memberships import Memberships
 from services.usecases import engagements, handle, notifications
 from services.usecases import organisation as units
+from services.usecases import theme_day as day
 from services.usecases.tenants import onboard_tenant
 from tests.frozen.questions import ADMIN_EMAIL
 
@@ -66,7 +68,9 @@ class PeopleStory:
         self.invitations()
         self.forgotten_password()
         self.messages()
-        self.personal_codes(self.engagement())
+        engagement_id = self.engagement()
+        self.personal_codes(engagement_id)
+        self.rated_by_code(engagement_id)
         # The chain head anchored on the platform as the projector does after catching up.
         self.container.projections.catch_up_now(self.tenant_id)
 
@@ -247,3 +251,46 @@ class PeopleStory:
             self.control.revoke_personal_codes(
                 self.tenant_id, engagement_id, unit_id, slip, facilitator.at(moment, "RevokePersonalCodes")
             )
+
+    def rated_by_code(self, engagement_id: UUID) -> None:
+        """On the theme day, three holders of the first unit's codes rate its relation to the
+        second unit, each as the code they joined with (a pseudonym of the code's id)."""
+        facilitator = self.actor("consultant", Role.CONSULTANT)
+        batch = self.control.personal_codes(
+            self.tenant_id,
+            engagement_id,
+            self.container.tenants.call(self.tenant_id, lambda app: app.engagement(engagement_id)).unit_ids[
+                0
+            ],
+        )
+        assert batch is not None
+
+        def rate(app: TenantApplication) -> None:
+            engagement = app.engagement(engagement_id)
+            first, second = engagement.unit_ids[:2]
+            opened = _moment(2026, 11, 17, 9)
+            for phase in (Phase.PREPARED, Phase.THEME_DAY_OPEN):
+                handle(
+                    app,
+                    engagements.AdvancePhase(engagement_id=engagement_id, expected_phase=phase),
+                    facilitator.at(opened, "AdvancePhase"),
+                )
+            handle(
+                app,
+                day.MapRelations(engagement_id=engagement_id, unit_id=first, counterpart_ids=(second,)),
+                facilitator.at(opened + timedelta(minutes=30), "MapRelations"),
+            )
+            for minute, slip in enumerate(batch.usable_slips()[:3]):
+                holder = Actor(self.tenant_id, batch.code_of(slip), Role.PARTICIPANT)
+                scores = {
+                    key: 2 + (slip + index) % 4 for index, key in enumerate(DEFAULT_INSTRUMENT.dimension_keys)
+                }
+                handle(
+                    app,
+                    day.SubmitRating(
+                        engagement_id=engagement_id, unit_id=first, counterpart_id=second, scores=scores
+                    ),
+                    holder.at(opened + timedelta(minutes=60 + minute), "SubmitRating"),
+                )
+
+        self.container.tenants.call(self.tenant_id, rate)
