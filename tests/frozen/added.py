@@ -22,7 +22,8 @@ ADDED_UNDER: dict[str, frozenset[str]] = {
 }
 
 
-def _added(key: str, under: str) -> bool:
+def is_added(key: str, under: str) -> bool:
+    """Whether `key`, found in an item held under `under`, is a field added since."""
     return key in ADDED_SINCE and (key not in ADDED_UNDER or under in ADDED_UNDER[key])
 
 
@@ -30,7 +31,7 @@ def without_added(value: Any, under: str = "") -> Any:
     """`value` as a release before the additions would have written it (`under`: the key that
     holds it)."""
     if isinstance(value, dict):
-        return {key: without_added(item, key) for key, item in value.items() if not _added(key, under)}
+        return {key: without_added(item, key) for key, item in value.items() if not is_added(key, under)}
     if isinstance(value, list):
         return [without_added(item, under) for item in value]
     return value
