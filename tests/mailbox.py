@@ -74,3 +74,22 @@ class Mailbox:
                 return self.messages()
             time.sleep(0.05)
         raise AssertionError(f"{len(self.messages())} messages arrived, not {count}, within {seconds}s")
+
+    def message_to(self, address: str, seconds: float, subject: str = "") -> EmailMessage:
+        """The one message delivered to `address` (with a subject beginning `subject`), waiting
+        up to `seconds` for it."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                received = list(self.received)
+            found = [
+                message
+                for recipients, message in received
+                if address in recipients and str(message["Subject"]).startswith(subject)
+            ]
+            if found:
+                assert len(found) == 1, [message["Subject"] for message in found]
+                return found[0]
+            time.sleep(0.05)
+        arrived = [(message["To"], message["Subject"]) for message in self.messages()]
+        raise AssertionError(f"no message to {address} ({subject}...) within {seconds}s; arrived: {arrived}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    ChainableUndefined,
     Environment,
     FileSystemLoader,
     StrictUndefined,
@@ -77,12 +78,14 @@ def day(value: str | date | datetime, language: str = DEFAULT_LANGUAGE) -> str:
 
 
 @cache
-def _environment() -> Environment:
+def _environment(*, strict: bool = True) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         # HTML templates escape what they are filled with; plain text is not HTML.
         autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
+        # Not strict only for a subject told apart from its body, which may name what the sender
+        # alone adds (an invitation's link, made as the message is written).
+        undefined=StrictUndefined if strict else ChainableUndefined,
         keep_trailing_newline=True,
     )
     env.filters["day"] = _day_filter
@@ -124,3 +127,15 @@ def render(kind: str, language: str, params: dict[str, Any]) -> tuple[str, str, 
     subject, _, body = text_template.render(values).partition("\n")
     html = html_template.render({**values, "subject": subject.strip()})
     return subject.strip(), body.lstrip("\n"), html
+
+
+def subject(kind: str, language: str, params: dict[str, Any]) -> str:
+    """The subject of a message of `kind` in `language`, as `render` would write it, from the
+    params the outbox holds (without what the sender adds as it writes the message, such as an
+    invitation's link). Raises UnknownMessageKind."""
+    language = language if language in LANGUAGES else DEFAULT_LANGUAGE
+    try:
+        template = _environment(strict=False).select_template(_template_name(kind, language, "txt"))
+    except TemplateNotFound:
+        raise UnknownMessageKind(kind) from None
+    return template.render({**params, "language": language, "base_url": ""}).partition("\n")[0].strip()

@@ -8,7 +8,7 @@ from domain.roles import Role
 from projections.outbox.intents import CalendarEntry, RuleContext, ToRole
 from projections.outbox.registry import intents_for
 from services.mail.calendar import ics
-from services.mail.render import UnknownMessageKind, render
+from services.mail.render import UnknownMessageKind, render, subject
 
 
 class _Provenance:
@@ -100,3 +100,18 @@ def test_a_calendar_entry_becomes_an_ics_request_and_a_cancellation_with_the_sam
 
 def _fields(entry: CalendarEntry) -> dict[str, object]:
     return {name: getattr(entry, name) for name in entry.__struct_fields__}
+
+
+def test_an_invitations_subject_is_read_from_the_outbox_params_without_the_link_the_sender_adds() -> None:
+    params = {
+        "tenant_name": "Nordby Kommune",
+        "role": "client_admin",
+        "expires_at": "2026-12-14T03:35:31+00:00",
+        "link": {"purpose": "invite", "tenant_id": str(uuid4()), "invitee_id": str(uuid4()), "issue": 1},
+    }
+    with pytest.raises(Exception, match="'path' is undefined"):
+        render("invitation", "da", params)
+    assert subject("invitation", "da", params) == "Invitation til Nordby Kommune i Balkort"
+    assert subject("invitation", "en", params) == render("invitation", "en", {**params, "path": "/x"})[0]
+    with pytest.raises(UnknownMessageKind):
+        subject("no_such_kind", "da", params)

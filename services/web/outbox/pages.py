@@ -21,7 +21,7 @@ from projections.outbox.rows import Outgoing, SendAgain, State
 from services.access import ADMINISTER, Policy
 from services.auth.guards import platform_guard, principal_from
 from services.bootstrap import Container
-from services.mail.render import UnknownMessageKind, render
+from services.mail.render import UnknownMessageKind, subject
 from services.mail.transport import outbox_directory
 from services.requests.provenance import correlation_id_of
 from services.web.i18n import current_language
@@ -51,7 +51,7 @@ def _state_labels() -> dict[State, str]:
 
 def _subject(message: Outgoing) -> str:
     try:
-        return render(message.kind, current_language(), dict(message.intent.params))[0]
+        return subject(message.kind, current_language(), dict(message.intent.params))
     except (UnknownMessageKind, LookupError, ValueError, TypeError):
         return message.kind
 
