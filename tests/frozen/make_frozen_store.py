@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from services.auth.secret_keys import SECRET_FILE
 from services.bootstrap import Container, build_container
 from services.persistence.keys import MASTER_KEY_FILE
+from tests.frozen.languages_story import LanguagesStory
 from tests.frozen.people_questions import outbox_of
 from tests.frozen.people_story import PeopleStory
 from tests.frozen.questions import ask, rebuild_read_models, settings_for, the_tenant
@@ -52,7 +53,11 @@ class StoryKind(Protocol):
 
 
 # The stories a copy may be written with, by name (each copy's README row says which).
-STORIES: dict[str, StoryKind] = {"two-years": FrozenStory, "people": PeopleStory}
+STORIES: dict[str, StoryKind] = {
+    "two-years": FrozenStory,
+    "people": PeopleStory,
+    "languages": LanguagesStory,
+}
 
 
 def write_store(data_dir: Path, story: StoryKind = FrozenStory) -> None:
