@@ -12,6 +12,9 @@ Who may change whose role (docs/adr/0017):
 - a consultant assigned to the tenant: client admins, auditors and participants — grants
   (by invitation), changes and removes them; never a consultant's role, nor the role of any
   of the consultancy's own staff, nor their own;
+- a client admin (the planning group, docs/adr/0029): client admins and participants of their
+  own organisation — invites, changes and removes them, among those two roles; never an
+  auditor's role, a consultant's, the consultancy staff's, nor their own;
 - everyone else: nobody's.
 """
 
@@ -30,6 +33,8 @@ from domain.user import PLATFORM_ROLES, TENANT_ROLES, User
 MEMBER_ROSTER_NAMESPACE = UUID("2c8e4b71-9f3d-5a06-b1e4-7d5a0c3f9e28")
 # The roles a consultant may grant, change and take away: the client organisation's own people.
 CLIENT_ROLES = frozenset({Role.CLIENT_ADMIN, Role.AUDITOR, Role.PARTICIPANT})
+# The roles a client admin may offer, change and take away: the planning group and participants.
+PLANNING_GROUP_ROLES = frozenset({Role.CLIENT_ADMIN, Role.PARTICIPANT})
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ def check_may_assign(provenance: Provenance, member: Standing, role: Role | None
     held = member.role.value if member.role else "none"
     if actor is Role.CONSULTANCY_ADMIN:
         return
-    if actor is not Role.CONSULTANT:
+    if actor not in (Role.CONSULTANT, Role.CLIENT_ADMIN):
         raise NotPermitted("role_does_not_manage_members", state=held, actor=actor.value)
     if member.user_id == provenance.actor_id:
         raise NotPermitted("own_role", state=held)
@@ -74,6 +79,10 @@ def check_may_assign(provenance: Provenance, member: Standing, role: Role | None
         raise NotPermitted("staff_roles_by_admins", state=held)
     if role is not None and role not in CLIENT_ROLES:
         raise NotPermitted("role_by_admins", state=held, role=role.value)
+    if actor is Role.CLIENT_ADMIN:
+        for touched in (member.role, role):
+            if touched is not None and touched not in PLANNING_GROUP_ROLES:
+                raise NotPermitted("role_by_consultancy", state=held, role=touched.value)
 
 
 class MemberRoster(Aggregate):
@@ -161,6 +170,17 @@ class MemberRoster(Aggregate):
     @event("MemberInvited")
     def _member_invited(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
         self.invitations[str(user_id)] = Role(role)
+
+    def revoke_invitation(self, member: Standing, role: Role, provenance: Provenance) -> None:
+        """Withdraws the invitation to `role` waiting for a person: by whoever may offer that
+        role to them. Withdrawing one that no longer waits here changes nothing."""
+        self._check_tenant(provenance)
+        check_may_assign(provenance, member, _checked_role(role))
+        self._invitation_revoked(user_id=member.user_id, role=role, provenance=provenance)
+
+    @event("InvitationRevoked")
+    def _invitation_revoked(self, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        self.invitations.pop(str(user_id), None)
 
     def accept(self, member: Standing, provenance: Provenance) -> Role:
         """The invited person takes up the role they were offered (they are the actor)."""

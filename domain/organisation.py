@@ -97,6 +97,18 @@ class Organisation(RemembersCommands):
             )
         return unit
 
+    def changeable_unit(self, unit_id: UUID, provenance: Provenance) -> Unit:
+        """An active unit whose history a change taking effect at `provenance.occurred_at`
+        continues: not before the unit's last change, so its names and what it became follow
+        one another in time."""
+        unit = self.active_unit(unit_id)
+        since = unit.names[-1].since
+        if provenance.occurred_at < since:
+            raise InvariantViolated(
+                "unit_change_before_its_history", name=unit.name, since=since.date().isoformat()
+            )
+        return unit
+
     def _check_name_free(self, name: str, *, ignoring: tuple[UUID, ...] = ()) -> None:
         for unit in self.units.values():
             same = unit.name.casefold() == name.casefold()
@@ -119,7 +131,7 @@ class Organisation(RemembersCommands):
 
     def rename_unit(self, unit_id: UUID, name: str, provenance: Provenance) -> None:
         name = _clean_name(name)
-        unit = self.active_unit(unit_id)
+        unit = self.changeable_unit(unit_id, provenance)
         if unit.name == name:
             raise InvariantViolated("unit_already_called", name=name)
         self._check_name_free(name, ignoring=(unit_id,))
@@ -137,7 +149,7 @@ class Organisation(RemembersCommands):
         if len(set(unit_ids)) != len(unit_ids) or len(unit_ids) < 2:
             raise InvariantViolated("merger_too_few_units")
         for unit_id in unit_ids:
-            self.active_unit(unit_id)
+            self.changeable_unit(unit_id, provenance)
         self._check_id_free(into_unit_id)
         self._check_name_free(name, ignoring=unit_ids)
         self._units_merged(unit_ids, into_unit_id, name, provenance)
@@ -154,7 +166,7 @@ class Organisation(RemembersCommands):
         self.units[into_unit_id] = _new_unit(into_unit_id, name, at, predecessors=tuple(unit_ids))
 
     def split_unit(self, unit_id: UUID, into: tuple[tuple[UUID, str], ...], provenance: Provenance) -> None:
-        self.active_unit(unit_id)
+        self.changeable_unit(unit_id, provenance)
         if len(into) < 2:
             raise InvariantViolated("split_too_few_units")
         cleaned = tuple((new_id, _clean_name(new_name)) for new_id, new_name in into)
@@ -179,7 +191,7 @@ class Organisation(RemembersCommands):
             self.units[new_id] = _new_unit(new_id, new_name, at, predecessors=(unit_id,))
 
     def retire_unit(self, unit_id: UUID, provenance: Provenance) -> None:
-        self.active_unit(unit_id)
+        self.changeable_unit(unit_id, provenance)
         self._unit_retired(unit_id, provenance)
 
     @event("UnitRetired")

@@ -120,6 +120,7 @@ SENTENCES: dict[str, str] = {
     "merger_too_few_units": "a merger needs at least two distinct units, each named once",
     "split_too_few_units": "a split needs at least two new units",
     "split_names_not_distinct": "the units a split creates need distinct names",
+    "unit_change_before_its_history": "unit {name} last changed on {since}; a change to it cannot take effect earlier",
     "engagement_exists": "engagement {engagement} exists already",
     # Join codes (join_code.py)
     "join_code_expiry_without_zone": "a join code's expiry needs a time zone",
@@ -128,6 +129,21 @@ SENTENCES: dict[str, str] = {
     "join_code_after_theme_day": "a join code expires with its theme day at the latest",
     "join_code_issued": "this join code has been issued already",
     "no_join_code": "no join code {code} for this unit",
+    # Personal codes (personal_codes.py)
+    "personal_codes_need_individual_rating": (
+        "personal codes are for engagements rated by individuals; here each unit rates together"
+    ),
+    "personal_codes_people": "a batch of personal codes is for 1 to {most} people, not {people}",
+    "personal_codes_request_changed": (
+        "this request issued personal codes for {issued} people before, not {people}; "
+        "send a new request for more"
+    ),
+    "personal_code_not_derivable": (
+        "the code of slip {slip} was made under a platform secret no longer configured; "
+        "revoke the slip and issue a new code"
+    ),
+    "no_personal_code": "no personal code {slip} for this unit",
+    "no_personal_codes": "no personal codes were issued for this unit",
     # Client organisations (tenant.py)
     "tenant_needs_name": "a client organisation needs a name",
     "slug_invalid": "slug {slug!r} must be lower-case letters, digits and inner hyphens",
@@ -137,6 +153,7 @@ SENTENCES: dict[str, str] = {
     "no_tenant": "no tenant {tenant}",
     # Users, members and invitations (user.py, members.py, invitation.py)
     "email_invalid": "not an email address: {email!r}",
+    "language_unknown": "messages are written in Danish (da) or English (en), not {language!r}",
     "user_needs_display_name": "a user needs a display name",
     "not_a_platform_role": "{role} is not a platform role",
     "not_a_tenant_role": "{role} is not a role within a tenant",
@@ -154,6 +171,13 @@ SENTENCES: dict[str, str] = {
     "invitation_for_another": "only the invited person accepts an invitation",
     "no_invitation_for": "no invitation for {user} waits here",
     "no_such_invitation": "no such invitation",
+    "role_by_consultancy": "only the consultancy gives, changes or takes away the role {role}",
+    "own_account_deactivated": "nobody deactivates their own account; another consultancy admin does",
+    "link_expires_in_the_past": "a link must expire after it is issued",
+    "invitation_link_invalid": "this invitation link does not work (used, withdrawn or replaced by a newer one)",
+    "invitation_link_expired": "this invitation link has expired; ask for a new one",
+    "reset_link_invalid": "this link to set a new password does not work (used or replaced by a newer one)",
+    "reset_link_expired": "this link to set a new password has expired; ask for a new one",
     # Instruments (instrument.py, instrument_directory.py)
     "scale_inverted": "the scale's minimum must lie below its maximum",
     "no_dimensions": "an instrument needs at least one dimension",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -17,6 +19,18 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+# The languages messages are written in; Danish unless the person chose English.
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+
+
+class ResetLink(NamedTuple):
+    """The one forgotten-password link of an account that works now."""
+
+    issue: int
+    expires_at: datetime
+
+
 class User(Aggregate):
     """A person who signs in: platform role (consultancy staff) and roles in tenants."""
 
@@ -26,6 +40,24 @@ class User(Aggregate):
     platform_role: Role | None
     memberships: dict[UUID, Role]
     active: bool
+    # Forgotten-password links: the one that works now, and how many were ever issued (a used,
+    # replaced or expired link never works again).
+    reset_link: ResetLink | None
+    resets_issued: int
+    # The language messages to the account are written in ("da" or "en").
+    language: str
+    # Version 2 added the forgotten-password links; a snapshot of version 1 had none.
+    # Version 3 added the language; a snapshot of version 2 was Danish.
+    class_version = 3
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        state["reset_link"] = None
+        state["resets_issued"] = 0
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, object]) -> None:
+        state["language"] = DEFAULT_LANGUAGE
 
     @staticmethod
     def create_id(email: str) -> UUID:
@@ -70,6 +102,23 @@ class User(Aggregate):
         self.platform_role = None if platform_role is None else Role(platform_role)
         self.memberships = {}
         self.active = True
+        self.reset_link = None
+        self.resets_issued = 0
+        self.language = DEFAULT_LANGUAGE
+
+    def choose_language(self, language: str, provenance: Provenance) -> bool:
+        """Messages to the account are written in `language` from now on; answers whether it
+        changed (choosing the language in force records nothing)."""
+        if language not in LANGUAGES:
+            raise InvariantViolated("language_unknown", language=language)
+        if language == self.language:
+            return False
+        self._language_chosen(language=language, provenance=provenance)
+        return True
+
+    @event("LanguageChosen")
+    def _language_chosen(self, language: str, provenance: Provenance) -> None:
+        self.language = language
 
     def change_password(self, password_hash: str, provenance: Provenance) -> None:
         self._require_active()
@@ -108,6 +157,40 @@ class User(Aggregate):
     @event("Deactivated")
     def _deactivated(self, provenance: Provenance) -> None:
         self.active = False
+
+    def request_password_reset(self, expires_at: datetime, provenance: Provenance) -> int:
+        """Issues a new link to set a new password (every earlier one stops working); returns
+        its issue number. A deactivated account gets none."""
+        self._require_active()
+        if expires_at <= provenance.recorded_at:
+            raise InvariantViolated("link_expires_in_the_past")
+        issue = self.resets_issued + 1
+        self._reset_requested(email=self.email, issue=issue, expires_at=expires_at, provenance=provenance)
+        return issue
+
+    @event("PasswordResetRequested")
+    def _reset_requested(self, email: str, issue: int, expires_at: datetime, provenance: Provenance) -> None:
+        self.reset_link = ResetLink(issue, expires_at)
+        self.resets_issued = issue
+
+    def check_reset_link(self, issue: int, now: datetime) -> None:
+        """Raises NotFound unless link `issue` is the one that works now (not used, not
+        replaced), InvariantViolated when it has expired or the account is deactivated."""
+        if self.reset_link is None or self.reset_link.issue != issue:
+            raise NotFound("reset_link_invalid")
+        if now >= self.reset_link.expires_at:
+            raise InvariantViolated("reset_link_expired", state="expired")
+        self._require_active()
+
+    def reset_password(self, issue: int, password_hash: str, provenance: Provenance) -> None:
+        """Sets a new password through forgotten-password link `issue`, which is then used up."""
+        self.check_reset_link(issue, provenance.recorded_at)
+        self._password_reset(issue=issue, password_hash=password_hash, provenance=provenance)
+
+    @event("PasswordReset")
+    def _password_reset(self, issue: int, password_hash: str, provenance: Provenance) -> None:
+        self.password_hash = password_hash
+        self.reset_link = None
 
     def _require_active(self) -> None:
         if not self.active:

@@ -181,6 +181,8 @@ class UnitProgress(msgspec.Struct):
     cards_declined: int
     dialogues: int
     wrapped_up: bool
+    # Individuals who have rated at least one of the unit's relations: a count, never who.
+    raters: int = 0
 
 
 class EngagementOut(msgspec.Struct):

@@ -127,6 +127,8 @@ def relation_views(engagement: Engagement, published: Publications) -> list[Rela
 
 def unit_progress(engagement: Engagement) -> list[UnitProgress]:
     rated = Counter(u for u, _ in {(r.unit_id, r.counterpart_id) for r in engagement.ratings.values()})
+    # How many of a unit's people have rated (individual ratings), never which of them.
+    raters = Counter(u for u, _ in {(r.unit_id, r.rater) for r in engagement.ratings.values() if r.rater})
     sent: Counter[UUID] = Counter()
     received: Counter[UUID] = Counter()
     accepted: Counter[UUID] = Counter()
@@ -150,6 +152,7 @@ def unit_progress(engagement: Engagement) -> list[UnitProgress]:
             cards_declined=declined[unit_id],
             dialogues=dialogues[unit_id],
             wrapped_up=unit_id in engagement.wrap_ups,
+            raters=raters[unit_id],
         )
         for unit_id in engagement.unit_ids
     ]

@@ -71,8 +71,11 @@ class ProjectionRunner:
         anchor: Anchor | None = None,
         anchor_seconds: float = 300.0,
         scope: Scope = "all",
+        follow: Callable[[UUID], object] | None = None,
     ) -> None:
         self.backend = backend
+        # Run after each tenant's views caught up (the outbox follows the same log).
+        self.follow = follow
         self.scope = scope
         # Each tenant's events decode (and decrypt) with that tenant's own mapper.
         self.mappers = mappers
@@ -161,7 +164,17 @@ class ProjectionRunner:
                 except PositionMoved:
                     continue
                 self.anchor_head(tenant_id, store)
+                self.follow_after(tenant_id)
                 return applied
+
+    def follow_after(self, tenant_id: UUID) -> None:
+        """What else follows the tenant's log; its failure never stops the views."""
+        if self.follow is None:
+            return
+        try:
+            self.follow(tenant_id)
+        except Exception:
+            logger.warning("following tenant %s after its views failed", tenant_id, exc_info=True)
 
     def _tenant_lock(self, tenant_id: UUID) -> threading.Lock:
         with self._locks_guard:

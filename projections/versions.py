@@ -14,7 +14,8 @@ from collections.abc import Mapping
 # documents 2: a relation shows a new aggregate only when its ratings are apart from those of
 # every aggregate it showed before (anonymity across versions, docs/adr/0015).
 # documents 3: every decision on an agreement or a proposal carries its own id (its lineage node's).
-PROJECTION_VERSIONS: Mapping[str, int] = {"documents": 3, "audit": 1, "lineage": 1, "chain": 1}
+# documents 4: a unit's progress counts the individuals who have rated (personal codes, docs/adr/0032).
+PROJECTION_VERSIONS: Mapping[str, int] = {"documents": 4, "audit": 1, "lineage": 1, "chain": 1}
 # What views stored before versions were recorded count as.
 UNVERSIONED = 1
 

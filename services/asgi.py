@@ -11,7 +11,7 @@ the app here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -45,6 +45,10 @@ from services.web.routes import web_routers
 __all__ = ["create_app"]
 
 
+def follow_everything(container: Container) -> Callable[[], object]:
+    return lambda: container.outbox.follow_all(t.id for t in container.control.tenants())
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None) -> Litestar:
     """The Balkort app (the API and the pages) over `container` (built from `settings` when not given).
 
@@ -66,6 +70,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # once; a slow poll picks up what other processes wrote.
         async with anyio.create_task_group() as group:
             await the_container.projections.start(group)
+            if settings.in_process_projection == "all":
+                # Where this process projects everything, it sends the outbox's messages too;
+                # otherwise `balkort projector` does (docs/adr/0030).
+                group.start_soon(the_container.mail.run, follow_everything(the_container))
             try:
                 yield
             finally:

@@ -19,6 +19,11 @@ from services.application import TenantApplication
 from services.auth.revocation import Revocations
 from services.auth.secret_keys import SecretKeys
 from services.controlplane import ControlPlane
+from services.mail.outbox import Outbox, outbox_store
+from services.mail.preferences import settings_in
+from services.mail.sender import Sender
+from services.mail.transport import outbox_directory, transport_for
+from services.mail.unsubscribe import unsubscribe_key
 from services.migrations import check_schema
 from services.offloop import OffLoop
 from services.persistence.env import CONTROL_STORE, application_env, private_files
@@ -57,9 +62,16 @@ class Container:
     # keys are looked up under those.
     join_code_key: bytes
     earlier_join_code_keys: tuple[bytes, ...]
+    # Derive personal codes (services/auth/personal_codes.py), the current key first.
+    personal_code_keys: tuple[bytes, ...]
+    # Keys the one-time links of invitations and forgotten passwords (services/auth/links.py).
+    link_key: bytes
     # Sign-in and join-code attempts, and tokens signed out before they expire.
     attempts: Attempts
     revocations: Revocations
+    # What events decide must be sent, and what sends it (docs/adr/0030).
+    outbox: Outbox
+    mail: Sender
     # What join codes are checked against; tests move it to see codes expire.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     closed: bool = False
@@ -74,6 +86,7 @@ class Container:
         await self.idempotency.close()
         if self.redis is not None:
             await self.redis.aclose()
+        await self.offloop(self.outbox.close)
         await self.offloop(self.tenants.close)
         await self.offloop(self.control.close)
 
@@ -107,7 +120,8 @@ def build_container(settings: Settings) -> Container:
     keys = TenantKeys(settings)
     mappers = TenantMappers(keys.get, keys.legacy_until)
     views = view_backend(settings, mappers)
-    return Container(
+    outbox = Outbox(outbox_store(settings), control, views, outbox_directory(settings))
+    container = Container(
         settings=settings,
         offloop=OffLoop(settings.worker_threads),
         control=control,
@@ -125,15 +139,33 @@ def build_container(settings: Settings) -> Container:
             poll_seconds=settings.projector_poll_seconds,
             # Who projects what in this process (docs/adr/0021).
             scope=settings.in_process_projection,
+            follow=outbox.follow_tenant,
         ),
         join_code_key=secret_keys.join_codes,
         earlier_join_code_keys=secret_keys.earlier_join_codes,
+        personal_code_keys=(secret_keys.personal_codes, *secret_keys.earlier_personal_codes),
+        link_key=secret_keys.links,
         attempts=attempts_for(settings, redis),
         revocations=Revocations(redis, settings.rate_limit_namespace),
         keys=keys,
         mappers=mappers,
         reports=report_renderer(settings, redis),
+        outbox=outbox,
+        mail=Sender(
+            outbox.store,
+            transport_for(settings),
+            settings,
+            clock=lambda: container.clock(),
+            erased=control.erased,
+            # Who receives what and who turned what off, as the organisation's store says now.
+            settings_of=lambda tenant_id: container.tenants.call(
+                tenant_id, lambda app: settings_in(app, tenant_id)
+            ),
+            unsubscribe_key=unsubscribe_key(secret_keys),
+            link_key=secret_keys.links,
+        ),
     )
+    return container
 
 
 @contextmanager
@@ -147,6 +179,7 @@ def container_for(settings: Settings) -> Iterator[Container]:
         close_views = getattr(container.views, "close_blocking", None)
         if close_views is not None:
             close_views()
+        container.outbox.close()
         container.tenants.close()
         container.control.close()
 

@@ -50,6 +50,42 @@ class PendingInvitation(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
 
 
+class OfferedByLink(msgspec.Struct, frozen=True, kw_only=True):
+    """An invitation as its link opens it: where, which role, to which address, until when, and
+    whether the address has an account (it then signs in to accept instead of registering)."""
+
+    id: UUID
+    tenant_id: UUID
+    tenant_name: str
+    invitee_id: UUID
+    role: Role
+    email: str
+    expires_at: datetime
+    has_account: bool
+
+
+class WaitingInvitation(msgspec.Struct, frozen=True, kw_only=True):
+    """An invitation to one client organisation waiting for its answer, as its members see it."""
+
+    id: UUID
+    invitee_id: UUID
+    role: Role
+    email: str | None  # None: offered by account id, before links
+    expires_at: datetime | None
+    expired: bool
+
+
+class Person(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone with an account: who, their platform role, whether they can sign in, their roles."""
+
+    id: UUID
+    email: str
+    display_name: str
+    platform_role: Role | None
+    active: bool
+    memberships: dict[UUID, Role]
+
+
 # Applying a role or an invitation retries this often when the user was saved meanwhile.
 MEMBERSHIP_SAVE_ATTEMPTS = 5
 
@@ -293,10 +329,18 @@ class ControlPlane(PlatformRecords):
         raise NotFound("no_such_invitation")
 
     def accept_invitation(
-        self, invitee_id: UUID, tenant_id: UUID, *, was: Role | None, provenance: Provenance
+        self,
+        invitee_id: UUID,
+        tenant_id: UUID,
+        *,
+        was: Role | None,
+        provenance: Provenance,
+        link_issue: int | None = None,
     ) -> Role:
         """The invitee takes up the role offered in a tenant, after the tenant recorded it: the
-        invitation closed and the role given in one save. Raises NotFound without an invitation."""
+        invitation closed and the role given in one save. Raises NotFound without an invitation.
+        Through a link (`link_issue`), only while that link works: a used, replaced or expired
+        link refuses, and the role is not given."""
         for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
             try:
                 inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
@@ -308,6 +352,8 @@ class ControlPlane(PlatformRecords):
                 raise ConcurrentModification(
                     "role_changed_meanwhile", state=held.value if held else "none", user=str(invitee_id)
                 )
+            if link_issue is not None:
+                inbox.check_link(tenant_id, link_issue, provenance.recorded_at)
             role = inbox.accept(tenant_id, provenance)
             user.grant_membership(tenant_id, role, provenance)
             try:
@@ -317,11 +363,161 @@ class ControlPlane(PlatformRecords):
             return role
         raise ConcurrentModification("user_kept_changing", user=str(invitee_id))
 
+    def send_invitation_link(
+        self, invitee_id: UUID, tenant_id: UUID, email: str, expires_at: datetime, provenance: Provenance
+    ) -> int:
+        """A new link to the invitation waiting for `invitee_id` in `tenant_id`, sent to `email`
+        (every earlier link stops working); its issue number. Raises NotFound without one."""
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            inbox = self._invitations(invitee_id, provenance)
+            name = self.tenant(tenant_id).name
+            issue = inbox.send_link(tenant_id, name, normalise_email(email), expires_at, provenance)
+            try:
+                self.save(inbox)
+            except IntegrityError:
+                continue
+            return issue
+        raise ConcurrentModification("invitations_kept_changing")
+
+    def link_issued_by(self, invitee_id: UUID, tenant_id: UUID, command_id: UUID) -> bool:
+        """True when the link that works now for this invitation was issued by `command_id`."""
+        try:
+            inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+        except AggregateNotFoundError:
+            return False
+        link = inbox.link(tenant_id)
+        return link is not None and link.command_id == command_id
+
+    def revoke_invitation(self, invitee_id: UUID, tenant_id: UUID, provenance: Provenance) -> Role:
+        """Withdraws the invitation waiting for `invitee_id` in `tenant_id`; its links stop
+        working. Returns the role it offered; raises NotFound when none waits."""
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            inbox = self._invitations(invitee_id, provenance)
+            role = inbox.revoke(tenant_id, provenance)
+            try:
+                self.save(inbox)
+            except IntegrityError:
+                continue
+            return role
+        raise ConcurrentModification("invitations_kept_changing")
+
+    def offered_by_link(self, tenant_id: UUID, invitee_id: UUID, issue: int, now: datetime) -> OfferedByLink:
+        """The invitation link `issue` opens. Raises NotFound for a link that does not work
+        (used, withdrawn, replaced, or its organisation erased) and InvariantViolated when it
+        has expired."""
+        self._live_tenant(tenant_id)
+        try:
+            inbox: Invitations = self.repository.get(Invitations.id_for(invitee_id))
+        except AggregateNotFoundError:
+            raise NotFound("invitation_link_invalid") from None
+        holds = self.find_user(invitee_id)
+        if holds is not None and tenant_id in holds.memberships:
+            raise NotFound("invitation_link_invalid")  # overtaken by a role given directly
+        role = inbox.check_link(tenant_id, issue, now)
+        link = inbox.link(tenant_id)
+        assert link is not None  # noqa: S101 - check_link found it
+        return OfferedByLink(
+            id=invitation_id(tenant_id, invitee_id),
+            tenant_id=tenant_id,
+            tenant_name=self.tenant(tenant_id).name,
+            invitee_id=invitee_id,
+            role=role,
+            email=link.email,
+            expires_at=link.expires_at,
+            has_account=holds is not None,
+        )
+
+    def refuse_expired_link(
+        self, tenant_id: UUID, invitee_id: UUID, issue: int, provenance: Provenance
+    ) -> None:
+        """Records that an expired link of an invitation was used (the use is refused)."""
+        with contextlib.suppress(IntegrityError):
+            inbox = self._invitations(invitee_id, provenance)
+            inbox.refuse_expired_use(tenant_id, issue, provenance)
+            self.save(inbox)
+
+    def invitations_to(self, tenant_id: UUID) -> list[WaitingInvitation]:
+        """The invitations waiting for an answer in one client organisation, by address."""
+        now = self._clock()
+        waiting = []
+        for inbox_id in self._originators(f"{get_topic(Invitations)}.Opened"):
+            inbox: Invitations = self.repository.get(inbox_id)
+            role = inbox.pending.get(str(tenant_id))
+            if role is None:
+                continue
+            holds = self.find_user(inbox.invitee_id)
+            if holds is not None and tenant_id in holds.memberships:
+                continue
+            link = inbox.link(tenant_id)
+            waiting.append(
+                WaitingInvitation(
+                    id=invitation_id(tenant_id, inbox.invitee_id),
+                    invitee_id=inbox.invitee_id,
+                    role=role,
+                    email=link.email if link else None,
+                    expires_at=link.expires_at if link else None,
+                    expired=link is not None and now >= link.expires_at,
+                )
+            )
+        return sorted(waiting, key=lambda w: (w.email or "~", str(w.invitee_id)))
+
+    def people(self, tenant_id: UUID | None = None) -> list[Person]:
+        """Everyone with an account (with a role in `tenant_id`, when given), by name."""
+        found = []
+        for user_id in self._originators(f"{get_topic(User)}.Registered"):
+            user = self.user(user_id)
+            if tenant_id is not None and tenant_id not in user.memberships:
+                continue
+            found.append(
+                Person(
+                    id=user.id,
+                    email=user.email,
+                    display_name=user.display_name,
+                    platform_role=user.platform_role,
+                    active=user.active,
+                    memberships=dict(user.memberships),
+                )
+            )
+        return sorted(found, key=lambda p: (p.display_name.casefold(), p.email))
+
+    def request_password_reset(self, email: str, expires_at: datetime, provenance: Provenance) -> int | None:
+        """A new forgotten-password link for the active account of `email` (earlier ones stop
+        working): its issue number; None when no active account has this address."""
+        for _ in range(MEMBERSHIP_SAVE_ATTEMPTS):
+            user = self.find_user(User.create_id(email))
+            if user is None or not user.active:
+                return None
+            issue = user.request_password_reset(expires_at, provenance)
+            try:
+                self.save(user)
+            except IntegrityError:
+                continue
+            return issue
+        raise ConcurrentModification("user_kept_changing", user=str(User.create_id(email)))
+
+    def reset_password(self, user_id: UUID, issue: int, password: str, provenance: Provenance) -> None:
+        """Sets a new password through forgotten-password link `issue`, which is used up. Raises
+        NotFound for a link that does not work, InvariantViolated for an expired one."""
+        user = self._get(User, user_id, NotFound("reset_link_invalid"))
+        user.check_reset_link(issue, provenance.recorded_at)
+        user.reset_password(issue, self.passwords.hash(password), provenance)
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise NotFound("reset_link_invalid") from None  # used at the same moment elsewhere
+
     def revoke_membership(self, user_id: UUID, tenant_id: UUID, provenance: Provenance) -> None:
         """Takes away a user's role in a tenant."""
         user = self.user(user_id)
         user.revoke_membership(tenant_id, provenance)
         self.save(user)
+
+    def choose_language(self, user_id: UUID, language: str, provenance: Provenance) -> bool:
+        """Messages to the user are written in `language`; answers whether it changed."""
+        user = self.user(user_id)
+        changed = user.choose_language(language, provenance)
+        self.save(user)
+        return changed
 
     def deactivate_user(self, user_id: UUID, provenance: Provenance) -> None:
         """Stops a user from signing in; their history stays."""
@@ -368,6 +564,18 @@ class ControlPlane(PlatformRecords):
         except AggregateNotFoundError:
             return {}
         return directory.tenants()
+
+    def _originators(self, topic: str) -> list[UUID]:
+        """The ids of the aggregates with an event of `topic`, in the order they were recorded.
+        A scan of the platform store's log: fine for the consultancy's people (hundreds)."""
+        found: list[UUID] = []
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(start, 500, topics=[topic], inclusive_of_start=False)
+            found.extend(n.originator_id for n in page if isinstance(n.originator_id, UUID))
+            if len(page) < 500:
+                return found
+            start = page[-1].id
 
     def _invitations(self, invitee_id: UUID, provenance: Provenance) -> Invitations:
         try:

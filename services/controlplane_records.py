@@ -7,6 +7,7 @@ table in, and the anchors of each tenant's hash chain kept outside its own store
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -21,7 +22,9 @@ from domain.errors import AlreadyExists, InvariantViolated, NotFound
 from domain.instrument import Dimension, Instrument, InstrumentVersion, StrengthBand
 from domain.instrument_directory import INSTRUMENT_DIRECTORY_ID, InstrumentDirectory, checked_instrument_name
 from domain.join_code import JoinCode, JoinCodeRoster
+from domain.personal_codes import DRAWS_PER_SLIP, PersonalCodes
 from domain.provenance import Provenance
+from domain.ratings import RatingMode
 from domain.tenant import Tenant
 from services.persistence.base import BalkortApplication
 
@@ -210,6 +213,102 @@ class PlatformRecords(BalkortApplication):
         code.revoke(provenance)
         self.save(code)
         return code
+
+    # Personal codes: a join code per person of a unit (domain/personal_codes.py)
+
+    def issue_personal_codes(
+        self,
+        tenant_id: UUID,
+        engagement_id: UUID,
+        unit_id: UUID,
+        rating_mode: RatingMode,
+        people: int,
+        digest_for: Callable[[UUID, int, int], str],
+        expires_at: datetime,
+        provenance: Provenance,
+    ) -> tuple[PersonalCodes, tuple[int, ...]]:
+        """Records a join code for each of `people` slips and adds them to the unit's personal
+        codes (the first batch, or an extension), all in one save: there are never codes without
+        their batch, nor a batch counting codes that do not exist. `digest_for(batch id, slip,
+        draw)` gives the digest of a slip's derived code. The batch and its slips' numbers; for a
+        command that issued here before (a retried request), those it issued then, recording
+        nothing new. Raises InvariantViolated for a unit that rates together, a count out of
+        bounds or a command sent again for another count."""
+        self._get(Tenant, tenant_id, NotFound("no_tenant", tenant=str(tenant_id)))
+        codes_id = PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+        batch_id = PersonalCodes.batch_id(codes_id, provenance.command_id)
+        for _ in range(ROSTER_SAVE_ATTEMPTS):
+            try:
+                batch: PersonalCodes | None = self.repository.get(codes_id)
+            except AggregateNotFoundError:
+                batch = None
+            if batch is not None:
+                issued = batch.slips_issued_by(provenance.command_id, people)
+                if issued is not None:
+                    return batch, issued
+            first = 1 if batch is None else len(batch.slips) + 1
+            numbers = tuple(range(first, first + people))
+            codes = [
+                JoinCode.issue(tenant_id, engagement_id, unit_id, digest, expires_at, provenance)
+                for digest in self._fresh_digests(batch_id, numbers, digest_for)
+            ]
+            code_ids = tuple(code.id for code in codes)
+            if batch is None:
+                batch = PersonalCodes.issue(
+                    tenant_id, engagement_id, unit_id, rating_mode, code_ids, expires_at, provenance
+                )
+            else:
+                batch.extend(rating_mode, code_ids, expires_at, provenance)
+            try:
+                self.save(batch, *codes)
+            except IntegrityError:
+                continue
+            return batch, numbers
+        raise IntegrityError(f"the personal codes of unit {unit_id} kept changing; try again")
+
+    def _fresh_digests(
+        self, batch_id: UUID, numbers: tuple[int, ...], digest_for: Callable[[UUID, int, int], str]
+    ) -> list[str]:
+        """A digest per slip, of its first derived code not issued before."""
+        chosen: list[str] = []
+        for slip in numbers:
+            for draw in range(DRAWS_PER_SLIP):
+                digest = digest_for(batch_id, slip, draw)
+                if digest not in chosen and not self._exists(JoinCode.create_id(digest)):
+                    chosen.append(digest)
+                    break
+            else:
+                raise AlreadyExists("join_code_issued")
+        return chosen
+
+    def personal_codes(self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID) -> PersonalCodes | None:
+        """The unit's personal codes in the engagement; None before any were issued."""
+        try:
+            found: PersonalCodes = self.repository.get(
+                PersonalCodes.create_id(tenant_id, engagement_id, unit_id)
+            )
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def revoke_personal_codes(
+        self, tenant_id: UUID, engagement_id: UUID, unit_id: UUID, slip: int | None, provenance: Provenance
+    ) -> tuple[PersonalCodes, tuple[UUID, ...]]:
+        """Revokes one slip's code (`slip`), or every slip still usable (None), with the join
+        codes themselves, in one save; the batch and the ids of the codes revoked now."""
+        batch = self.personal_codes(tenant_id, engagement_id, unit_id)
+        if batch is None:
+            raise NotFound("no_personal_codes")
+        if slip is None:
+            revoked = batch.revoke_all(provenance)
+        else:
+            one = batch.revoke_slip(slip, provenance)
+            revoked = () if one is None else (one,)
+        codes = [self.join_code(code_id) for code_id in revoked]
+        for code in codes:
+            code.revoke(provenance)
+        self.save(batch, *codes)
+        return batch, revoked
 
     # Hash-chain anchors
 

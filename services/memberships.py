@@ -29,7 +29,8 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import IntegrityError
 
-from domain.members import MemberRoster, Standing
+from domain.errors import NotFound
+from domain.members import MemberRoster, Standing, check_may_assign
 from domain.provenance import Cause, Provenance
 from domain.roles import Role
 from services.application import TenantApplication
@@ -132,6 +133,59 @@ class Memberships:
         was = self._on_roster(offer.tenant_id, decide, provenance)
         self.control.accept_invitation(invitee_id, offer.tenant_id, was=was, provenance=provenance)
         return offer
+
+    def invite(self, tenant_id: UUID, user_id: UUID, role: Role, provenance: Provenance) -> None:
+        """Offers `role` here to the person with this id, registered or not: always an
+        invitation they accept, never a role given at once, whoever asks (docs/adr/0029).
+        Raises NotPermitted (the rule) or AlreadyExists (a role is held here already)."""
+        self.control.tenant(tenant_id)
+
+        def decide(roster: MemberRoster) -> None:
+            user = self.control.find_user(user_id)
+            roster.invite(user_id, None if user is None else Standing.of(user, tenant_id), role, provenance)
+
+        self._on_roster(tenant_id, decide, provenance)
+        self.control.invite(user_id, tenant_id, role, provenance)
+
+    def may_offer(self, tenant_id: UUID, user_id: UUID, provenance: Provenance) -> Role:
+        """The role waiting for `user_id` here, when the actor may offer it to them (resending
+        its link); raises NotPermitted (the rule) or NotFound (no invitation waits)."""
+        role = self._waiting(tenant_id, user_id)
+        check_may_assign(provenance, self._standing(user_id, tenant_id), role)
+        return role
+
+    def revoke_invitation(self, tenant_id: UUID, user_id: UUID, provenance: Provenance) -> Role:
+        """Withdraws the invitation waiting for `user_id` here: recorded on the roster, then
+        closed in the control plane (its links stop working). Raises NotPermitted (the rule)
+        or NotFound (no invitation waits)."""
+        role = self._waiting(tenant_id, user_id)
+
+        def decide(roster: MemberRoster) -> None:
+            roster.revoke_invitation(self._standing(user_id, tenant_id), role, provenance)
+
+        self._on_roster(tenant_id, decide, provenance)
+        return self.control.revoke_invitation(user_id, tenant_id, provenance)
+
+    def accept_by_link(self, tenant_id: UUID, invitee_id: UUID, issue: int, provenance: Provenance) -> Role:
+        """The invitee, who has opened link `issue` and proved who they are (signed in, or just
+        registered), takes up the role: recorded on the roster, then given in the control plane
+        only while that link still works."""
+
+        def decide(roster: MemberRoster) -> Role | None:
+            member = Standing.of(self.control.user(invitee_id), tenant_id)
+            roster.accept(member, provenance)
+            return member.role
+
+        was = self._on_roster(tenant_id, decide, provenance)
+        return self.control.accept_invitation(
+            invitee_id, tenant_id, was=was, provenance=provenance, link_issue=issue
+        )
+
+    def _waiting(self, tenant_id: UUID, user_id: UUID) -> Role:
+        for waiting in self.control.pending_invitations(user_id):
+            if waiting.tenant_id == tenant_id:
+                return waiting.role
+        raise NotFound("no_such_invitation")
 
     def _standing(self, user_id: UUID, tenant_id: UUID) -> Standing:
         # Someone without an account holds no role here, like a registered stranger: the

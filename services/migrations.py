@@ -35,6 +35,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment
 from psycopg import sql
 
+from projections.outbox.postgres_store import create_outbox_tables
 from projections.postgres_schema import create_view_tables
 from services.persistence.citus import is_citus
 from services.persistence.env import CONTROL_STORE, tenant_store_name
@@ -127,6 +128,10 @@ def _tenant_keys(conn: Conn, schema: str) -> None:
     create_keys_table(conn)
 
 
+def _outbox(conn: Conn, schema: str) -> None:
+    create_outbox_tables(conn, schema)
+
+
 def _read_models(conn: Conn, schema: str) -> None:
     create_view_tables(conn, schema)
 
@@ -134,6 +139,7 @@ def _read_models(conn: Conn, schema: str) -> None:
 CONTROL_MIGRATIONS: Sequence[Migration] = (
     Migration(1, "control plane event store", _event_store(CONTROL_APPLICATION)),
     Migration(2, "tenant keys", _tenant_keys),
+    Migration(3, "outbox", _outbox),
 )
 TENANT_MIGRATIONS: Sequence[Migration] = (
     Migration(1, "tenant event store", _event_store(TENANT_APPLICATION)),

@@ -109,6 +109,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Sign-in attempts per minute per account, and from one address (over every account).
     login_failures_per_minute: int = 10
     login_failures_per_address_per_minute: int = 30
+    # How long an invitation's link and a forgotten password's link work (docs/adr/0029).
+    invitation_link_hours: int = 7 * 24
+    password_reset_link_minutes: int = 60
     rate_limit_namespace: str = "balkort:rate-limit"
     # The follow-up report's PDF is rendered in worker processes (CPU bound, holds the GIL):
     # this many at once, this many more waiting, beyond that refused with Retry-After; a
@@ -140,6 +143,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # believes: comma-separated IPs or CIDRs, "*" for any. Anyone else's are ignored, since a
     # client could otherwise pick a fresh address per guess and escape the per-address limits.
     forwarded_allow_ips: str = "127.0.0.1"
+    # E-mail (docs/adr/0030). `smtp_url`: smtp://user:password@host:587?starttls=1 or
+    # smtps://user:password@host:465; unset, messages are written as .eml files under
+    # data_dir/outbox instead of sent. Every message is from `mail_from`.
+    smtp_url: str | None = None
+    mail_from: str = "Balkort <balkort@balkort.example>"
+    smtp_timeout_seconds: float = 20.0
+    # The outbox's sender: how often it looks for messages due, how long a message it took
+    # stays its own (another sender takes it over after that, e.g. when this one died), how
+    # often a failing message is tried before it is failed for good, the first wait after a
+    # failure (doubled each time, up to the maximum).
+    outbox_poll_seconds: float = 5.0
+    outbox_lease_seconds: float = 120.0
+    outbox_max_attempts: int = 8
+    outbox_retry_seconds: float = 30.0
+    outbox_max_retry_seconds: float = 3600.0
 
     def __post_init__(self) -> None:
         # Served over HTTPS, a cookie without `Secure` could still leak over a plain-HTTP

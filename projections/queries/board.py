@@ -4,6 +4,7 @@ rounds and the latest agreements and proposals (the `board/` pages)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TypeVar
 from uuid import UUID
@@ -29,6 +30,10 @@ class BoardUnit(msgspec.Struct):
     cards_declined: int
     dialogues: int
     wrapped_up: bool
+    # Individuals of the unit who have rated, and how many people its personal codes are for
+    # (None when it has none): "7 of 12 rated", never who.
+    raters: int = 0
+    people: int | None = None
 
 
 class ScheduledDialogue(msgspec.Struct):
@@ -78,7 +83,7 @@ def _by_made_at(items: list[T], limit: int) -> list[T]:
     return sorted(items, key=lambda i: i.made_at or EARLIEST, reverse=True)[:limit]
 
 
-def _board_unit(progress: UnitProgress, names: dict[UUID, str]) -> BoardUnit:
+def _board_unit(progress: UnitProgress, names: dict[UUID, str], people: int | None) -> BoardUnit:
     return BoardUnit(
         unit_id=progress.unit_id,
         name=name_of(names, progress.unit_id),
@@ -90,6 +95,8 @@ def _board_unit(progress: UnitProgress, names: dict[UUID, str]) -> BoardUnit:
         cards_declined=progress.cards_declined,
         dialogues=progress.dialogues,
         wrapped_up=progress.wrapped_up,
+        raters=progress.raters,
+        people=people,
     )
 
 
@@ -119,13 +126,19 @@ def _outcome(item: AgreementOut | ProposalOut, names: dict[UUID, str]) -> Outcom
 
 
 def theme_day_board(
-    engagement: EngagementOut, organisation: OrganisationOut, moment: datetime | None = None
+    engagement: EngagementOut,
+    organisation: OrganisationOut,
+    moment: datetime | None = None,
+    people: Mapping[UUID, int] | None = None,
 ) -> ThemeDayBoard:
-    """The facilitator's overview of the theme day, with unit names as they were at `moment`."""
+    """The facilitator's overview of the theme day, with unit names as they were at `moment`;
+    `people`: how many people each unit's personal codes are for (kept outside the read model,
+    with the codes)."""
+    people = people or {}
     names = names_at(organisation, moment)
     progress = {p.unit_id: p for p in engagement.unit_progress}
     units = [
-        _board_unit(progress.get(u) or UnitProgress(u, 0, 0, 0, 0, 0, 0, 0, False), names)
+        _board_unit(progress.get(u) or UnitProgress(u, 0, 0, 0, 0, 0, 0, 0, False), names, people.get(u))
         for u in engagement.unit_ids
     ]
     return ThemeDayBoard(

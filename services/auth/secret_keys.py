@@ -157,6 +157,22 @@ class SecretKeys:
         previous = tuple(hkdf(r.encode(), b"balkort/join-codes/v2") for r in self.earlier_roots[1:])
         return previous + tuple(legacy_join_code_key(r) for r in self.earlier_roots)
 
+    @property
+    def personal_codes(self) -> bytes:
+        """Derives personal codes (services/auth/personal_codes.py) from now on."""
+        return hkdf(self.root, b"balkort/personal-codes/v1")
+
+    @property
+    def earlier_personal_codes(self) -> tuple[bytes, ...]:
+        """Derived the personal codes of a replaced secret: a batch issued under it is answered
+        again (a retried request) under the key it was made with."""
+        return tuple(hkdf(r.encode(), b"balkort/personal-codes/v1") for r in self.earlier_roots[1:])
+
+    @property
+    def links(self) -> bytes:
+        """Keys the one-time links of invitations and forgotten passwords (docs/adr/0029)."""
+        return hkdf(self.root, b"balkort/links/v1")
+
     def pseudonyms(self, store: str) -> str:
         """A tenant store's key for the pseudonyms of individual raters."""
         return hkdf(self.root, f"balkort/pseudonyms/v2/{store}".encode()).hex()

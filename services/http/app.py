@@ -52,21 +52,29 @@ def provide_provenance_for(request: Request[Any, Any, Any]) -> ProvenanceFor:
 
 def api_routes() -> list[ControllerRouterHandler]:
     """Every route of the API, the operator's routes included."""
+    from services.http.account_routes import ACCOUNT_ROUTES
     from services.http.admin_routes import ADMIN_ROUTES
     from services.http.auth_routes import AUTH_ROUTES
     from services.http.engagement_routes import ENGAGEMENT_ROUTES
     from services.http.instrument_routes import INSTRUMENT_ROUTES
     from services.http.join_code_routes import JOIN_CODE_ROUTES
     from services.http.member_routes import MEMBER_ROUTES
+    from services.http.notification_routes import NOTIFICATION_ROUTES
+    from services.http.people_routes import PEOPLE_ROUTES
+    from services.http.personal_code_routes import PERSONAL_CODE_ROUTES
 
     return [
         *OPERATOR_ROUTES,
         *AUTH_ROUTES,
+        *ACCOUNT_ROUTES,
         *ADMIN_ROUTES,
         *MEMBER_ROUTES,
+        *PEOPLE_ROUTES,
+        *NOTIFICATION_ROUTES,
         *INSTRUMENT_ROUTES,
         *ENGAGEMENT_ROUTES,
         *JOIN_CODE_ROUTES,
+        *PERSONAL_CODE_ROUTES,
     ]
 
 

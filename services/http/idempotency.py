@@ -41,8 +41,12 @@ REPLAYED_HEADER = b"idempotent-replayed"
 API_PREFIX = "/api/v1/"
 # Answers that carry a secret are never kept: tokens (sign-in, joining) and freshly issued join
 # codes. A retried issue gives a second code; the facilitator revokes the one not handed out.
+# Personal codes are derived from the batch the key's command id names, so their retry is
+# answered by the application with the same codes, derived again (docs/adr/0032).
 EXEMPT_PREFIXES = ("/api/v1/auth/", "/api/v1/join")
-EXEMPT_SUFFIXES = ("/join-codes",)
+EXEMPT_SUFFIXES = ("/join-codes", "/personal-codes")
+# Of those, the commands whose retry (same key) the application answers again by the command id.
+ANSWERED_BY_COMMAND_SUFFIXES = ("/personal-codes",)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 255
 POLL_SECONDS = 0.05

@@ -16,7 +16,7 @@ from litestar.types import ControllerRouterHandler
 from domain.provenance import Provenance
 from domain.roles import Role
 from domain.user import TENANT_ROLES, User
-from services.access import FACILITATE
+from services.access import PLAN
 from services.auth.principal import Principal
 from services.bootstrap import Container
 from services.controlplane import PendingInvitation
@@ -64,7 +64,7 @@ def _tenant_role(role: Role) -> Role:
 
 @post(
     "/api/v1/tenants/{tenant_id:uuid}/members",
-    opt=FACILITATE.opt(),
+    opt=PLAN.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )
@@ -81,7 +81,7 @@ async def grant_membership(
     person is invited (`outcome: invited`) and holds the role once they accept it, signed in;
     the answer is the same whether or not the address is registered. Consultants assigned to
     the tenant offer client admin, auditor and participant roles, and never to the
-    consultancy's staff. 403 (`not_permitted`) when the rule forbids it; 409
+    consultancy's staff; client admins offer client admin and participant roles. 403 (`not_permitted`) when the rule forbids it; 409
     (`already_exists`) when the person holds a role here already: change it with
     `PUT .../members/{user_id}`.
     """
@@ -100,7 +100,7 @@ async def grant_membership(
 
 @put(
     MEMBER,
-    opt=FACILITATE.opt(),
+    opt=PLAN.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )
@@ -116,7 +116,8 @@ async def change_role(
 
     Consultancy admins change anyone's; consultants assigned to the tenant change client
     admins, auditors and participants among those three roles, never a consultant's, the
-    consultancy staff's or their own. 403 (`not_permitted`) when the rule forbids it, 404 when
+    consultancy staff's or their own; client admins change client admins and participants
+    between those two roles, never their own. 403 (`not_permitted`) when the rule forbids it, 404 when
     the person holds no role here.
     """
     role = _tenant_role(data.role)
@@ -128,7 +129,7 @@ async def change_role(
 
 @delete(
     MEMBER,
-    opt=FACILITATE.opt(),
+    opt=PLAN.opt(),
     responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     tags=["members"],
 )

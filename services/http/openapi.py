@@ -47,7 +47,7 @@ from domain.proposals import ProposalStatus
 from domain.ratings import RatingMode
 from domain.roles import Role
 from projections.lineage import NodeKind
-from services.http.idempotency import MAX_KEY_LENGTH, IdempotencyMiddleware
+from services.http.idempotency import ANSWERED_BY_COMMAND_SUFFIXES, MAX_KEY_LENGTH, IdempotencyMiddleware
 from services.usecases.bus import HANDLERS
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -258,6 +258,13 @@ IDEMPOTENCY_KEY = _header(
     "Keys are kept per caller, method and path.",
     {"type": "string", "maxLength": MAX_KEY_LENGTH},
 )
+COMMAND_KEY = _header(
+    "Idempotency-Key",
+    "Any string the client chooses per command. The answer carries codes, which are not kept: a "
+    "retry with the same key (and body) is answered with the same codes, derived again, and "
+    "records nothing new; the same key for another number of people is refused (409).",
+    {"type": "string", "maxLength": MAX_KEY_LENGTH},
+)
 OCCURRED_AT = _header(
     "X-Occurred-At",
     "When the action happened, if earlier than now (ISO 8601 with a time zone), e.g. a theme "
@@ -305,6 +312,8 @@ def _declare_headers(document: dict[str, Any], found: list[Operation]) -> None:
             continue
         if op.keyed:
             _add_parameter(operation, IDEMPOTENCY_KEY)
+        elif op.method == "post" and op.path.endswith(ANSWERED_BY_COMMAND_SUFFIXES):
+            _add_parameter(operation, COMMAND_KEY)
         if op.conditional:
             _add_parameter(operation, IF_MATCH)
         if op.dated:

@@ -52,6 +52,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     # The signed-in account: answers only about the caller and what it may see.
     ("POST", "/api/v1/auth/logout"): ACCOUNT,
     ("GET", "/api/v1/me"): ACCOUNT,
+    ("GET", "/api/v1/me/language"): ACCOUNT,
+    ("PUT", "/api/v1/me/language"): ACCOUNT,
     ("GET", "/api/v1/tenants"): ACCOUNT,  # only the tenants the caller may act in
     # Roles offered to the caller, and taking one up: only the caller's own invitations.
     ("GET", "/api/v1/me/invitations"): ACCOUNT,
@@ -64,14 +66,32 @@ POLICY: dict[tuple[str, str], Policy] = {
     # Platform administration: onboarding tenants, registering users.
     ("POST", "/api/v1/tenants"): ADMINISTER,
     ("POST", "/api/v1/users"): ADMINISTER,
+    # People (docs/adr/0029): every account, and deactivating one.
+    ("GET", "/api/v1/users"): ADMINISTER,
+    ("POST", "/api/v1/users/{user_id:uuid}/deactivate"): ADMINISTER,
+    # Through an invitation's or a forgotten password's one-time link, or asking for one: the
+    # link's token (or the address's inbox) is the credential; the answers never tell which
+    # addresses have accounts, and asking is limited like signing in.
+    ("POST", "/api/v1/auth/invitation"): PUBLIC,
+    ("POST", "/api/v1/auth/invitation/accept"): PUBLIC,
+    ("POST", "/api/v1/password-resets"): PUBLIC,
+    ("POST", "/api/v1/password-resets/new-password"): PUBLIC,
     # The consultancy's portfolio: staff only, over the tenants each may act in.
     ("GET", "/api/v1/portfolio"): SEE_PORTFOLIO,
     # A tenant and its members.
     ("GET", _T): READ,
-    # Who may change whose role within these is a rule of its own (docs/adr/0017).
-    ("POST", f"{_T}/members"): FACILITATE,
-    ("PUT", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
-    ("DELETE", f"{_T}/members/{{user_id:uuid}}"): FACILITATE,
+    # Who may change whose role within these is a rule of its own (docs/adr/0017, 0029): the
+    # planning group manages its own and the participants' roles, the consultancy the rest.
+    ("POST", f"{_T}/members"): PLAN,
+    ("PUT", f"{_T}/members/{{user_id:uuid}}"): PLAN,
+    ("DELETE", f"{_T}/members/{{user_id:uuid}}"): PLAN,
+    ("GET", f"{_T}/people"): PLAN,
+    ("POST", f"{_T}/invitations"): PLAN,
+    ("POST", f"{_T}/invitations/{{invitee_id:uuid}}/resend"): PLAN,
+    ("DELETE", f"{_T}/invitations/{{invitee_id:uuid}}"): PLAN,
+    # Who receives which messages (docs/adr/0031).
+    ("GET", f"{_T}/notifications"): PLAN,
+    ("PUT", f"{_T}/notifications"): PLAN,
     # The organisation: units, renames, mergers, splits, retirements.
     ("GET", f"{_T}/organisation"): READ,
     ("PUT", f"{_T}/organisation"): PLAN,
@@ -94,6 +114,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/revoke"): FACILITATE,
     ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.svg"): FACILITATE,
     ("GET", f"{_E}/units/{{unit_id:uuid}}/join-codes/{{code_id:uuid}}/qr.png"): FACILITATE,
+    # Personal codes, a join code per person where individuals rate: issued in batches, counted
+    # (people and how many rated, never who), revoked by slip or all at once, by facilitators.
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes"): FACILITATE,
+    ("GET", f"{_E}/units/{{unit_id:uuid}}/personal-codes"): FACILITATE,
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes/revoke"): FACILITATE,
+    ("POST", f"{_E}/units/{{unit_id:uuid}}/personal-codes/{{slip:int}}/revoke"): FACILITATE,
     # The theme day: mapping and ratings, dance cards, the schedule, dialogues, wrap-ups.
     ("PUT", f"{_E}/units/{{unit_id:uuid}}/relations"): TAKE_PART_AT_TABLE,
     ("GET", f"{_E}/relations"): READ_AT_TABLE,

@@ -28,6 +28,7 @@ from services.access import PORTFOLIO_ROLES, READ, READ_AT_TABLE, UnitScope
 from services.auth.guards import principal_from
 from services.requests.problems import QUERY_ERRORS, problem_responses
 from services.requests.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
+from services.usecases.personal_codes import people_per_unit
 
 Req = Request[Any, Any, Any]
 READ_ERRORS = QUERY_ERRORS
@@ -56,11 +57,16 @@ class ReadModelController(Controller):
         self, request: Req, tenant_id: FromPath[UUID], engagement_id: FromPath[UUID], as_of: AsOf = None
     ) -> ThemeDayBoard:
         """The theme-day board: the phase, each unit's progress (relations mapped and rated,
-        cards sent, received, accepted and declined, dialogues, wrap-up), the dialogue schedule
-        by round, and the agreements and proposals so far. Unit names as they were at `as_of`."""
+        cards sent, received, accepted and declined, dialogues, wrap-up; where individuals rate,
+        how many have rated and, with personal codes, how many people the codes are for), the
+        dialogue schedule by round, and the agreements and proposals so far. Unit names as they
+        were at `as_of`."""
         engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
         organisation = await organisation_view(request, tenant_id, moment=as_of)
-        return theme_day_board(engagement, organisation, as_of)
+        people = await people_per_unit(
+            request.app.state.container, tenant_id, engagement_id, engagement.unit_ids, as_of
+        )
+        return theme_day_board(engagement, organisation, as_of, people)
 
     @get("/engagements/{engagement_id:uuid}/matrix", opt=READ.opt(), responses=READ_ERRORS)
     async def matrix(

@@ -35,6 +35,7 @@ from projections.runner import Anchor, anchor_when_due
 from projections.stores import tenant_store_name
 from services.bootstrap import build_container
 from services.live import blocking_publisher
+from services.mail.sender_thread import SenderThread
 from services.observability.projector_health import Heartbeat, ProbeServer
 from services.readmodel.anchors import anchor_head
 from services.settings import Settings
@@ -144,8 +145,11 @@ class Projector:
         anchor: Anchor | None = None,
         anchor_seconds: float = 300.0,
         publish: Callable[[UUID, set[str]], None] | None = None,
+        follow: Callable[[UUID], object] | None = None,
     ) -> None:
         self.backend = backend
+        # Run after each tenant's views caught up: the outbox follows the same log.
+        self.follow = follow
         self.mappers = mappers
         # Told, after each tenant's catch-up, which of its documents changed (never raises).
         self.publish = publish
@@ -211,6 +215,11 @@ class Projector:
             if changed and self.publish is not None:
                 self.publish(tenant_id, changed)
         self.anchor_head(tenant_id, store)
+        if self.follow is not None and not self.stop.is_set():
+            try:
+                self.follow(tenant_id)
+            except Exception:
+                logger.warning("following tenant %s into the outbox failed", tenant_id, exc_info=True)
         elapsed = time.perf_counter() - started
         if applied:
             logger.info(
@@ -301,7 +310,10 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         anchor=lambda tenant_id, position, digest: anchor_head(control, tenant_id, position, digest),
         anchor_seconds=settings.chain_anchor_seconds,
         publish=None if publisher is None else publisher.publish_changes,
+        follow=container.outbox.follow_tenant,
     )
+    # The outbox's sender beside the projector, on an event loop of its own (docs/adr/0030).
+    sending = SenderThread(container.mail, lambda: container.outbox.follow_all(projector.listed()))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         logger.info("stopping on %s", signal.Signals(signum).name)
@@ -321,9 +333,11 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         )
         probes.start()
         logger.info("answering /healthz and /readyz on port %d", probes.port)
+    sending.start()
     try:
         projector.run(settings.postgres.dsn)
     finally:
+        sending.stop()
         if probes is not None:
             probes.close()
         for sig, handler in previous.items():
@@ -331,6 +345,7 @@ def run_projector(settings: Settings, partition: Partition | None = None) -> Non
         backend.close_blocking()
         if publisher is not None:
             publisher.close()
+        container.outbox.close()
         container.tenants.close()
         control.close()
         logger.info("projector stopped")

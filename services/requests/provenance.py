@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+import msgspec
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.types import Message, Scope
@@ -28,6 +29,7 @@ from litestar.types import Message, Scope
 from domain.provenance import Provenance
 from domain.roles import Role
 from services.auth.principal import Principal
+from services.controlplane import PLATFORM_ID
 from services.observability.request_ids import request_id_of
 from services.observability.tracing import TRACE_ID_STATE
 from services.usecases.reads import engagement_view
@@ -178,3 +180,14 @@ def build_provenance(
         command_name=command_name,
         correlation_id=correlation_id_of(request.scope),
     )
+
+
+def own_account_provenance(
+    request: Request[Any, Any, Any], principal: Principal, command_name: str
+) -> Provenance:
+    """Provenance for a person acting on their own account, on the platform: under their
+    platform role, or else a role they hold in an organisation (the account is theirs whatever
+    the role)."""
+    held = principal.platform_role or min(principal.memberships.values(), default=Role.PARTICIPANT)
+    acting = msgspec.structs.replace(principal, memberships={**principal.memberships, PLATFORM_ID: held})
+    return build_provenance(request, acting, PLATFORM_ID, command_name)

@@ -87,6 +87,17 @@ async def authenticate(
     return user
 
 
+TOO_MANY_RESETS = "Too many requests for a new password; try again in {seconds} seconds."
+
+
+async def password_reset_attempt(request: Req, container: Container, email: str) -> None:
+    """Counts a request for a new password against the same counters as signing in (per
+    account and per address), whatever the address: 429 `Throttled` past a limit. Never given
+    back, so an address cannot be flooded with links."""
+    limits = sign_in_limits(container.settings, request, email)
+    await take_attempt(container.attempts, limits, TOO_MANY_RESETS)
+
+
 async def sign_out(request: Request[Any, Any, Any], container: Container) -> None:
     """Signs the request's token out for good: refused from now until it expires, and the live
     streams held with it end."""

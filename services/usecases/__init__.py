@@ -9,7 +9,7 @@ into arguments (and provenance), calls in here, and turns the answer into a resp
 Importing the package imports every command module, so the table is complete.
 """
 
-from services.usecases import engagements, follow_up, organisation, theme_day
+from services.usecases import engagements, follow_up, notifications, organisation, theme_day
 from services.usecases.bus import HANDLERS, Command, execute, handle, query
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "execute",
     "follow_up",
     "handle",
+    "notifications",
     "organisation",
     "query",
     "theme_day",

@@ -4,6 +4,9 @@ these; all are blocking (run them off the event loop)."""
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
 from pathlib import Path
 from uuid import UUID
 
@@ -43,7 +46,9 @@ def erase_tenant(container: Container, slug: str, provenance: Provenance) -> UUI
 
 
 def finish_erasure(container: Container, tenant_id: UUID) -> None:
-    """The destructive part of an erasure (idempotent): key, store and views."""
+    """The destructive part of an erasure (idempotent): its messages not yet sent, key,
+    store and views."""
+    container.outbox.forget(tenant_id)
     container.keys.delete(tenant_id)
     container.mappers.forget(tenant_id)
     container.views.forget(tenant_id)
@@ -56,3 +61,16 @@ def export_tenant(container: Container, slug: str, out: Path) -> Manifest:
     tenant_id = container.control.tenant_id_for(slug)
     container.control.tenant(tenant_id)
     return export_to(container, tenant_id, out)
+
+
+def export_archive(container: Container, slug: str) -> tuple[Manifest, bytes]:
+    """The export of `export_tenant`, exactly those files, as one zip archive to download (the
+    files at its top level, as the command writes them into its directory). Raises NotFound."""
+    with tempfile.TemporaryDirectory(prefix="balkort-export-") as scratch:
+        out = Path(scratch) / slug
+        manifest = export_tenant(container, slug, out)
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(out.iterdir()):
+                zipped.write(path, arcname=path.name)
+    return manifest, archive.getvalue()

@@ -35,6 +35,9 @@ from services.web.rendering import CSRF_FIELD
 
 S = TypeVar("S", bound=msgspec.Struct)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A route whose path carries a token signed for one person (a message's link to turn it off),
+# which mail programs post to without cookies (RFC 8058 one-click): no CSRF token is asked.
+SIGNED_LINK_OPT = "signed_link"
 
 
 class FormInvalid(Exception):
@@ -155,6 +158,8 @@ async def form_csrf_guard(connection: ASGIConnection[Any, Any, Any, Any], route:
     cookie, so it cannot fill the field. Requests with a bearer token are exempt, as on the API."""
     if connection.scope.get("method") not in UNSAFE_METHODS or not isinstance(connection, Request):
         return
+    if route.opt.get(SIGNED_LINK_OPT):
+        return  # the signed token in the path is the proof: a forged form would need it
     if connection.headers.get("authorization"):
         return  # a bearer token: a browser never sends that header by itself
     expected = connection.cookies.get(CSRF_COOKIE, "")

@@ -474,6 +474,14 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
     "merger_too_few_units": ("unit_ids", lambda f: _("Choose at least two different units to merge.")),
     "split_too_few_units": ("", lambda f: _("A split makes at least two new units. Name one more.")),
     "split_names_not_distinct": ("", lambda f: _("The units a split makes need different names.")),
+    "unit_change_before_its_history": (
+        "takes_effect",
+        lambda f: _(
+            "%(name)s last changed on %(since)s; a change to it takes effect that day or later.",
+            name=f["name"],
+            since=f["since"],
+        ),
+    ),
     "engagement_exists": (
         "",
         lambda f: _("This engagement has been registered already. Reload the page to see it."),
@@ -508,6 +516,48 @@ _SENTENCES: dict[str, tuple[str, Say]] = {
         "",
         lambda f: _("That join code is not this unit's. Reload the page and try again."),
     ),
+    # personal_codes.py and the personal codes' service
+    "personal_codes_need_individual_rating": (
+        "people",
+        lambda f: _(
+            "Personal codes are for engagements where participants rate one by one. Here each unit "
+            "rates together: give each table a join code instead."
+        ),
+    ),
+    "personal_codes_people": (
+        "people",
+        lambda f: _("Give a number of people from 1 to %(most)s.", most=f["most"]),
+    ),
+    "personal_codes_request_changed": (
+        "people",
+        lambda f: _(
+            "This form issued codes for %(issued)s people already, not %(people)s. Reload the console "
+            "to issue codes for more people.",
+            issued=f["issued"],
+            people=f["people"],
+        ),
+    ),
+    "personal_code_not_derivable": (
+        "",
+        lambda f: _(
+            "The code of slip %(slip)s can no longer be shown. Revoke the slip and issue a new code.",
+            slip=f["slip"],
+        ),
+    ),
+    "no_personal_code": (
+        "slip",
+        lambda f: _("There is no slip number %(slip)s for this unit.", slip=f["slip"]),
+    ),
+    "no_personal_codes": ("", lambda f: _("No personal codes have been issued for this unit.")),
+    # people: invitations, links, accounts (invitation.py, user.py, members.py)
+    "role_by_consultancy": ("role", lambda f: _("Only the consultancy gives, changes or removes this role.")),
+    "own_account_deactivated": ("", lambda f: _("You cannot deactivate your own account.")),
+    "language_unknown": ("language", lambda f: _("Choose Danish or English.")),
+    "link_expires_in_the_past": ("", lambda f: _("A link must expire after it is sent.")),
+    "invitation_link_invalid": ("", lambda f: _("This invitation link no longer works.")),
+    "invitation_link_expired": ("", lambda f: _("This invitation link has expired. Ask for a new one.")),
+    "reset_link_invalid": ("", lambda f: _("This link no longer works. Ask for a new one.")),
+    "reset_link_expired": ("", lambda f: _("This link has expired. Ask for a new one.")),
 }
 
 

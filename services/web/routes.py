@@ -16,16 +16,28 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from services.access import ACCOUNT, DECLARED, PUBLIC, Policy
+from services.web.account import pages as account_pages
+from services.web.admin import home as admin_home
+from services.web.admin import instruments as admin_instruments
+from services.web.admin import lifecycle as organisation_lifecycle
+from services.web.admin import organisations as admin_organisations
 from services.web.audit import pages as audit_pages
 from services.web.auth import pages as auth_pages
 from services.web.board import pages as board_pages
-from services.web.consultant import console, join_codes, portfolio, schedule
+from services.web.consultant import console, join_codes, personal_codes, portfolio, schedule
 from services.web.dashboards import exports
 from services.web.dashboards import pages as dashboards_pages
 from services.web.follow_up import check_ins, meeting
 from services.web.forms import form_csrf_guard
 from services.web.i18n import LANGUAGE_COOKIE, set_language
+from services.web.notifications import settings as notification_settings
+from services.web.notifications import unsubscribe
+from services.web.organisation import erasure, units
+from services.web.organisation import instruments as pinned_instruments
+from services.web.outbox import pages as outbox_pages
 from services.web.participant import cards, dialogues, mapping, rating, table, wrap_up
+from services.web.people import links as people_links
+from services.web.people import members as people_members
 from services.web.rendering import STATIC_DIR
 from services.web.report import pages as report_pages
 
@@ -35,6 +47,7 @@ _AREAS = (
     portfolio,
     console,
     join_codes,
+    personal_codes,
     schedule,
     table,
     mapping,
@@ -49,6 +62,19 @@ _AREAS = (
     report_pages,
     exports,
     audit_pages,
+    admin_home,
+    admin_organisations,
+    organisation_lifecycle,
+    units,
+    admin_instruments,
+    pinned_instruments,
+    erasure,
+    notification_settings,
+    unsubscribe,
+    people_members,
+    people_links,
+    outbox_pages,
+    account_pages,
 )
 
 

@@ -185,31 +185,41 @@ def _demo_ids(base_url: str) -> tuple[UUID, dict[int, UUID], dict[str, UUID]]:
     return tenant_id, engagements, units
 
 
-@contextlib.contextmanager
-def served_demo(home: Path) -> Iterator[LiveApp]:
-    """`balkort serve` on a freshly seeded demo under `home`, stopped on leaving."""
-    data_dir = home / "var"
-    log_path = home / "serve.log"
-    env = _server_environment(data_dir)
-    balkort = _balkort()
-    seeded = subprocess.run(
-        [balkort, "demo", "seed"], env=env, capture_output=True, text=True, timeout=300, check=False
+def balkort_command(home: Path, *args: str, settings: dict[str, str] | None = None) -> str:
+    """Run `balkort <args>` on the data directory under `home` (as an operator would), failing
+    the test with its output when it fails; its standard output."""
+    env = _server_environment(home / "var") | (settings or {})
+    done = subprocess.run(
+        [_balkort(), *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
-    if seeded.returncode != 0:
-        pytest.fail(f"balkort demo seed failed:\n{seeded.stdout}\n{seeded.stderr}", pytrace=False)
+    if done.returncode != 0:
+        pytest.fail(f"balkort {' '.join(args[:2])} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    return done.stdout
+
+
+@contextlib.contextmanager
+def serving(
+    home: Path, settings: dict[str, str] | None = None, *, public: bool = False
+) -> Iterator[tuple[str, Path]]:
+    """`balkort serve` on a free port over the data directory under `home`, with `settings`
+    (BALKORT_*) besides the data directory, and its own address as the public URL when `public`
+    (the links in its messages then lead back to it); its base URL and log, stopped on leaving."""
+    log_path = home / "serve.log"
+    env = _server_environment(home / "var") | (settings or {})
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
+    if public:
+        env["BALKORT_PUBLIC_URL"] = base_url
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [balkort, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [_balkort(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_healthy(process, base_url, log_path)
-        tenant_id, engagements, units = _demo_ids(base_url)
-        yield LiveApp(base_url, log_path, tenant_id, engagements, units)
+        yield base_url, log_path
     finally:
         process.terminate()
         try:
@@ -217,6 +227,15 @@ def served_demo(home: Path) -> Iterator[LiveApp]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def served_demo(home: Path) -> Iterator[LiveApp]:
+    """`balkort serve` on a freshly seeded demo under `home`, stopped on leaving."""
+    balkort_command(home, "demo", "seed")
+    with serving(home) as (base_url, log_path):
+        tenant_id, engagements, units = _demo_ids(base_url)
+        yield LiveApp(base_url, log_path, tenant_id, engagements, units)
 
 
 @pytest.fixture(scope="package")

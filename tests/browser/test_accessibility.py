@@ -82,6 +82,7 @@ VISITS = [
     # The consultancy's admin.
     Visit("admin", "portfolio", "/portfolio"),
     Visit("admin", "organisations", "/organisations"),
+    Visit("admin", "outbox", "/admin/outbox"),
     # The planning group (client admin): the organisation, the meeting, the follow-through.
     Visit("client", "tenant-home", "/t/{t}"),
     Visit("client", "follow-up", _E + "/follow-up"),

@@ -74,6 +74,10 @@ SHARED_PARAMS = {
     "file_path": "css/balkort.css",
     # Nobody's invitation: accepting it answers 404 to whoever may call the route.
     "invitation_id": str(uuid4()),
+    # No token signed here: turning messages off or opening a link by it answers 404 (400 for an empty form) to anyone.
+    "token": "not-a-token",
+    # A personal code's slip number: which unit's slip follows from the path's tenant and unit.
+    "slip": "1",
 }
 TENANT_MEMBERS = {
     Caller.CONSULTANT: Role.CONSULTANT,
@@ -300,6 +304,8 @@ async def _set_up_tenant(app: Litestar, container: Container, admin_token: str) 
             # A member's id of this tenant alone; nobody holds a role under it, so changing or
             # removing it answers 404 to whoever may call the route, and the walk disturbs no caller.
             "user_id": str(uuid4()),
+            # Nobody invited under it: resending or withdrawing answers 404 to whoever may call.
+            "invitee_id": str(uuid4()),
         },
     )
 

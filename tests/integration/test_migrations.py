@@ -37,6 +37,7 @@ BALKORT = str(Path(sys.executable).parent / "balkort")
 # Generous: twelve interpreters starting on two shared cores.
 PROCESS_TIMEOUT_SECONDS = 180
 RUN_MIGRATE = "run `balkort migrate`"
+ALL_CONTROL = ", ".join(str(m.version) for m in CONTROL_MIGRATIONS)
 EXPECTED_VERSIONS = [("control", m.version, m.name) for m in CONTROL_MIGRATIONS] + [
     ("tenants", m.version, m.name) for m in TENANT_MIGRATIONS
 ]
@@ -80,7 +81,7 @@ def test_twelve_concurrent_migrate_runs_on_a_fresh_database_all_succeed_and_leav
     assert [run.returncode for run in runs] == [0] * 12, outputs
     assert [row[:3] for row in _versions(unmigrated_database_url)] == EXPECTED_VERSIONS
     # One run applied the control plane's migrations; the eleven others found nothing to do.
-    assert sum("applied control migrations: 1, 2" in output for output in outputs) == 1, outputs
+    assert sum(f"applied control migrations: {ALL_CONTROL}" in output for output in outputs) == 1, outputs
     check_schema(Settings(database_url=unmigrated_database_url))
 
 
@@ -99,7 +100,7 @@ def test_migrating_twice_changes_nothing_the_second_time(
 
     second = migrate(settings)
 
-    assert first.control_applied == [1, 2]
+    assert first.control_applied == [m.version for m in CONTROL_MIGRATIONS]
     assert (second.control_applied, second.tenants, second.tenants_changed) == ([], 1, 0)
     assert _versions(unmigrated_database_url) == before
     # Onboarding made the tenant's schema at this release's version already.

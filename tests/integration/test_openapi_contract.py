@@ -30,12 +30,15 @@ from tests.http_harness import ADMIN, Person, Story, consultant_headers, registe
 
 SCHEMA_PATH = "/schema/openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch")
-# Unsafe operations the idempotency middleware leaves alone: signing in and out, joining with a
+# Unsafe operations the idempotency middleware leaves alone: signing in and out, opening and
+# taking up an invitation by its link (which answers with a token), joining with a
 # code, and issuing a join code (its answer is shown once and never kept).
 UNKEYED = {
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/join"),
+    ("post", "/api/v1/auth/invitation"),
+    ("post", "/api/v1/auth/invitation/accept"),
     ("post", "/api/v1/tenants/{tenant_id}/engagements/{engagement_id}/units/{unit_id}/join-codes"),
 }
 ENGAGEMENT = "/api/v1/tenants/{tenant_id}/engagements/{engagement_id}"

@@ -65,10 +65,43 @@ def test_a_consultant_moves_the_clients_people_among_the_clients_roles_only() ->
         r.invite(uuid4(), None, Role.CONSULTANT, CONSULTANT)
 
 
-@pytest.mark.parametrize("role", [Role.CLIENT_ADMIN, Role.AUDITOR, Role.PARTICIPANT])
-def test_the_clients_people_manage_no_roles(role: Role) -> None:
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.PARTICIPANT])
+def test_auditors_and_participants_manage_no_roles(role: Role) -> None:
     with pytest.raises(NotPermitted):
-        roster().invite(uuid4(), None, Role.AUDITOR, provenance(role=role))
+        roster().invite(uuid4(), None, Role.PARTICIPANT, provenance(role=role))
+
+
+def test_the_planning_group_manages_its_own_and_the_participants_roles_and_nobody_elses() -> None:
+    manager = provenance(role=Role.CLIENT_ADMIN)
+    r = roster()
+    r.invite(uuid4(), None, Role.PARTICIPANT, manager)
+    r.invite(uuid4(), None, Role.CLIENT_ADMIN, manager)
+    colleague = Standing(uuid4(), Role.CLIENT_ADMIN)
+    assert r.change(colleague, Role.PARTICIPANT, manager)
+    assert r.remove(Standing(colleague.user_id, Role.PARTICIPANT), manager) is Role.PARTICIPANT
+    for refused in (
+        lambda: r.invite(uuid4(), None, Role.AUDITOR, manager),
+        lambda: r.change(Standing(uuid4(), Role.AUDITOR), Role.PARTICIPANT, manager),
+        lambda: r.change(Standing(uuid4(), Role.PARTICIPANT), Role.AUDITOR, manager),
+        lambda: r.remove(Standing(uuid4(), Role.AUDITOR), manager),
+        lambda: r.remove(Standing(uuid4(), Role.CONSULTANT, staff=True), manager),
+        lambda: r.remove(Standing(ACTOR_ID, Role.CLIENT_ADMIN), manager),
+    ):
+        with pytest.raises(NotPermitted):
+            refused()
+    assert events(r) == ["Opened", "MemberInvited", "MemberInvited", "RoleChanged", "MembershipRemoved"]
+
+
+def test_an_invitation_is_withdrawn_by_whoever_may_offer_its_role() -> None:
+    r = roster()
+    invitee = uuid4()
+    r.invite(invitee, None, Role.AUDITOR, CONSULTANT)
+    with pytest.raises(NotPermitted):
+        r.revoke_invitation(Standing(invitee), Role.AUDITOR, provenance(role=Role.CLIENT_ADMIN))
+    r.revoke_invitation(Standing(invitee), Role.AUDITOR, CONSULTANT)
+    with pytest.raises(NotFound):
+        r.accept(Standing(invitee), replace(CONSULTANT, actor_id=invitee, actor_role=Role.AUDITOR))
+    assert events(r) == ["Opened", "MemberInvited", "InvitationRevoked"]
 
 
 def test_a_grant_does_not_overwrite_a_role_held_and_a_change_needs_one() -> None:

@@ -24,6 +24,7 @@ ORGANISATION = "Organisation"
 ENGAGEMENT = "Engagement"
 ACCESS_LOG = "AccessLog"
 MEMBER_ROSTER = "MemberRoster"
+NOTIFICATION_SETTINGS = "NotificationSettings"
 
 
 def _organisation_events() -> dict[str, str]:
@@ -84,12 +85,21 @@ def _member_roster_events() -> dict[str, str]:
     }
 
 
+def _notification_events() -> dict[str, str]:
+    return {
+        "Opened": _("Message settings opened"),
+        "ReceiversChosen": _("Receivers of a kind of message chosen"),
+        "MessagesTurnedOff": _("A kind of message turned off by its recipient"),
+    }
+
+
 def _events_by_aggregate() -> dict[str, dict[str, str]]:
     return {
         ORGANISATION: _organisation_events(),
         ENGAGEMENT: _engagement_events(),
         ACCESS_LOG: _access_log_events(),
         MEMBER_ROSTER: _member_roster_events(),
+        NOTIFICATION_SETTINGS: _notification_events(),
     }
 
 
@@ -104,6 +114,7 @@ def aggregate_type_label(aggregate_type: str) -> str:
         ENGAGEMENT: _("Engagement"),
         ACCESS_LOG: _("Auditor access log"),
         MEMBER_ROSTER: _("Members and their roles"),
+        NOTIFICATION_SETTINGS: _("Who receives which messages"),
     }.get(aggregate_type, aggregate_type)
 
 

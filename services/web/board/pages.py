@@ -18,10 +18,12 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.cards import CardStatus
+from domain.ratings import RatingMode
 from projections.documents import EngagementOut
 from projections.queries import ThemeDayBoard, UnitName, theme_day_board
 from services.access import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
 from services.requests.reads import engagement_view, organisation_view
+from services.usecases.personal_codes import people_per_unit
 from services.web import charts
 from services.web.rendering import page, principal_of
 
@@ -59,7 +61,12 @@ def counters(board: ThemeDayBoard, engagement: EngagementOut) -> Counters:
 async def _live_context(request: Req, tenant_id: UUID, engagement_id: UUID) -> dict[str, Any]:
     engagement = await engagement_view(request, tenant_id, engagement_id)
     organisation = await organisation_view(request, tenant_id)
-    board = theme_day_board(engagement, organisation)
+    people: dict[UUID, int] = {}
+    if engagement.rating_mode is RatingMode.INDIVIDUAL:  # "7 of 12 rated", never who
+        people = await people_per_unit(
+            request.app.state.container, tenant_id, engagement_id, engagement.unit_ids
+        )
+    board = theme_day_board(engagement, organisation, None, people)
     cards = [charts.CardLine(c.from_unit, c.to_unit, c.status) for c in engagement.cards]
     nodes = [UnitName(u.unit_id, u.name) for u in board.units]
     return {

@@ -21,8 +21,9 @@ from msgspec import Struct
 from domain.cards import CardStatus
 from domain.errors import DomainError
 from domain.phases import Phase
+from domain.ratings import RatingMode
 from projections.documents import EngagementOut, OrganisationOut
-from projections.queries import names_at, theme_day_board
+from projections.queries import ThemeDayBoard, names_at, theme_day_board
 from services.access import FACILITATE, FACILITATORS, PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
 from services.auth.guards import principal_from
 from services.bootstrap import Container
@@ -31,6 +32,7 @@ from services.schemas.engagement import ChangePhase, ClosingPlenaryIn, StepBack
 from services.usecases import engagements
 from services.usecases import theme_day as day
 from services.usecases.bus import Command
+from services.usecases.personal_codes import people_per_unit
 from services.web.commands import submit
 from services.web.consultant.links import ENGAGEMENT_PAGES, pages_open_to
 from services.web.forms import Form, FormData, FormInvalid, decode, refusal, values
@@ -192,6 +194,19 @@ async def _unit_codes(
     )
 
 
+async def board_with_people(
+    request: Req, tenant_id: UUID, engagement: EngagementOut, organisation: OrganisationOut
+) -> ThemeDayBoard:
+    """The theme-day board, with how many people each unit's personal codes are for where
+    individuals rate (beside how many have rated: "7 of 12")."""
+    people: dict[UUID, int] = {}
+    if engagement.rating_mode is RatingMode.INDIVIDUAL:
+        people = await people_per_unit(
+            app_container(request), tenant_id, engagement.engagement_id, engagement.unit_ids
+        )
+    return theme_day_board(engagement, organisation, None, people)
+
+
 async def console_page(
     request: Req,
     tenant_id: UUID,
@@ -210,7 +225,7 @@ async def console_page(
         status_code=status_code,
         organisation=organisation,
         engagement=engagement,
-        board=theme_day_board(engagement, organisation),
+        board=await board_with_people(request, tenant_id, engagement, organisation),
         tenant_id=tenant_id,
         phases=list(Phase),
         phase_index=list(Phase).index(engagement.phase),
@@ -300,7 +315,7 @@ class ConsolePages(Controller):
     ) -> Template:
         """Progress per unit, the fragment the console fetches again on every change."""
         engagement, organisation = await read_engagement(request, tenant_id, engagement_id)
-        board = theme_day_board(engagement, organisation)
+        board = await board_with_people(request, tenant_id, engagement, organisation)
         return page("consultant/_progress.html", board=board, tenant_id=tenant_id, engagement=engagement)
 
     @post("/console/advance", opt=FACILITATE.opt(), status_code=303)

@@ -19,8 +19,9 @@ ENGAGEMENT_PAGES = (
     "follow-up",
     "agreements",
     "report",
+    "participants/erasure",
 )
-TENANT_PAGES = ("engagements/new", "history", "audit")
+TENANT_PAGES = ("engagements/new", "history", "audit", "people", "units", "instruments", "notifications")
 
 
 def _caller(principal: Principal, tenant_id: UUID) -> Caller | None:

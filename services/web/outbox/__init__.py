@@ -1,0 +1,1 @@
+"""The outbox page for the consultancy admin: what was sent, what waits, what failed."""

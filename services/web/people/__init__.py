@@ -1,0 +1,1 @@
+"""People: invitations, members and roles, accounts, forgotten passwords (docs/adr/0029)."""
