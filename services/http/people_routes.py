@@ -236,7 +236,7 @@ async def accept_by_link(
     "/api/v1/password-resets",
     exclude_from_auth=True,
     status_code=202,
-    responses=problem_responses(400, 429, 503),
+    responses=problem_responses(400, 422, 429, 503),
     tags=["auth"],
 )
 async def forgot_password(
@@ -255,7 +255,7 @@ async def forgot_password(
     "/api/v1/password-resets/new-password",
     exclude_from_auth=True,
     status_code=204,
-    responses={**problem_responses(400, 404, 409, 503), 204: _NO_CONTENT},
+    responses={**problem_responses(400, 404, 409, 422, 503), 204: _NO_CONTENT},
     tags=["auth"],
 )
 async def reset_password(

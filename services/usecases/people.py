@@ -36,7 +36,13 @@ from services.usecases.account import Language
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
 Password = Annotated[str, text_rule(min_length=12, max_length=1024)]
 DisplayName = Annotated[str, name_rule(min_length=1, max_length=200)]
-Token = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A link's token as `services.auth.links` writes it: URL-safe base64 without padding.
+Token = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$", description="The token of a one-time link."
+    ),
+]
 
 
 class InviteByEmail(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

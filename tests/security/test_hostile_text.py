@@ -29,7 +29,9 @@ from litestar import Litestar
 
 from domain.provenance import Provenance
 from domain.roles import Role
+from domain.user import User
 from services.asgi import create_app
+from services.auth.links import reset_token
 from services.bootstrap import Container
 from services.readmodel.rebuild import rebuild
 from services.readmodel.verify import verify_tenant
@@ -37,6 +39,7 @@ from services.settings import Settings
 from services.web.forms import FormData, FormInvalid, decode
 from tests.commanding import accept_card, add_unit, hold_dialogue, schedule_dialogues, send_card
 from tests.http_harness import ADMIN, PASSWORD, Person, Story, flat, serving
+from tests.security.test_people_links import link_of
 
 NUL_TOPIC = "hi\u0000there"
 # One of each kind of character the rule refuses in any text.
@@ -592,6 +595,64 @@ async def _every_command(run: Story_, admin: Person) -> UUID:
     return UUID(tenant_id)
 
 
+async def _people_by_link(run: Story_, admin: Person, tenant_id: UUID) -> None:
+    """Invitations by e-mail taken up through their links, and a forgotten password set through
+    its link, texts drawn for every text field (a link's token among them)."""
+    t = run.text
+    story = run.story
+    invitations = f"/api/v1/tenants/{tenant_id}/invitations"
+    operation = "POST /api/v1/tenants/{tenant_id:uuid}/invitations"
+    first, second = (f"{name}-{secrets.token_hex(4)}@example.org" for name in ("ny", "anden"))
+    await run.send(
+        admin, "POST", invitations, operation, {"email": first, "role": "client_admin"}, {"email": t()}
+    )
+    for email in (first, second):
+        await run.send(admin, "POST", invitations, operation, {"email": email, "role": "client_admin"}, {})
+    anyone = Person(admin.client, {})
+    token = link_of(story, tenant_id, first)
+    opened = "/api/v1/auth/invitation"
+    await run.send(anyone, "POST", opened, f"POST {opened}", {"token": token}, {"token": t()})
+    accept = "/api/v1/auth/invitation/accept"
+    plain = {"display_name": "Ny", "password": "et langt nok kodeord"}
+    # The first invitation's texts reach the account; the second's token never works.
+    await run.send(
+        anyone,
+        "POST",
+        accept,
+        f"POST {accept}",
+        {"token": token, **plain},
+        {"display_name": t(), "password": t()},
+    )
+    # Taking up an invitation signs its taker in by cookie too; the next caller is someone else.
+    anyone.client.cookies.clear()
+    token = link_of(story, tenant_id, second)
+    await run.send(anyone, "POST", accept, f"POST {accept}", {"token": token, **plain}, {"token": t()})
+    anyone.client.cookies.clear()
+    resets = "/api/v1/password-resets"
+    user_id = User.create_id(first)
+    container = story.container
+
+    async def reset_link() -> str:
+        await run.send(anyone, "POST", resets, f"POST {resets}", {"email": first}, {})
+        user = await container.offloop(container.control.user, user_id)
+        assert user.reset_link is not None
+        return reset_token(container.link_key, user_id, user.reset_link.issue)
+
+    await run.send(anyone, "POST", resets, f"POST {resets}", {"email": first}, {"email": t()})
+    new_password = f"{resets}/new-password"
+    password = "et andet langt kodeord"
+    for texts in ({"password": t()}, {"token": t()}):
+        token = await reset_link()
+        await run.send(
+            anyone,
+            "POST",
+            new_password,
+            f"POST {new_password}",
+            {"token": token, "password": password},
+            texts,
+        )
+
+
 TEXT_EXAMPLES = 6
 # More than the run has text fields, so each field gets a text of its own.
 TEXTS_PER_RUN = 70
@@ -610,6 +671,7 @@ async def test_arbitrary_text_in_every_field_is_refused_naming_it_or_projected_r
         async def one_run(texts: list[str]) -> None:
             run = Story_(story, texts)
             tenant_id = await _every_command(run, await story.sign_in(ADMIN))
+            await _people_by_link(run, await story.sign_in(ADMIN), tenant_id)
             filled.update(run.filled)
             container = story.container
             await container.offloop(container.projections.catch_up_now, tenant_id)
