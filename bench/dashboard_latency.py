@@ -28,7 +28,7 @@ over rounds) and p99(big)/p99(small) per round, then the median.
 
 Then, with the server stopped, the same answer in-process without HTTP, to see where a
 difference comes from: asyncpg fetch of the engagement and organisation documents, msgspec
-decode into `EngagementOut` / `OrganisationOut`, `engagement_dashboard`, JSON encode; the
+decode into `EngagementOut` / `OrganisationUnits` (as the server does), `engagement_dashboard`, JSON encode; the
 same number of requests and rounds, p50/p99 of the whole and the median of each step.
 
     .venv/bin/python -m bench.dashboard_latency [--rounds 5] [--requests 300] [--big 1000000]
@@ -67,7 +67,7 @@ from bench.catch_up import History, copy_events, fresh_database, generate_histor
 from bench.rating_throughput import EMAIL, PASSWORD, UNLIMITED_PER_MINUTE, free_port, login, server
 from domain.organisation import Organisation
 from domain.roles import Role
-from projections.documents import EngagementOut, OrganisationOut
+from projections.documents import EngagementOut, OrganisationUnits
 from projections.postgres_schema import EVENTS_TABLE
 from projections.postgres_views import PostgresEventSource, PostgresViewStore
 from projections.projector import Recorded, catch_up
@@ -250,7 +250,7 @@ async def in_process(dsn: str, targets: dict[str, tuple[UUID, UUID]], rounds: in
                     organisation_body = await query.fetchval(keys[1])
                     t1 = time.perf_counter()
                     engagement = msgspec.json.decode(engagement_body, type=EngagementOut)
-                    organisation = msgspec.json.decode(organisation_body, type=OrganisationOut)
+                    organisation = msgspec.json.decode(organisation_body, type=OrganisationUnits)
                     t2 = time.perf_counter()
                     answer = engagement_dashboard(engagement, organisation, today, None)
                     t3 = time.perf_counter()

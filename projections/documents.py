@@ -31,14 +31,23 @@ class EngagementRef(msgspec.Struct):
     title: str
 
 
-class OrganisationOut(msgspec.Struct):
+class OrganisationUnits(msgspec.Struct):
+    """The organisation without its list of engagements: what a page about one engagement needs
+    (unit names over time). Decoding a stored organisation document into it skips the list, which
+    grows with every engagement ever held, without allocating it (docs/benchmarks.md, P4)."""
+
     name: str
     version: int
     units: list[UnitOut]
+
+
+class OrganisationOut(OrganisationUnits):
+    """The organisation's read model: its units and every engagement it has held."""
+
     engagements: list[EngagementRef]
 
 
-class RelationOut(msgspec.Struct):
+class RelationOut(msgspec.Struct, frozen=True):
     unit_id: UUID
     counterpart_id: UUID
     raters: int | None  # None when suppressed: a count below the threshold is itself telling

@@ -5,6 +5,7 @@ Settings come from the environment (see services/settings.py), like the server's
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
@@ -89,8 +90,14 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     # JSON lines (or console lines) for everything the process logs, uvicorn's included; the
     # app's own access line replaces uvicorn's, since it knows the request id, tenant and principal.
     configure_logging(settings)
+    app = create_app(settings, container)
+    # What start-up made (modules, the app, its routes and templates) lives as long as the
+    # process: kept out of the collector's sight, a full collection walks only what requests
+    # allocate (docs/benchmarks.md, P4).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        create_app(settings, container),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -12,7 +12,7 @@ from uuid import UUID
 import msgspec
 
 from domain.cards import CardStatus
-from projections.documents import AgreementOut, EngagementOut, OrganisationOut, ProposalOut, UnitProgress
+from projections.documents import AgreementOut, EngagementOut, OrganisationUnits, ProposalOut, UnitProgress
 from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import EARLIEST
 
@@ -127,7 +127,7 @@ def _outcome(item: AgreementOut | ProposalOut, names: dict[UUID, str]) -> Outcom
 
 def theme_day_board(
     engagement: EngagementOut,
-    organisation: OrganisationOut,
+    organisation: OrganisationUnits,
     moment: datetime | None = None,
     people: Mapping[UUID, int] | None = None,
 ) -> ThemeDayBoard:

@@ -15,7 +15,7 @@ import msgspec
 from domain.agreements import AgreementStatus
 from domain.cards import CardStatus
 from domain.proposals import ProposalStatus
-from projections.documents import AgreementOut, EngagementOut, OrganisationOut, ProposalOut
+from projections.documents import AgreementOut, EngagementOut, OrganisationUnits, ProposalOut
 from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import (
     FOLLOW_THROUGH_KEYS,
@@ -131,7 +131,7 @@ def _agreement_line(agreement: AgreementOut, names: dict[UUID, str]) -> Agreemen
 
 
 def engagement_dashboard(
-    engagement: EngagementOut, organisation: OrganisationOut, today: date, moment: datetime | None = None
+    engagement: EngagementOut, organisation: OrganisationUnits, today: date, moment: datetime | None = None
 ) -> EngagementDashboard:
     """After the theme day: the weakest shown ties, cards per tie, agreements and proposals by
     status, the latest check-ins, investigations past their due date and deferred proposals."""

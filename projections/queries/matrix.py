@@ -10,7 +10,7 @@ from uuid import UUID
 
 import msgspec
 
-from projections.documents import EngagementOut, OrganisationOut, RelationOut
+from projections.documents import EngagementOut, OrganisationUnits, RelationOut
 from projections.queries.names import UnitName, name_of, named, names_at
 from projections.queries.shared import hidden_label_of, is_shown, mean
 
@@ -111,7 +111,7 @@ def _ties(cells: list[MatrixCell]) -> list[Tie]:
 
 
 def relation_matrix(
-    engagement: EngagementOut, organisation: OrganisationOut, moment: datetime | None = None
+    engagement: EngagementOut, organisation: OrganisationUnits, moment: datetime | None = None
 ) -> RelationMatrix:
     """Unit by unit: every mapped directed relation per dimension and as index, row and column
     means, dimension means and an overall index — all over shown cells only — and the network

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from projections.documents import OrganisationOut, UnitOut
+from projections.documents import OrganisationUnits, UnitOut
 
 
 class UnitName(msgspec.Struct):
@@ -25,7 +25,7 @@ def name_at(unit: UnitOut, moment: datetime | None) -> str:
     return (earlier[-1] if earlier else unit.names[0]).name
 
 
-def names_at(organisation: OrganisationOut, moment: datetime | None) -> dict[UUID, str]:
+def names_at(organisation: OrganisationUnits, moment: datetime | None) -> dict[UUID, str]:
     return {u.unit_id: name_at(u, moment) for u in organisation.units}
 
 

@@ -27,7 +27,14 @@ from projections.queries import (
 from services.access import PORTFOLIO_ROLES, READ, READ_AT_TABLE, UnitScope
 from services.auth.guards import principal_from
 from services.requests.problems import QUERY_ERRORS, problem_responses
-from services.requests.reads import AS_OF, engagement_view, engagements_of, organisation_view, portfolio_of
+from services.requests.reads import (
+    AS_OF,
+    engagement_view,
+    engagements_of,
+    organisation_units,
+    organisation_view,
+    portfolio_of,
+)
 from services.usecases.personal_codes import people_per_unit
 
 Req = Request[Any, Any, Any]
@@ -62,7 +69,7 @@ class ReadModelController(Controller):
         dialogue schedule by round, and the agreements and proposals so far. Unit names as they
         were at `as_of`."""
         engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
-        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        organisation = await organisation_units(request, tenant_id, moment=as_of)
         people = await people_per_unit(
             request.app.state.container, tenant_id, engagement_id, engagement.unit_ids, as_of
         )
@@ -77,7 +84,7 @@ class ReadModelController(Controller):
         than the anonymity threshold show no numbers, and every mean and total is computed from
         the shown cells only (the number of cells left out is given instead)."""
         engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
-        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        organisation = await organisation_units(request, tenant_id, moment=as_of)
         return relation_matrix(engagement, organisation, as_of)
 
     @get("/engagements/{engagement_id:uuid}/dashboard", opt=READ.opt(), responses=READ_ERRORS)
@@ -93,7 +100,7 @@ class ReadModelController(Controller):
         status with their latest check-in, proposals by status, investigations past their due
         date and deferred proposals."""
         engagement = await engagement_view(request, tenant_id, engagement_id, moment=as_of)
-        organisation = await organisation_view(request, tenant_id, moment=as_of)
+        organisation = await organisation_units(request, tenant_id, moment=as_of)
         return engagement_dashboard(engagement, organisation, _today(today, as_of), as_of)
 
     @get("/longitudinal", opt=READ.opt(), responses=READ_ERRORS)

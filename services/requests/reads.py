@@ -10,7 +10,7 @@ from uuid import UUID
 from litestar import Request
 from litestar.exceptions import ValidationException
 
-from projections.documents import EngagementOut, OrganisationOut
+from projections.documents import EngagementOut, OrganisationOut, OrganisationUnits
 from projections.queries import Portfolio
 from services.auth.principal import Principal
 from services.bootstrap import Container
@@ -56,6 +56,13 @@ async def organisation_view(
 ) -> OrganisationOut:
     _check_zone(moment)
     return await reads.organisation_view(container_of(request), tenant_id, moment=moment)
+
+
+async def organisation_units(
+    request: Req, tenant_id: UUID, *, moment: datetime | None = None
+) -> OrganisationUnits:
+    _check_zone(moment)
+    return await reads.organisation_units(container_of(request), tenant_id, moment=moment)
 
 
 async def engagements_of(

@@ -15,7 +15,7 @@ import msgspec
 from domain.errors import NotFound
 from domain.organisation import Organisation
 from projections.backends import ViewsNotReady
-from projections.documents import EngagementOut, OrganisationOut
+from projections.documents import EngagementOut, OrganisationOut, OrganisationUnits
 from projections.projector import ENGAGEMENT, ORGANISATION
 from projections.queries import Portfolio, TenantReadModels, portfolio
 from projections.time_travel import documents_at
@@ -114,12 +114,27 @@ async def engagement_view(
 async def organisation_view(
     container: Container, tenant_id: UUID, *, moment: datetime | None = None
 ) -> OrganisationOut:
-    """The organisation's units and their history: now, or as it stood at `moment`."""
+    """The organisation's units and their history, and every engagement it has held: now, or
+    as it stood at `moment`."""
     key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
     missing = NotFound("organisation_not_established")
     if moment is not None:
         return await _travel(container, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
     return await _document(container, tenant_id, key, missing, OrganisationOut)
+
+
+async def organisation_units(
+    container: Container, tenant_id: UUID, *, moment: datetime | None = None
+) -> OrganisationUnits:
+    """The organisation's units and their history without its engagements, for what concerns
+    one engagement: its cost stays the size of the organisation however many engagements it
+    has held."""
+    if moment is not None:
+        return await organisation_view(container, tenant_id, moment=moment)
+    key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
+    return await _document(
+        container, tenant_id, key, NotFound("organisation_not_established"), OrganisationUnits
+    )
 
 
 async def engagements_of(

@@ -25,6 +25,7 @@ from projections.documents import (
     EngagementRef,
     InstrumentOut,
     OrganisationOut,
+    OrganisationUnits,
     ProposalDecisionOut,
     ProposalOut,
     RelationOut,
@@ -282,6 +283,32 @@ def assert_no_suppressed_value_can_be_recovered(
     total = sum(v.raters for v in shown)
     would_be_raters = {h.raters for h in hidden} | {total + h.raters for h in hidden}
     assert not (would_be_raters - legit_raters) & set(rater_counts)
+
+
+def test_questions_about_one_engagement_answer_the_same_from_the_organisation_without_its_engagements() -> (
+    None
+):
+    past = [engagement(n, [1, 2], [view(1, 2, "3.00")]) for n in range(100, 140)]
+    shown = engagement(
+        1, [1, 2], [view(1, 2, "3.50"), view(2, 1, "2.14")], cards=[card(11, 1, 2, "accepted")]
+    )
+    whole = organisation(
+        unit(1, ("A", "2025-01-01"), ("Aa", "2025-06-01")), unit(2, ("B", "2025-01-01")), engagements=past
+    )
+    stored = msgspec.json.encode(whole)
+
+    units = msgspec.json.decode(stored, type=OrganisationUnits)
+
+    assert (units.name, units.version, units.units) == (whole.name, whole.version, whole.units)
+    assert not hasattr(units, "engagements")
+    # The full shape is still what is stored and what answers that return the organisation give.
+    assert msgspec.json.decode(stored, type=OrganisationOut) == whole
+    for moment in (None, at("2025-03-01")):
+        assert engagement_dashboard(shown, units, date(2025, 7, 10), moment) == engagement_dashboard(
+            shown, whole, date(2025, 7, 10), moment
+        )
+        assert relation_matrix(shown, units, moment) == relation_matrix(shown, whole, moment)
+        assert theme_day_board(shown, units, moment) == theme_day_board(shown, whole, moment)
 
 
 def test_the_matrix_shows_both_directions_and_aggregates_only_shown_cells() -> None:

@@ -22,7 +22,7 @@ from domain.ratings import RatingMode
 from projections.documents import EngagementOut
 from projections.queries import ThemeDayBoard, UnitName, theme_day_board
 from services.access import PAGE_TENANT_PREFIX, READ_AT_TABLE, Policy, UnitScope
-from services.requests.reads import engagement_view, organisation_view
+from services.requests.reads import engagement_view, organisation_units
 from services.usecases.personal_codes import people_per_unit
 from services.web import charts
 from services.web.rendering import page, principal_of
@@ -60,7 +60,7 @@ def counters(board: ThemeDayBoard, engagement: EngagementOut) -> Counters:
 
 async def _live_context(request: Req, tenant_id: UUID, engagement_id: UUID) -> dict[str, Any]:
     engagement = await engagement_view(request, tenant_id, engagement_id)
-    organisation = await organisation_view(request, tenant_id)
+    organisation = await organisation_units(request, tenant_id)
     people: dict[UUID, int] = {}
     if engagement.rating_mode is RatingMode.INDIVIDUAL:  # "7 of 12 rated", never who
         people = await people_per_unit(

@@ -19,7 +19,7 @@ from litestar.response import Template
 from litestar.types import ControllerRouterHandler
 
 from domain.errors import NotFound
-from projections.documents import EngagementOut, OrganisationOut
+from projections.documents import EngagementOut, OrganisationOut, OrganisationUnits
 from projections.queries import (
     LongitudinalView,
     RelationHistory,
@@ -30,7 +30,7 @@ from projections.queries import (
     relation_matrix,
 )
 from services.access import PAGE_TENANT_PREFIX, READ, Policy
-from services.requests.reads import engagement_view, engagements_of, organisation_view
+from services.requests.reads import engagement_view, engagements_of, organisation_units, organisation_view
 from services.web import charts
 from services.web.i18n import ZONE, current_language
 from services.web.i18n import gettext as _
@@ -91,20 +91,20 @@ def time_travel(as_of: str | None) -> TimeTravel:
 
 async def engagement_at(
     request: Req, tenant_id: UUID, engagement_id: UUID, as_of: str | None
-) -> tuple[EngagementOut, OrganisationOut, TimeTravel]:
+) -> tuple[EngagementOut, OrganisationUnits, TimeTravel]:
     """The engagement and its organisation on the day `as_of` asks for, or today with a note
     when the engagement had not been prepared by then."""
     travel = time_travel(as_of)
     if travel.moment is not None:
         try:
             engagement = await engagement_view(request, tenant_id, engagement_id, moment=travel.moment)
-            organisation = await organisation_view(request, tenant_id, moment=travel.moment)
+            organisation = await organisation_units(request, tenant_id, moment=travel.moment)
         except NotFound:
             travel = travel.too_early()
         else:
             return engagement, organisation, travel
     engagement = await engagement_view(request, tenant_id, engagement_id)
-    organisation = await organisation_view(request, tenant_id)
+    organisation = await organisation_units(request, tenant_id)
     return engagement, organisation, travel
 
 
@@ -137,7 +137,7 @@ def dimension_names(engagements: list[EngagementOut]) -> list[tuple[str, str]]:
 
 
 def _page(
-    template: str, tenant_id: UUID, travel: TimeTravel, organisation: OrganisationOut, **context: Any
+    template: str, tenant_id: UUID, travel: TimeTravel, organisation: OrganisationUnits, **context: Any
 ) -> Template:
     """A dashboard as it stood on the day `travel` shows, with the form to choose another day
     (400 when the day asked for is not a date)."""
