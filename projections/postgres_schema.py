@@ -102,25 +102,35 @@ SELECT_VERSIONS = "SELECT projection, version FROM {s}.view_version"
 READY = "SELECT (SELECT position FROM {s}.view_position WHERE id = 1), EXISTS (SELECT 1 FROM {s}.{events})"
 
 MOVE_POSITION = "UPDATE {s}.view_position SET position = %s WHERE id = 1 AND position = %s"
+# Documents (an engagement's is hundreds of KB) are compressed with lz4 where the server has it:
+# about three times faster to write than the default pglz (docs/benchmarks.md, P6).
+HAS_LZ4 = "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+COMPRESS_WITH_LZ4 = "SET LOCAL default_toast_compression = 'lz4'"
 UPSERT_DOCUMENT = (
     "INSERT INTO {s}.view_documents (key, kind, aggregate_id, state, body, position) "
     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
     "state = EXCLUDED.state, body = EXCLUDED.body, position = EXCLUDED.position"
 )
-INSERT_AUDIT = (
-    "INSERT INTO {s}.audit_events (position, aggregate_id, aggregate_type, version, event_type, "
-    "actor_id, actor_role, occurred_at, recorded_at, command_name, command_id, correlation_id, "
-    "caused_by, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)"
+# A batch's rows (projections/postgres_rows.py): by COPY into the append-only tables, by one
+# array a column into those that upsert.
+COPY_AUDIT = (
+    "COPY {s}.audit_events (position, aggregate_id, aggregate_type, version, event_type, actor_id, "
+    "actor_role, occurred_at, recorded_at, command_name, command_id, correlation_id, caused_by, details) "
+    "FROM STDIN"
 )
-UPSERT_NODE = (
+COPY_CHAIN = "COPY {s}.event_chain (position, digest) FROM STDIN"
+UPSERT_NODES = (
     "INSERT INTO {s}.lineage_nodes (node_id, kind, engagement_id, label, actor_id, actor_role, "
-    "occurred_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (node_id) DO UPDATE SET "
+    "occurred_at, position) SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::text[], "
+    "%s::uuid[], %s::text[], %s::timestamptz[], %s::bigint[]) ON CONFLICT (node_id) DO UPDATE SET "
     "label = EXCLUDED.label, actor_id = EXCLUDED.actor_id, actor_role = EXCLUDED.actor_role, "
     "occurred_at = EXCLUDED.occurred_at, position = EXCLUDED.position"
 )
-INSERT_LINK = "INSERT INTO {s}.lineage_links (child, parent) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+UPSERT_LINKS = (
+    "INSERT INTO {s}.lineage_links (child, parent) SELECT * FROM unnest(%s::text[], %s::text[]) "
+    "ON CONFLICT DO NOTHING"
+)
 SELECT_POSITION = "SELECT position FROM {s}.view_position WHERE id = 1"
-INSERT_CHAIN = "INSERT INTO {s}.event_chain (position, digest) VALUES (%s, %s)"
 SELECT_LAST_LINK = "SELECT position, digest FROM {s}.event_chain ORDER BY position DESC LIMIT 1"
 SELECT_LINKS = "SELECT position, digest FROM {s}.event_chain WHERE position > %s ORDER BY position LIMIT %s"
 SELECT_STATES = "SELECT key, state FROM {s}.view_documents WHERE key = ANY(%s)"

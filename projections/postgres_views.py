@@ -26,11 +26,13 @@ from projections.chain import ChainLink, tenant_of
 from projections.decoding import decode_at
 from projections.lineage import LineageNode
 from projections.postgres_behind import tenants_with_new_events
+from projections.postgres_rows import copy_rows, merged, upsert_columns
 from projections.postgres_schema import (
+    COMPRESS_WITH_LZ4,
+    COPY_AUDIT,
+    COPY_CHAIN,
     EVENTS_TABLE,
-    INSERT_AUDIT,
-    INSERT_CHAIN,
-    INSERT_LINK,
+    HAS_LZ4,
     MOVE_POSITION,
     READY,
     SELECT_ANCESTOR_LINKS,
@@ -45,7 +47,8 @@ from projections.postgres_schema import (
     SELECT_STATES,
     SELECT_VERSIONS,
     UPSERT_DOCUMENT,
-    UPSERT_NODE,
+    UPSERT_LINKS,
+    UPSERT_NODES,
     audit_query,
     create_view_tables,
     quote_ident,
@@ -92,16 +95,17 @@ class PostgresViewStore:
         self.suffix = suffix
         self._move = statement_for(MOVE_POSITION, schema, suffix)
         self._upsert_document = statement_for(UPSERT_DOCUMENT, schema, suffix)
-        self._insert_audit = statement_for(INSERT_AUDIT, schema, suffix)
-        self._upsert_node = statement_for(UPSERT_NODE, schema, suffix)
-        self._insert_link = statement_for(INSERT_LINK, schema, suffix)
+        self._copy_audit = statement_for(COPY_AUDIT, schema, suffix)
+        self._upsert_nodes = statement_for(UPSERT_NODES, schema, suffix)
+        self._upsert_links = statement_for(UPSERT_LINKS, schema, suffix)
         self._select_position = statement_for(SELECT_POSITION, schema, suffix)
-        self._insert_chain = statement_for(INSERT_CHAIN, schema, suffix)
+        self._copy_chain = statement_for(COPY_CHAIN, schema, suffix)
         self._select_last_link = statement_for(SELECT_LAST_LINK, schema, suffix)
         self._select_links = statement_for(SELECT_LINKS, schema, suffix)
         self._select_states = statement_for(SELECT_STATES, schema, suffix)
         self._select_document = statement_for(SELECT_DOCUMENT, schema, suffix)
         self._select_documents = statement_for(SELECT_DOCUMENTS, schema, suffix)
+        self._has_lz4: bool | None = None
         if create:
             with pool.connection() as conn:
                 create_view_tables(conn, schema, suffix)
@@ -132,6 +136,8 @@ class PostgresViewStore:
 
     def commit(self, batch: Batch) -> None:
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            if batch.documents and self._lz4(cursor):
+                cursor.execute(COMPRESS_WITH_LZ4)
             cursor.execute(self._move, (batch.position, batch.after))
             if cursor.rowcount != 1:
                 raise PositionMoved(f"views of {self.schema}{self.suffix} moved past {batch.after} meanwhile")
@@ -144,8 +150,9 @@ class PostgresViewStore:
                     ],
                 )
             if batch.audit:
-                cursor.executemany(
-                    self._insert_audit,
+                copy_rows(
+                    cursor,
+                    self._copy_audit,
                     [
                         storable_row(
                             a.position,
@@ -167,27 +174,39 @@ class PostgresViewStore:
                     ],
                 )
             if batch.lineage:
-                cursor.executemany(
-                    self._upsert_node,
-                    [
-                        storable_row(
-                            n.node_id,
-                            n.kind,
-                            n.engagement_id,
-                            n.label,
-                            n.actor_id,
-                            n.actor_role,
-                            n.occurred_at,
-                            n.position,
-                        )
-                        for n in batch.lineage
-                    ],
+                # A node keeps its id, kind and engagement: what the upsert does not change.
+                upsert_columns(
+                    cursor,
+                    self._upsert_nodes,
+                    8,
+                    merged(
+                        (
+                            storable_row(
+                                n.node_id,
+                                n.kind,
+                                n.engagement_id,
+                                n.label,
+                                n.actor_id,
+                                n.actor_role,
+                                n.occurred_at,
+                                n.position,
+                            )
+                            for n in batch.lineage
+                        ),
+                        kept_from_first=3,
+                    ),
                 )
                 links = [storable_row(n.node_id, parent) for n in batch.lineage for parent in n.parents]
-                if links:
-                    cursor.executemany(self._insert_link, links)
+                upsert_columns(cursor, self._upsert_links, 2, links)
             if batch.chain:
-                cursor.executemany(self._insert_chain, [(c.position, c.digest) for c in batch.chain])
+                copy_rows(cursor, self._copy_chain, [(c.position, c.digest) for c in batch.chain])
+
+    def _lz4(self, cursor: psycopg.Cursor[Any]) -> bool:
+        """Whether the server compresses with lz4 (asked once per store)."""
+        if self._has_lz4 is None:
+            row = cursor.execute(HAS_LZ4).fetchone()
+            self._has_lz4 = bool(row and row[0])
+        return self._has_lz4
 
     def last_digest(self) -> ChainLink | None:
         with self.pool.connection() as conn:

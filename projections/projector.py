@@ -3,6 +3,8 @@ lineage changes to commit together with the new position. No I/O here; stores do
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from uuid import UUID
@@ -67,18 +69,58 @@ def keys_touched(records: Iterable[Recorded]) -> set[str]:
     return {key[0] for r in records if (key := document_key(r.event)) is not None}
 
 
+Fold = EngagementFold | OrganisationFold
+
+
+class KeptFolds:
+    """Folds kept in memory between batches, by document key, each with the state it was
+    stored as (docs/adr/0034).
+
+    Loading a fold decodes its whole stored state, which grows with the engagement; on a theme
+    day the same engagement is projected again every few commands. A batch whose stored state
+    is exactly the one a kept fold was stored as takes that fold instead (the state bytes are
+    compared, so a fold another process or a rebuild moved on is never used). A fold is taken
+    out while its batch is applied and kept again only once the batch has committed, so a fold
+    changed by a batch that did not commit is never seen again."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._folds: OrderedDict[str, tuple[bytes, Fold]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: str, state: bytes | None) -> Fold | None:
+        with self._lock:
+            kept = self._folds.pop(key, None)
+        return kept[1] if kept is not None and state is not None and kept[0] == state else None
+
+    def keep(self, documents: Iterable[Document], folds: Mapping[str, Fold]) -> None:
+        with self._lock:
+            for document in documents:
+                self._folds[document.key] = (document.state, folds[document.key])
+                self._folds.move_to_end(document.key)
+            while len(self._folds) > self.size:
+                self._folds.popitem(last=False)
+
+
+# The process's kept folds: what `catch_up` uses unless told otherwise.
+KEPT_FOLDS = KeptFolds()
+
+
 def project(
     after: int,
     records: Sequence[Recorded],
     states: Mapping[str, bytes],
     mapper: Mapper[UUID],
     previous_digest: bytes | None = None,
+    kept: KeptFolds | None = None,
+    applied_to: dict[str, Fold] | None = None,
 ) -> Batch:
     """Apply `records` (positions after `after`, in order) to the documents whose persisted
     states are given; returns the batch to commit. Given the chain digest of the event at
     `after` (or the tenant's genesis digest), the batch also carries each record's chain link;
-    records read without their stored form are not chained."""
-    folds: dict[str, tuple[str, UUID, EngagementFold | OrganisationFold, int]] = {}
+    records read without their stored form are not chained. Folds are taken from `kept` where
+    it holds them as stored; the folds applied to are put in `applied_to`."""
+    folds: dict[str, tuple[str, UUID, Fold, int]] = {}
     audit: list[AuditRow] = []
     lineage: list[LineageNode] = []
     chain: list[ChainLink] = []
@@ -97,12 +139,11 @@ def project(
             continue
         key, kind = found
         if key not in folds:
-            folds[key] = (
-                kind,
-                event.originator_id,
-                _restore(kind, states.get(key), event.originator_id, mapper),
-                0,
-            )
+            state = states.get(key)
+            fold = kept.take(key, state) if kept is not None else None
+            if fold is None:
+                fold = _restore(kind, state, event.originator_id, mapper)
+            folds[key] = (kind, event.originator_id, fold, 0)
         kind, aggregate_id, fold, _ = folds[key]
         fold.apply(event)
         folds[key] = (kind, aggregate_id, fold, record.position)
@@ -110,6 +151,8 @@ def project(
         Document(key, kind, aggregate_id, fold.dump(mapper), _body_encoder.encode(fold.render()), at)
         for key, (kind, aggregate_id, fold, at) in folds.items()
     ]
+    if applied_to is not None:
+        applied_to.update((key, fold) for key, (_, _, fold, _) in folds.items())
     return Batch(after, position, documents, audit, lineage, chain)
 
 
@@ -119,9 +162,7 @@ def _link(previous: bytes, position: int, stored: StoredEvent) -> bytes:
     )
 
 
-def _restore(
-    kind: str, state: bytes | None, aggregate_id: UUID, mapper: Mapper[UUID]
-) -> EngagementFold | OrganisationFold:
+def _restore(kind: str, state: bytes | None, aggregate_id: UUID, mapper: Mapper[UUID]) -> Fold:
     if kind == ENGAGEMENT:
         return EngagementFold() if state is None else EngagementFold.load(state, aggregate_id, mapper)
     return OrganisationFold() if state is None else OrganisationFold.load(state, aggregate_id, mapper)
@@ -158,9 +199,11 @@ def catch_up(
     mapper: Mapper[UUID],
     batch_size: int = 500,
     changed: set[str] | None = None,
+    kept: KeptFolds | None = KEPT_FOLDS,
 ) -> int:
     """Bring the store up to the end of the log; returns how many events were applied and adds
-    the keys of the documents it changed to `changed`."""
+    the keys of the documents it changed to `changed`. Folds are kept in `kept` between batches
+    (None: every batch loads its folds from their stored states)."""
     applied = 0
     while True:
         after = store.position()
@@ -168,8 +211,9 @@ def catch_up(
         if not records:
             return applied
         backfill, digest = _chain_start(source, store, after, batch_size, records)
+        folds: dict[str, Fold] = {}
         try:
-            batch = project(after, records, store.states(keys_touched(records)), mapper, digest)
+            batch = project(after, records, store.states(keys_touched(records)), mapper, digest, kept, folds)
         except OriginatorVersionError:
             # The documents read were newer than `after`: another worker committed in between.
             if store.position() != after:
@@ -177,6 +221,8 @@ def catch_up(
             raise
         batch.chain[:0] = backfill
         store.commit(batch)
+        if kept is not None:
+            kept.keep(batch.documents, folds)
         applied += len(records)
         if changed is not None:
             changed.update(d.key for d in batch.documents)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
@@ -12,8 +14,14 @@ import msgspec
 from domain.cards import CardStatus
 from domain.engagement import Engagement
 from domain.organisation import Organisation
-from domain.ratings import RatingMode, relation_view
-from projections.anonymity import Publications, ratings_by_relation, shown_view
+from domain.ratings import Rating, RatingMode, relation_view
+from projections.anonymity import (
+    Publication,
+    Publications,
+    cell_key,
+    shown_view,
+    still_rating,
+)
 from projections.documents import (
     AgreementDecisionOut,
     AgreementOut,
@@ -95,34 +103,109 @@ def organisation_out(organisation: Organisation) -> OrganisationOut:
     )
 
 
-def relation_views(engagement: Engagement, published: Publications) -> list[RelationOut]:
+# A cell's inputs: the ratings that count in it and, where individuals rate, what it last showed.
+_CellInputs = tuple[tuple[Rating, ...], Publication | None]
+
+
+class _Cells(NamedTuple):
+    """The cells one engagement was last rendered with, and what they depended on overall."""
+
+    context: tuple[object, ...]
+    # By (unit id, counterpart id) as integers: hashing a UUID runs Python code, an int's does not.
+    cells: dict[tuple[int, int], tuple[_CellInputs, RelationOut]]
+
+
+class RelationCells:
+    """The rendered cells of the engagements rendered last in this process.
+
+    A cell's view is a pure function of its inputs (the ratings that count in it, its last
+    publication) and of the engagement's rating mode, whether individuals are still rating, its
+    instrument and its group size. While those are equal, a cell whose inputs are equal shows
+    what it showed, so a render after a few ratings computes only their cells instead of every
+    mapped relation (docs/benchmarks.md, P1 and P6). Only a cache: every answer is what a
+    render from nothing gives. Renders swap whole entries under a lock, never change one, so
+    threads rendering at once each see a consistent entry."""
+
+    def __init__(self, engagements: int = 16) -> None:
+        self.engagements = engagements
+        self._entries: OrderedDict[UUID, _Cells] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self, engagement_id: UUID, context: tuple[object, ...]
+    ) -> dict[tuple[int, int], tuple[_CellInputs, RelationOut]]:
+        with self._lock:
+            entry = self._entries.get(engagement_id)
+        return entry.cells if entry is not None and entry.context == context else {}
+
+    def put(self, engagement_id: UUID, entry: _Cells) -> None:
+        with self._lock:
+            self._entries[engagement_id] = entry
+            self._entries.move_to_end(engagement_id)
+            while len(self._entries) > self.engagements:
+                self._entries.popitem(last=False)
+
+
+RELATION_CELLS = RelationCells()
+
+
+def relation_views(
+    engagement: Engagement, published: Publications, cells: RelationCells = RELATION_CELLS
+) -> list[RelationOut]:
     """Every mapped relation as it may be shown: a unit's own (consensus) rating as it stands;
-    ratings by individuals only as the aggregate `published` lets stand (projections/anonymity.py)."""
-    by_relation = ratings_by_relation(engagement)
-    dimensions = engagement.instrument.dimension_keys
+    ratings by individuals only as the aggregate `published` lets stand (projections/anonymity.py).
+    Cells whose inputs are those of the last render of the engagement are taken from `cells`."""
+    by_relation: dict[tuple[int, int], list[Rating]] = {}
+    for rating in engagement.ratings.values():
+        by_relation.setdefault((rating.unit_id.int, rating.counterpart_id.int), []).append(rating)
     individual = engagement.rating_mode is RatingMode.INDIVIDUAL
+    context = (
+        engagement.rating_mode,
+        still_rating(engagement),
+        engagement.min_group_size,
+        engagement.instrument,
+    )
+    before = cells.get(engagement.id, context)
+    now: dict[tuple[int, int], tuple[_CellInputs, RelationOut]] = {}
     views = []
     for unit_id, counterparts in engagement.relations.items():
         for counterpart_id in counterparts:
-            found = by_relation.get((unit_id, counterpart_id), [])
-            if individual:
-                view = shown_view(engagement, published, unit_id, counterpart_id, found)
-            else:
-                view = relation_view(unit_id, counterpart_id, found, dimensions, engagement.min_group_size)
-            band = None if view.index is None else engagement.instrument.band_for(view.index)
-            views.append(
-                RelationOut(
-                    unit_id=unit_id,
-                    counterpart_id=counterpart_id,
-                    raters=None if view.suppressed else view.raters,
-                    suppressed=view.suppressed,
-                    means={k: str(v) for k, v in view.means.items()},
-                    index=None if view.index is None else str(view.index),
-                    band=None if band is None else band.label_en,
-                    band_da=None if band is None else band.label_da,
-                )
+            pair = (unit_id.int, counterpart_id.int)
+            found = by_relation.get(pair, [])
+            history = published.get(cell_key(unit_id, counterpart_id)) if individual else None
+            inputs: _CellInputs = (tuple(found), history[-1] if history else None)
+            known = before.get(pair)
+            out = (
+                known[1]
+                if known is not None and known[0] == inputs
+                else _cell(engagement, published, unit_id, counterpart_id, found)
             )
+            now[pair] = (inputs, out)
+            views.append(out)
+    cells.put(engagement.id, _Cells(context, now))
     return views
+
+
+def _cell(
+    engagement: Engagement, published: Publications, unit_id: UUID, counterpart_id: UUID, found: list[Rating]
+) -> RelationOut:
+    if engagement.rating_mode is RatingMode.INDIVIDUAL:
+        view = shown_view(engagement, published, unit_id, counterpart_id, found)
+    else:
+        view = relation_view(
+            unit_id, counterpart_id, found, engagement.instrument.dimension_keys, engagement.min_group_size
+        )
+    band = None if view.index is None else engagement.instrument.band_for(view.index)
+    return RelationOut(
+        unit_id=unit_id,
+        counterpart_id=counterpart_id,
+        raters=None if view.suppressed else view.raters,
+        suppressed=view.suppressed,
+        means={k: str(v) for k, v in view.means.items()},
+        index=None if view.index is None else str(view.index),
+        band=None if band is None else band.label_en,
+        band_da=None if band is None else band.label_da,
+    )
 
 
 def unit_progress(engagement: Engagement) -> list[UnitProgress]:
