@@ -274,13 +274,14 @@ def main() -> None:
     print(f"bursts={args.bursts}, {args.units} concurrent clients x {args.ratings} ratings each per burst")
     print(
         f"{'config':<16} {'commands':>8} {'p50 ms':>8} {'p99 ms':>8} {'p99/burst':>9} {'max ms':>8} "
-        f"{'cmd p50':>8} {'cmd p99':>8} {'p50/cmd':>7} {'messages':>8} {'missed':>6} {'failed':>6}"
+        f"{'cmd p50':>8} {'cmd p99':>8} {'p50/cmd':>7} {'p99/cmd':>7} {'messages':>8} {'missed':>6} {'failed':>6}"
     )
     for config, r in results.items():
         print(
             f"{config:<16} {r['commands']:>8} {r['p50']:8.1f} {r['p99']:8.1f} {r['p99 per burst (median)']:9.1f} "
             f"{r['max']:8.1f} {r['command p50']:8.1f} {r['command p99']:8.1f} "
-            f"{r['p50'] / r['command p50']:7.2f} {r['messages']:>8} {r['missed']:>6} {r['failed']:>6}"
+            f"{r['p50'] / r['command p50']:7.2f} {r['p99'] / r['command p99']:7.2f} "
+            f"{r['messages']:>8} {r['missed']:>6} {r['failed']:>6}"
         )
     failed = sum(r["failed"] for r in results.values())
     if failed or broken:

@@ -13,6 +13,9 @@ Measured per round, for each concurrency level (default 1 and 32 clients):
   - HTTP, spread: ratings go round-robin over `--engagements` engagements (aggregates);
   - baseline: raw asyncpg single-row INSERT (autocommit) into a table shaped like the event
     store's events table, one connection per client.
+The p99 of each burst is printed beside the raw inserts' p99 (P2). Then the growth measurement
+(P1): by the most clients, the rate of `--growth-window` ratings into an engagement with none,
+and of as many once `--growth` ratings are in it (a further engagement seeded for it).
 Each request rates a distinct relation until they run out, then re-rates; every request must
 answer 200/201. Only those count as throughput: a refused one (429, 409, 5xx) or one that got
 no answer is a failure, counted by status (0: no answer) and reported, and the run then exits 1.
@@ -22,7 +25,7 @@ ratings/s over raw inserts/s measured in the same round. The load generator runs
 machine as the server and PostgreSQL.
 
     .venv/bin/python -m bench.rating_throughput [--rounds 3] [--requests 300] [--units 40]
-        [--clients 1,32] [--engagements 8]
+        [--clients 1,32] [--engagements 8] [--growth 1500] [--growth-window 150]
     .venv/bin/python -m bench.rating_throughput --smoke   # seconds: tiny sizes, 1 round
 """
 
@@ -30,8 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import itertools
 import os
+import pstats
 import signal
 import socket
 import statistics
@@ -79,6 +85,8 @@ PASSWORD = "bench-password-not-secret"  # noqa: S105 - a throwaway user in a thr
 # The size of a stored RatingSubmitted event with seven scores and a provenance, roughly.
 RAW_STATE = os.urandom(640)
 RAW_TOPIC = "domain.engagement:Engagement.RatingSubmitted"
+# Five sets of scores, used in turn.
+SCORES = [{key: (i + j) % 5 + 1 for j, key in enumerate(DEFAULT_INSTRUMENT.dimension_keys)} for i in range(5)]
 # Requests per minute per principal for a server under load from one signed-in client.
 UNLIMITED_PER_MINUTE = 100_000_000
 
@@ -119,6 +127,7 @@ def provenance(tenant_id: UUID, actor_id: UUID, command: str) -> Provenance:
 class Seeded:
     tenant_id: UUID
     engagements: list[UUID]
+    actor_id: UUID
     # (unit, counterpart) pairs mapped in every engagement.
     relations: list[tuple[UUID, UUID]] = field(default_factory=list)
 
@@ -146,7 +155,7 @@ def seed(settings: Settings, units: int, engagements: int) -> Seeded:
                 handle(app, organisation.AddUnit(tenant_id=tenant_id, name=f"Enhed {i:03d}"), p("AddUnit"))
                 for i in range(units)
             )
-            seeded = Seeded(tenant_id, [])
+            seeded = Seeded(tenant_id, [], user_id)
             seeded.relations = [(u, c) for u in unit_ids for c in unit_ids if c != u]
             for n in range(engagements):
                 preparation = Preparation(
@@ -250,23 +259,40 @@ class Outcome:
     # Answered requests (200/201) per second: refused or unanswered ones are not throughput.
     per_second: float
     failures: Counter[int] = field(default_factory=Counter)
+    # Seconds from sending to the answer, of the answered requests only.
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.latencies, 0.99) * 1000
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run_concurrently(clients: int, requests: int, one: Callable[[int], Awaitable[int]]) -> Outcome:
     """`requests` calls of `one(i)` by `clients` workers; `one` returns the HTTP status (or 0)."""
     counter = itertools.count()
     failures: Counter[int] = Counter()
+    latencies: list[float] = []
 
     async def worker() -> None:
         while (i := next(counter)) < requests:
+            sent = time.perf_counter()
             status = await one(i)
             if status not in (200, 201):
                 failures[status] += 1
+            else:
+                latencies.append(time.perf_counter() - sent)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     answered = requests - sum(failures.values())
-    return Outcome(answered / (time.perf_counter() - started), failures)
+    return Outcome(answered / (time.perf_counter() - started), failures, latencies)
 
 
 class RatingLoad:
@@ -275,10 +301,7 @@ class RatingLoad:
         self.headers = {"Authorization": f"Bearer {token}"}
         self.seeded = seeded
         self.next_relation = {eid: itertools.count() for eid in seeded.engagements}
-        self.scores = [
-            {key: (i + j) % 5 + 1 for j, key in enumerate(DEFAULT_INSTRUMENT.dimension_keys)}
-            for i in range(5)
-        ]
+        self.scores = SCORES
 
     async def run(self, clients: int, requests: int, engagements: list[UUID]) -> Outcome:
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -302,6 +325,53 @@ class RatingLoad:
                 return response.status_code
 
             return await run_concurrently(clients, requests, one)
+
+
+async def floor_ms(base: str, token: str, requests: int) -> float:
+    """The median round trip of an authenticated `GET /api/v1/me`, one client: what the HTTP
+    stack, authentication and the control plane's user lookup cost without a command."""
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        times = []
+        for _ in range(requests):
+            sent = time.perf_counter()
+            response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            response.raise_for_status()
+            times.append(time.perf_counter() - sent)
+    return statistics.median(times) * 1000
+
+
+def profile_commands(settings: Settings, seeded: Seeded, engagement: UUID, count: int) -> None:
+    """Without HTTP, in this process: `count` ratings into `engagement` one after another
+    through the use cases' front door (working copy, domain, event store), timed and
+    cProfiled after the first (which loads the engagement)."""
+    container = build_container(settings)
+    times: list[float] = []
+    profiler = cProfile.Profile()
+    try:
+        for n in range(count + 1):
+            unit, counterpart = seeded.relations[n % len(seeded.relations)]
+            command = theme_day.SubmitRating(
+                engagement_id=engagement, unit_id=unit, counterpart_id=counterpart, scores=SCORES[n % 5]
+            )
+            p = provenance(seeded.tenant_id, seeded.actor_id, "SubmitRating")
+            started = time.perf_counter()
+            if n:
+                profiler.enable()
+            container.tenants.call(seeded.tenant_id, lambda app, c=command, p=p: handle(app, c, p))
+            if n:
+                profiler.disable()
+                times.append(time.perf_counter() - started)
+    finally:
+        container.tenants.close()
+        container.control.close()
+    print()
+    print(
+        f"in-process: {count} ratings one after another, no HTTP: median {statistics.median(times) * 1000:.2f} ms, "
+        f"p99 {percentile(times, 0.99) * 1000:.2f} ms per command"
+    )
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue())
 
 
 async def login(base: str) -> str:
@@ -363,11 +433,15 @@ async def measure(args: argparse.Namespace, settings: Settings, seeded: Seeded, 
 
     token = await login(base)
     load = RatingLoad(base, token, seeded)
-    single, spread = seeded.engagements[:1], seeded.engagements[1:]
+    # The last engagement is kept for the growth measurement (P1: flat in the engagement's size).
+    growing = seeded.engagements[-1] if args.growth else None
+    rounds_over = seeded.engagements[:-1] if args.growth else seeded.engagements
+    single, spread = rounds_over[:1], rounds_over[1:]
     kinds = ["one", "spread"] if spread else ["one"]
     results: dict[tuple[str, int], list[float]] = {}
     failures: dict[tuple[str, int], Counter[int]] = {}
     ratios: dict[tuple[str, int], list[float]] = {}
+    p99s: dict[tuple[str, int], list[float]] = {}
 
     # A short warm-up: opens the tenant store, fills caches and the JIT-free code paths.
     warm = await load.run(4, 20, spread or single)
@@ -380,11 +454,13 @@ async def measure(args: argparse.Namespace, settings: Settings, seeded: Seeded, 
             raw = await raw_inserts(dsn, clients, args.raw_requests)
             results.setdefault(("raw", clients), []).append(raw.per_second)
             failures.setdefault(("raw", clients), Counter()).update(raw.failures)
+            p99s.setdefault(("raw", clients), []).append(raw.p99_ms)
             for kind in kinds:
                 outcome = await load.run(clients, args.requests, single if kind == "one" else spread)
                 results.setdefault((kind, clients), []).append(outcome.per_second)
                 failures.setdefault((kind, clients), Counter()).update(outcome.failures)
                 ratios.setdefault((kind, clients), []).append(outcome.per_second / raw.per_second)
+                p99s.setdefault((kind, clients), []).append(outcome.p99_ms)
             row = "  ".join(f"{kind}={results[(kind, clients)][-1]:.0f}/s" for kind in ["raw", *kinds])
             print(f"round {r + 1}/{args.rounds} clients={clients:>3}: {row}", flush=True)
 
@@ -409,7 +485,57 @@ async def measure(args: argparse.Namespace, settings: Settings, seeded: Seeded, 
         total = {k: (args.raw_requests if k == "raw" else args.requests) * args.rounds for k in failed}
         note = ", ".join(f"{k}: {sum(v.values())}/{total[k]} {v}" for k, v in failed.items()) or "none"
         print(f"{clients:>7} {one:13.1f} {spr:14.1f} {raw_rate:14.1f} {r1:12.3f} {rs:13.3f}  {note}")
-    return sum(sum(c.values()) for c in failures.values()) + sum(warm.failures.values())
+    print()
+    print(
+        "p99 of each burst (ms; medians over rounds; ratio = HTTP p99 / raw insert p99, per round, then median)"
+    )
+    print(
+        f"{'clients':>7} {'HTTP 1 agg':>11} {'HTTP spread':>12} {'raw insert':>11} {'ratio 1 agg':>12} {'ratio spread':>13}"
+    )
+    for clients in args.clients:
+        raw_p99 = p99s[("raw", clients)]
+        by_kind = {
+            kind: (
+                med(p99s[(kind, clients)]),
+                med(h / r for h, r in zip(p99s[(kind, clients)], raw_p99, strict=True)),
+            )
+            for kind in kinds
+        }
+        one_p99, one_ratio = by_kind["one"]
+        spr_p99, spr_ratio = by_kind.get("spread", (float("nan"), float("nan")))
+        print(
+            f"{clients:>7} {one_p99:11.1f} {spr_p99:12.1f} {med(raw_p99):11.2f} {one_ratio:12.1f} {spr_ratio:13.1f}"
+        )
+    failed = sum(sum(c.values()) for c in failures.values()) + sum(warm.failures.values())
+    if growing is not None:
+        failed += await growth(args, load, growing)
+    print()
+    print(f"floor: GET /api/v1/me, one client, p50 {await floor_ms(base, token, 200):.2f} ms")
+    return failed
+
+
+async def growth(args: argparse.Namespace, load: RatingLoad, engagement: UUID) -> int:
+    """The rate into an engagement with no ratings against the rate into the same engagement
+    once `--growth` ratings are in it, by the most clients measured; returns the failures."""
+    clients = max(args.clients)
+    window = args.growth_window
+    empty = await load.run(clients, window, [engagement])
+    filling = await load.run(clients, max(0, args.growth - window), [engagement])
+    grown = await load.run(clients, window, [engagement])
+    print()
+    print(
+        f"growth: {clients} clients, one engagement, {window} ratings at 0 and at {args.growth} ratings in it"
+    )
+    print(
+        f"  at 0: {empty.per_second:.1f}/s (p99 {empty.p99_ms:.1f} ms)   "
+        f"at {args.growth}: {grown.per_second:.1f}/s (p99 {grown.p99_ms:.1f} ms)   "
+        f"rate at {args.growth} / rate at 0: {grown.per_second / empty.per_second:.2f}   "
+        f"(filling: {filling.per_second:.1f}/s)"
+    )
+    failures = empty.failures + filling.failures + grown.failures
+    if failures:
+        print(f"  failures (status: count, 0 = no answer): {dict(failures)}")
+    return sum(failures.values())
 
 
 def main() -> None:
@@ -420,18 +546,39 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=40)
     parser.add_argument("--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 32])
     parser.add_argument("--engagements", type=int, default=8, help="spread over this many (0: skip)")
+    parser.add_argument(
+        "--growth",
+        type=int,
+        default=1500,
+        help="ratings into one engagement before its rate is measured again (0: skip)",
+    )
+    parser.add_argument(
+        "--growth-window", type=int, default=150, help="ratings measured at 0 and at --growth"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, help="then this many ratings in-process, without HTTP, cProfiled"
+    )
+    parser.add_argument(
+        "--project-in-process",
+        choices=["written", "none"],
+        default="written",
+        help="what the server projects itself (the PostgreSQL default: what it wrote; none: a projector would)",
+    )
     parser.add_argument("--keep-log", action="store_true", help="print the server log's path and keep it")
     parser.add_argument("--smoke", action="store_true", help="a run of seconds: tiny sizes, 1 round")
     args = parser.parse_args()
     if args.smoke:
         args.rounds, args.requests, args.raw_requests, args.units = 1, 20, 50, 4
         args.clients, args.engagements = [1, 4], 2
+        args.growth, args.growth_window = 30, 10
+        args.profile = 10
 
     redis.Redis.from_url(REDIS_URL).flushdb()
     tmp = tempfile.mkdtemp(prefix="balkort-bench-")
     try:
         with fresh_database() as url:
             settings = Settings(
+                project_in_process=args.project_in_process,
                 database_url=url,
                 redis_url=REDIS_URL,
                 data_dir=Path(tmp) / "data",
@@ -439,11 +586,13 @@ def main() -> None:
                 **fresh_secrets(),
             )
             started = time.perf_counter()
-            seeded = seed(settings, args.units, 1 + args.engagements)
+            seeded = seed(settings, args.units, 1 + args.engagements + (1 if args.growth else 0))
             print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
             log = Path(tmp) / "server.log"
             with server(settings, free_port(), log) as base:
                 failed = asyncio.run(measure(args, settings, seeded, base))
+            if args.profile:
+                profile_commands(settings, seeded, seeded.engagements[-1], args.profile)
             if args.keep_log:
                 print(f"server log: {log}")
     finally:
