@@ -116,11 +116,7 @@ async def organisation_view(
 ) -> OrganisationOut:
     """The organisation's units and their history, and every engagement it has held: now, or
     as it stood at `moment`."""
-    key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
-    missing = NotFound("organisation_not_established")
-    if moment is not None:
-        return await _travel(container, tenant_id, key, _happened_by(moment), missing, OrganisationOut)
-    return await _document(container, tenant_id, key, missing, OrganisationOut)
+    return await _organisation(container, tenant_id, moment, OrganisationOut)
 
 
 async def organisation_units(
@@ -128,13 +124,16 @@ async def organisation_units(
 ) -> OrganisationUnits:
     """The organisation's units and their history without its engagements, for what concerns
     one engagement: its cost stays the size of the organisation however many engagements it
-    has held."""
-    if moment is not None:
-        return await organisation_view(container, tenant_id, moment=moment)
+    has held (as it stood at `moment`: the whole organisation, folded)."""
+    return await _organisation(container, tenant_id, moment, OrganisationUnits)
+
+
+async def _organisation(container: Container, tenant_id: UUID, moment: datetime | None, shape: type[D]) -> D:
     key = f"{ORGANISATION}:{Organisation.id_for(tenant_id)}"
-    return await _document(
-        container, tenant_id, key, NotFound("organisation_not_established"), OrganisationUnits
-    )
+    missing = NotFound("organisation_not_established")
+    if moment is not None:
+        return await _travel(container, tenant_id, key, _happened_by(moment), missing, shape)
+    return await _document(container, tenant_id, key, missing, shape)
 
 
 async def engagements_of(
